@@ -1,0 +1,70 @@
+"""numpy <-> protobuf: arrays travel as raw little-endian bytes, decoded without copying per element."""
+from __future__ import annotations
+
+from typing import Iterable, Mapping
+
+import numpy as np
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from services.gen.ilrs.twin.v1 import coupling_pb2 as pb
+from twin.clock import Clock
+from twin.models.base import LOAD_CLASSES, Window
+
+_DTYPES = {
+    pb.DTYPE_FLOAT64: np.dtype("<f8"),
+    pb.DTYPE_INT64: np.dtype("<i8"),
+    pb.DTYPE_UINT8: np.dtype("u1"),
+}
+_CODES = {dtype: code for code, dtype in _DTYPES.items()}
+
+
+def to_series(name: str, values: np.ndarray) -> pb.Series:
+    array = np.asarray(values)
+    dtype = array.dtype.newbyteorder("<") if array.dtype.itemsize > 1 else array.dtype
+    if dtype not in _CODES:
+        dtype = np.dtype("<i8") if array.dtype.kind in "iub" else np.dtype("<f8")
+    return pb.Series(name=name, dtype=_CODES[dtype], data=np.ascontiguousarray(array, dtype=dtype).tobytes())
+
+
+def from_series(series: pb.Series) -> np.ndarray:
+    if series.dtype not in _DTYPES:
+        raise ValueError(f"series {series.name!r}: unknown dtype {series.dtype}")
+    return np.frombuffer(series.data, dtype=_DTYPES[series.dtype]).astype(_DTYPES[series.dtype].newbyteorder("="), copy=False)
+
+
+def encode_arrays(arrays: Mapping[str, np.ndarray]) -> list[pb.Series]:
+    return [to_series(name, values) for name, values in arrays.items()]
+
+
+def decode_arrays(series: Iterable[pb.Series]) -> dict[str, np.ndarray]:
+    return {s.name: from_series(s) for s in series}
+
+
+def encode_window(window: Window) -> pb.Window:
+    start = Timestamp(seconds=window.clock.start_unix_s + window.start_step * window.clock.step_s)
+    return pb.Window(start_step=window.start_step, steps=window.steps, start_time=start, step_s=window.clock.step_s)
+
+
+def decode_window(message: pb.Window, clock: Clock) -> Window:
+    if message.step_s != clock.step_s:
+        raise ValueError(f"window.step_s: {message.step_s} s does not match the run's micro step of {clock.step_s} s")
+    if message.steps < 0 or message.start_step < 0:
+        raise ValueError("window: start_step and steps must not be negative")
+    return Window(message.start_step, message.steps, clock)
+
+
+def encode_switches(on: np.ndarray) -> list[pb.ClassSwitch]:
+    return [pb.ClassSwitch(load_class=int(cls), on=bool(flag)) for cls, flag in zip(LOAD_CLASSES, on)]
+
+
+def decode_switches(switches: Iterable[pb.ClassSwitch]) -> np.ndarray:
+    on = np.ones(len(LOAD_CLASSES), dtype=bool)
+    seen = set()
+    for switch in switches:
+        if not 1 <= switch.load_class <= len(LOAD_CLASSES):
+            raise ValueError(f"assumed: load_class {switch.load_class} is not a load class")
+        seen.add(switch.load_class)
+        on[switch.load_class - 1] = switch.on
+    if len(seen) != len(LOAD_CLASSES):
+        raise ValueError("assumed: give the switch of every load class")
+    return on

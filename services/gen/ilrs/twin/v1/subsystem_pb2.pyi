@@ -1,0 +1,71 @@
+from services.gen.ilrs.twin.v1 import coupling_pb2 as _coupling_pb2
+from services.gen.ilrs.twin.v1 import state_pb2 as _state_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class DescribeRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class DescribeResponse(_message.Message):
+    __slots__ = ("name", "kind", "stage", "environment", "consumes", "load_class")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    STAGE_FIELD_NUMBER: _ClassVar[int]
+    ENVIRONMENT_FIELD_NUMBER: _ClassVar[int]
+    CONSUMES_FIELD_NUMBER: _ClassVar[int]
+    LOAD_CLASS_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    kind: str
+    stage: int
+    environment: _containers.RepeatedScalarFieldContainer[str]
+    consumes: _containers.RepeatedScalarFieldContainer[str]
+    load_class: _coupling_pb2.LoadClass
+    def __init__(self, name: _Optional[str] = ..., kind: _Optional[str] = ..., stage: _Optional[int] = ..., environment: _Optional[_Iterable[str]] = ..., consumes: _Optional[_Iterable[str]] = ..., load_class: _Optional[_Union[_coupling_pb2.LoadClass, str]] = ...) -> None: ...
+
+class ProposeRequest(_message.Message):
+    __slots__ = ("window", "environment", "inputs", "assumed")
+    WINDOW_FIELD_NUMBER: _ClassVar[int]
+    ENVIRONMENT_FIELD_NUMBER: _ClassVar[int]
+    INPUTS_FIELD_NUMBER: _ClassVar[int]
+    ASSUMED_FIELD_NUMBER: _ClassVar[int]
+    window: _coupling_pb2.Window
+    environment: _containers.RepeatedCompositeFieldContainer[_coupling_pb2.Series]
+    inputs: _containers.RepeatedCompositeFieldContainer[_coupling_pb2.Series]
+    assumed: _containers.RepeatedCompositeFieldContainer[_coupling_pb2.ClassSwitch]
+    def __init__(self, window: _Optional[_Union[_coupling_pb2.Window, _Mapping]] = ..., environment: _Optional[_Iterable[_Union[_coupling_pb2.Series, _Mapping]]] = ..., inputs: _Optional[_Iterable[_Union[_coupling_pb2.Series, _Mapping]]] = ..., assumed: _Optional[_Iterable[_Union[_coupling_pb2.ClassSwitch, _Mapping]]] = ...) -> None: ...
+
+class ProposeResponse(_message.Message):
+    __slots__ = ("outputs",)
+    OUTPUTS_FIELD_NUMBER: _ClassVar[int]
+    outputs: _containers.RepeatedCompositeFieldContainer[_coupling_pb2.Series]
+    def __init__(self, outputs: _Optional[_Iterable[_Union[_coupling_pb2.Series, _Mapping]]] = ...) -> None: ...
+
+class CommitRequest(_message.Message):
+    __slots__ = ("steps",)
+    STEPS_FIELD_NUMBER: _ClassVar[int]
+    steps: int
+    def __init__(self, steps: _Optional[int] = ...) -> None: ...
+
+class CommitResponse(_message.Message):
+    __slots__ = ("telemetry", "next_step")
+    TELEMETRY_FIELD_NUMBER: _ClassVar[int]
+    NEXT_STEP_FIELD_NUMBER: _ClassVar[int]
+    telemetry: _containers.RepeatedCompositeFieldContainer[_coupling_pb2.Series]
+    next_step: int
+    def __init__(self, telemetry: _Optional[_Iterable[_Union[_coupling_pb2.Series, _Mapping]]] = ..., next_step: _Optional[int] = ...) -> None: ...
+
+class GetStateRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class GetStateResponse(_message.Message):
+    __slots__ = ("state",)
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    state: _state_pb2.SubsystemState
+    def __init__(self, state: _Optional[_Union[_state_pb2.SubsystemState, _Mapping]] = ...) -> None: ...

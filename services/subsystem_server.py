@@ -1,0 +1,121 @@
+"""gRPC server for one subsystem: SubsystemService over a ModelHost, plus health and reflection."""
+from __future__ import annotations
+
+from concurrent import futures
+
+import grpc
+from google.protobuf.timestamp_pb2 import Timestamp
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from services.auth import TokenInterceptor
+from services.codec import decode_arrays, decode_switches, decode_window, encode_arrays
+from services.gen.ilrs.twin.v1 import state_pb2, subsystem_pb2, subsystem_pb2_grpc
+from twin.models.base import ModelHost
+
+SERVICE = subsystem_pb2.DESCRIPTOR.services_by_name["SubsystemService"].full_name
+MUTATING = frozenset(f"/{SERVICE}/{rpc}" for rpc in ("Propose", "Commit"))
+# Windows of a week of minute steps with a few dozen columns run to a few MB.
+MESSAGE_LIMIT = 256 * 1024 * 1024
+CHANNEL_OPTIONS = [
+    ("grpc.max_send_message_length", MESSAGE_LIMIT),
+    ("grpc.max_receive_message_length", MESSAGE_LIMIT),
+]
+
+
+def state_message(host: ModelHost) -> state_pb2.SubsystemState:
+    model = host.model
+    variables = host.variables()
+    clock = model.clock
+    message = state_pb2.SubsystemState(
+        subsystem=model.name,
+        step=host.step,
+        time=Timestamp(seconds=clock.start_unix_s + host.step * clock.step_s),
+        variables=variables,
+    )
+    if model.kind == "energy":
+        message.energy.CopyFrom(state_pb2.EnergyState(
+            storage_kwh=variables["storage_kwh"],
+            storage_soc_frac=variables["storage_soc_frac"],
+            min_storage_soc_frac=variables["min_storage_soc_frac"],
+            switches=[
+                {"load_class": cls, "on": cls <= host.state.classes_on}
+                for cls in range(1, 5)
+            ],
+            generated_kwh=variables["generated_kwh"],
+            delivered_kwh=variables["delivered_kwh"],
+            unserved_kwh=variables["unserved_kwh"],
+            curtailed_kwh=variables["curtailed_kwh"],
+            losses_kwh=variables["losses_kwh"],
+        ))
+    else:
+        message.scheduled_load.CopyFrom(state_pb2.ScheduledLoadState(
+            load_class=int(model.load_class),
+            energy_kwh=variables["energy_kwh"],
+            powered_hours=variables["powered_hours"],
+            shed_hours=variables["shed_hours"],
+        ))
+    return message
+
+
+class SubsystemServicer(subsystem_pb2_grpc.SubsystemServiceServicer):
+    def __init__(self, host: ModelHost):
+        self.host = host
+
+    def Describe(self, request, context):
+        model = self.host.model
+        return subsystem_pb2.DescribeResponse(
+            name=model.name,
+            kind=model.kind,
+            stage=model.stage,
+            environment=list(model.environment),
+            consumes=list(model.consumes),
+            load_class=int(model.load_class or 0),
+        )
+
+    def Propose(self, request, context):
+        try:
+            window = decode_window(request.window, self.host.model.clock)
+            env = decode_arrays(request.environment)
+            inputs = decode_arrays(request.inputs)
+            assumed = decode_switches(request.assumed)
+            for name, values in [*env.items(), *inputs.items()]:
+                if len(values) != window.steps:
+                    raise ValueError(f"series {name!r} has {len(values)} values for a window of {window.steps} steps")
+            missing = set(self.host.model.environment) - set(env)
+            if missing:
+                raise ValueError(f"environment: missing {', '.join(sorted(missing))}")
+            outputs = self.host.propose(window, env, inputs, assumed)
+        except ValueError as exc:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
+        return subsystem_pb2.ProposeResponse(outputs=encode_arrays(outputs))
+
+    def Commit(self, request, context):
+        try:
+            telemetry = self.host.commit(request.steps)
+        except ValueError as exc:
+            context.abort(grpc.StatusCode.FAILED_PRECONDITION, str(exc))
+        return subsystem_pb2.CommitResponse(telemetry=encode_arrays(telemetry), next_step=self.host.step)
+
+    def GetState(self, request, context):
+        return subsystem_pb2.GetStateResponse(state=state_message(self.host))
+
+
+def serve(host: ModelHost, token: str, bind: str = "127.0.0.1", port: int = 0, workers: int = 2) -> tuple[grpc.Server, int]:
+    """Start a server for ``host``; returns it and the port it got (0 asks the OS for a free one)."""
+    server = grpc.server(
+        futures.ThreadPoolExecutor(max_workers=workers),
+        interceptors=[TokenInterceptor(token, MUTATING)],
+        options=CHANNEL_OPTIONS,
+    )
+    subsystem_pb2_grpc.add_SubsystemServiceServicer_to_server(SubsystemServicer(host), server)
+    health_servicer = health.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    reflection.enable_server_reflection((SERVICE, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
+    bound = server.add_insecure_port(f"{bind}:{port}")
+    if bound == 0:
+        raise OSError(f"could not bind {bind}:{port}")
+    server.start()
+    health_servicer.set("", health_pb2.HealthCheckResponse.SERVING)
+    health_servicer.set(SERVICE, health_pb2.HealthCheckResponse.SERVING)
+    return server, bound

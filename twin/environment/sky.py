@@ -1,0 +1,240 @@
+"""Fast Sun/Earth sky state at a lunar site: a precomputed ephemeris grid plus
+linear interpolation, and a local horizon mask.
+
+:class:`SkyGrid` evaluates :func:`twin.environment.ephemeris.sky_vectors` once on
+a coarse time grid (default 1 h) and answers :meth:`SkyGrid.sample` by linear
+interpolation of the ENU unit vectors (the direction is then taken with atan2,
+which is the same as renormalising) and of the distances. The Sun moves at most
+about 0.5 deg per hour in the lunar sky (REFERENCE.md "Offline data"), so the
+chord error of a 1 h grid is of order (0.0087 rad)^2 / 8 ~ 1e-5 rad ~ 0.0005 deg;
+the tests measure it.
+
+``sample`` is a pure elementwise function of each requested time once the grid
+is built: the value for a time does not depend on the other times in the call
+(all arrays handed to numpy's transcendental functions are contiguous float64,
+so the same kernels run whatever the length), and repeated calls are
+bit-identical.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Iterable
+
+import numpy as np
+
+from .ephemeris import (
+    AU_KM,
+    SOLAR_CONSTANT_W_M2,
+    SUN_RADIUS_KM,
+    _elev_az,
+    sky_vectors,
+)
+
+__all__ = ["HorizonMask", "SkyGrid", "SAMPLE_KEYS", "disk_fraction_above"]
+
+#: Keys of the dict returned by :meth:`SkyGrid.sample`, in order.
+SAMPLE_KEYS = (
+    "sun_elevation_deg",
+    "sun_azimuth_deg",
+    "sun_distance_au",
+    "solar_irradiance_w_m2",
+    "sun_visible_frac",
+    "earth_elevation_deg",
+    "earth_azimuth_deg",
+    "earth_distance_km",
+    "earth_visible",
+)
+
+
+class HorizonMask:
+    """Local horizon: minimum visible elevation as a function of azimuth.
+
+    Built from points ``[(azimuth_deg, min_elevation_deg), ...]`` in any order,
+    azimuths in [0, 360) (from north, clockwise through east), elevations in
+    [-90, 90]. Between points the elevation is interpolated linearly in
+    azimuth, periodically (the segment from the last point wraps through 360
+    to the first). One point gives a constant horizon; ``None`` or no points
+    gives a flat horizon at 0 deg.
+    """
+
+    def __init__(self, points: Iterable[tuple[float, float]] | None = None):
+        pts = [] if points is None else list(points)
+        arr = np.asarray(pts, dtype=np.float64)
+        if arr.size == 0:
+            arr = np.empty((0, 2))
+        if arr.ndim != 2 or arr.shape[1] != 2:
+            raise ValueError("horizon points must be (azimuth_deg, min_elevation_deg) pairs")
+        az, el = arr[:, 0], arr[:, 1]
+        if not np.all(np.isfinite(arr)):
+            raise ValueError("horizon points must be finite numbers")
+        bad = (az < 0.0) | (az >= 360.0)
+        if np.any(bad):
+            raise ValueError(f"horizon azimuths must be in [0, 360): got {az[bad].tolist()}")
+        bad = (el < -90.0) | (el > 90.0)
+        if np.any(bad):
+            raise ValueError(f"horizon elevations must be in [-90, 90]: got {el[bad].tolist()}")
+        order = np.argsort(az, kind="stable")
+        az, el = az[order], el[order]
+        dup = np.diff(az) == 0.0
+        if np.any(dup):
+            raise ValueError(f"duplicate horizon azimuths: {np.unique(az[1:][dup]).tolist()}")
+        self.azimuth_deg = az
+        self.elevation_deg = el
+        if az.size == 0:
+            self._xp = np.array([0.0, 360.0])
+            self._fp = np.array([0.0, 0.0])
+        else:
+            # One copy of the last point before 0 and of the first after 360
+            # makes plain np.interp periodic on [0, 360).
+            self._xp = np.concatenate(([az[-1] - 360.0], az, [az[0] + 360.0]))
+            self._fp = np.concatenate(([el[-1]], el, [el[0]]))
+
+    @property
+    def is_flat(self) -> bool:
+        return bool(np.all(self._fp == 0.0))
+
+    def min_elevation_deg(self, az_deg) -> np.ndarray:
+        """Mask elevation (deg) at the given azimuth(s) (deg, any real value)."""
+        a = np.mod(np.asarray(az_deg, dtype=np.float64), 360.0)
+        return np.interp(a, self._xp, self._fp)
+
+    def __repr__(self) -> str:
+        return f"HorizonMask({list(zip(self.azimuth_deg.tolist(), self.elevation_deg.tolist()))})"
+
+
+def disk_fraction_above(height_deg, radius_deg) -> np.ndarray:
+    """Fraction of a disk's area above a straight horizon line.
+
+    ``height_deg`` is the elevation of the disk centre above the line and
+    ``radius_deg`` the disk's angular radius (both in degrees, any shapes that
+    broadcast). Circular-segment area: with x = clip(h / r, -1, 1), the part
+    below the line is (acos(x) - x sqrt(1 - x^2)) / pi of the disk. Gives 0.5
+    with the centre on the line, 1 when h >= r, 0 when h <= -r.
+    """
+    h = np.asarray(height_deg, dtype=np.float64)
+    r = np.asarray(radius_deg, dtype=np.float64)
+    x = np.ascontiguousarray(np.clip(h / r, -1.0, 1.0))
+    below = (np.arccos(x) - x * np.sqrt(1.0 - x * x)) / math.pi
+    return np.clip(1.0 - below, 0.0, 1.0)
+
+
+# Column layout of the grid table.
+_SE, _SN, _SU, _SD, _EE, _EN, _EU, _ED = range(8)
+
+
+class SkyGrid:
+    """Sun and Earth at a lunar site on a precomputed grid, sampled by interpolation.
+
+    The grid covers ``[start - grid_step, end + 2 * grid_step]`` (times UTC,
+    Unix seconds) and takes O(number of grid points) memory: 8 float64 per
+    point, so 14 years at 1 h is about 8 MB. Requests outside the grid raise
+    ``ValueError`` (the grid is not extended lazily).
+    """
+
+    def __init__(
+        self,
+        lat_deg: float,
+        lon_deg: float,
+        start_unix_s: float,
+        end_unix_s: float,
+        grid_step_s: float = 3600.0,
+        horizon: HorizonMask | Iterable[tuple[float, float]] | None = None,
+    ):
+        start, end, step = float(start_unix_s), float(end_unix_s), float(grid_step_s)
+        if not (math.isfinite(start) and math.isfinite(end)):
+            raise ValueError("start and end must be finite")
+        if end < start:
+            raise ValueError(f"end ({end}) before start ({start})")
+        if not (math.isfinite(step) and step > 0.0):
+            raise ValueError(f"grid_step_s must be positive, got {grid_step_s}")
+        self.lat_deg = float(lat_deg)
+        self.lon_deg = float(lon_deg)
+        self.start_unix_s = start
+        self.end_unix_s = end
+        self.grid_step_s = step
+        self.horizon = horizon if isinstance(horizon, HorizonMask) else HorizonMask(horizon)
+
+        self._t0 = start - step
+        n = int(math.ceil((end + 2.0 * step - self._t0) / step)) + 1
+        self._n = n
+        self.grid_unix_s = self._t0 + step * np.arange(n, dtype=np.float64)
+        self._t_last = float(self.grid_unix_s[-1])
+        v = sky_vectors(self.lat_deg, self.lon_deg, self.grid_unix_s)
+        table = np.empty((n, 8), dtype=np.float64)
+        table[:, _SE:_SU + 1] = v["sun_enu"]
+        table[:, _SD] = v["sun_distance_km"]
+        table[:, _EE:_EU + 1] = v["earth_enu"]
+        table[:, _ED] = v["earth_distance_km"]
+        self._table = table
+
+    @property
+    def n_points(self) -> int:
+        return self._n
+
+    @property
+    def valid_range_unix_s(self) -> tuple[float, float]:
+        """Closed interval of times that :meth:`sample` accepts."""
+        return self._t0, self._t_last
+
+    def sample(self, unix_s) -> dict[str, np.ndarray]:
+        """Sky state at the given UTC Unix seconds (1-D float64 arrays, same length).
+
+        Keys (:data:`SAMPLE_KEYS`): ``sun_elevation_deg``, ``sun_azimuth_deg``,
+        ``sun_distance_au``, ``solar_irradiance_w_m2`` (1361 W/m^2 x (1 AU / r)^2
+        at the site's distance, normal incidence, not projected),
+        ``sun_visible_frac`` (fraction of the solar disk above the horizon mask
+        at the Sun's azimuth), ``earth_elevation_deg``, ``earth_azimuth_deg``,
+        ``earth_distance_km``, ``earth_visible`` (1.0 when the Earth's centre is
+        above the mask, else 0.0).
+        """
+        u = np.ascontiguousarray(np.atleast_1d(np.asarray(unix_s, dtype=np.float64)))
+        if u.ndim != 1:
+            raise ValueError("unix_s must be a scalar or a 1-D array")
+        if u.size:
+            if not np.all(np.isfinite(u)):
+                raise ValueError("unix_s must be finite")
+            lo, hi = float(u.min()), float(u.max())
+            if lo < self._t0 or hi > self._t_last:
+                raise ValueError(
+                    f"times [{lo}, {hi}] outside the sky grid [{self._t0}, {self._t_last}]"
+                )
+        x = (u - self._t0) / self.grid_step_s
+        i = np.minimum(np.floor(x), self._n - 2).astype(np.intp)
+        f = (x - i)[:, None]
+        a = self._table[i]
+        b = self._table[i + 1]
+        row = a + f * (b - a)  # (m, 8), elementwise IEEE arithmetic only
+
+        def col(k: int) -> np.ndarray:
+            return np.ascontiguousarray(row[:, k])
+
+        sun_el, sun_az = _elev_az(col(_SE), col(_SN), col(_SU))
+        earth_el, earth_az = _elev_az(col(_EE), col(_EN), col(_EU))
+        sun_km = col(_SD)
+        sun_au = sun_km / AU_KM
+        irradiance = SOLAR_CONSTANT_W_M2 / (sun_au * sun_au)
+        # Angular radius of the solar disk from its actual distance (~0.267 deg).
+        sun_radius_deg = np.degrees(np.arcsin(SUN_RADIUS_KM / sun_km))
+        # The mask line is treated as straight (and horizontal) across the
+        # half-degree disk, using the mask elevation at the Sun's centre azimuth.
+        sun_frac = disk_fraction_above(sun_el - self.horizon.min_elevation_deg(sun_az), sun_radius_deg)
+        earth_vis = (earth_el > self.horizon.min_elevation_deg(earth_az)).astype(np.float64)
+        return {
+            "sun_elevation_deg": sun_el,
+            "sun_azimuth_deg": sun_az,
+            "sun_distance_au": sun_au,
+            "solar_irradiance_w_m2": irradiance,
+            "sun_visible_frac": sun_frac,
+            "earth_elevation_deg": earth_el,
+            "earth_azimuth_deg": earth_az,
+            "earth_distance_km": col(_ED),
+            "earth_visible": earth_vis,
+        }
+
+    def __repr__(self) -> str:
+        return (
+            f"SkyGrid(lat={self.lat_deg}, lon={self.lon_deg}, "
+            f"[{self.start_unix_s}, {self.end_unix_s}], step={self.grid_step_s} s, "
+            f"{self._n} points)"
+        )

@@ -1,0 +1,316 @@
+"""ILRS-1, energy half: solar arrays, fission surface power, storage and a priority load dispatcher.
+
+The dispatcher is a power-management unit with one switch per load class (survival, then
+communications, then science, then ISRU and robot charging). Shedding removes the lowest classes
+first when storage cannot cover a step's deficit without going below its minimum state of charge;
+shed classes come back together once storage is back above ``restore_soc_frac`` (hysteresis).
+The classes that are on are always a priority prefix, so the switch state is one integer.
+
+The ledger counts energy in integer millijoules per step. Integer sums are exact, so the clipped
+storage trajectory computed for a whole stretch at once equals the step-by-step one bit for bit,
+however a run is cut into windows, and the balance
+``generation = delivered + charged - discharged + losses + curtailed`` holds exactly.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any, Literal, Mapping
+
+import numpy as np
+from pydantic import Field, field_validator, model_validator
+
+from twin.clock import parse_utc, unix_s
+from twin.models.base import LOAD_CLASSES, N_CLASSES, Advance, LoadClass, Model, Window
+from twin.models.params import Deployed, Params
+
+MJ_PER_KWH = 3.6e9
+SECONDS_PER_YEAR = 365.25 * 86400
+
+
+def _optional_utc(value: Any) -> datetime | None:
+    return None if value is None else parse_utc(value)
+
+
+class Solar(Params):
+    # NASA VSAT (vertical solar array technology) targets the 10 kW class at about 35 m^2
+    # (REFERENCE.md, Energy): 10 kW / (1361 W/m^2 * 35 m^2) = 0.21 array-level efficiency.
+    area_m2: float = Field(default=35.0, ge=0)
+    efficiency: float = Field(default=0.21, gt=0, le=1)
+    # "vertical": single-axis sun tracking about a vertical mast, as planned for the poles.
+    tracking: Literal["vertical", "fixed"] = "vertical"
+    tilt_deg: float = Field(default=90.0, ge=0, le=90, description="fixed arrays: tilt from horizontal")
+    azimuth_deg: float = Field(default=0.0, ge=0, lt=360, description="fixed arrays: direction the cells face")
+    # O'Brien 2013 (Space Weather, doi:10.1002/2013SW000978): Apollo dust detector cells covered
+    # against dust lost 4-10% per 2000 days, i.e. about 1.3%/yr at the middle of that range.
+    dust_loss_per_year: float = Field(default=0.013, ge=0, le=1)
+    radiation_loss_per_year: float = Field(default=0.005, ge=0, le=1, description="assumption [U]")
+    deployed: datetime | None = None
+
+    _utc = field_validator("deployed", mode="before")(_optional_utc)
+
+
+class Fission(Params):
+    # NASA FSP: >= 40 kWe for 10 years; Kilopower 1-10 kWe (REFERENCE.md). 0 = no reactor.
+    power_kwe: float = Field(default=0.0, ge=0)
+    deployed: datetime | None = None
+
+    _utc = field_validator("deployed", mode="before")(_optional_utc)
+
+
+class Storage(Params):
+    kind: Literal["battery", "regenerative_fuel_cell"] = "battery"
+    capacity_kwh: float = Field(default=100.0, gt=0)
+    # Round-trip efficiency is an exposed assumption [U] (REFERENCE.md, Energy): about 0.9 for
+    # Li-ion, 0.4-0.6 for a regenerative fuel cell.
+    charge_efficiency: float = Field(default=0.95, gt=0, le=1)
+    discharge_efficiency: float = Field(default=0.95, gt=0, le=1)
+    min_soc_frac: float = Field(default=0.2, ge=0, lt=1)
+    restore_soc_frac: float = Field(default=0.3, ge=0, le=1)
+    initial_soc_frac: float = Field(default=1.0, ge=0, le=1)
+    max_charge_kw: float | None = Field(default=None, gt=0)
+    max_discharge_kw: float | None = Field(default=None, gt=0)
+
+    @model_validator(mode="after")
+    def _bands(self) -> "Storage":
+        if self.restore_soc_frac <= self.min_soc_frac:
+            raise ValueError("restore_soc_frac must be above min_soc_frac (the switching hysteresis)")
+        if self.initial_soc_frac < self.min_soc_frac:
+            raise ValueError("initial_soc_frac must not be below min_soc_frac")
+        return self
+
+
+class Survival(Params):
+    # Survival avionics and heaters, class 1. Night survival energy = P x t_dark, e.g.
+    # 100 W x 354 h = 35.4 kWh (REFERENCE.md); the figures below are exposed assumptions [U].
+    avionics_w: float = Field(default=150.0, ge=0)
+    heater_day_w: float = Field(default=50.0, ge=0)
+    heater_night_w: float = Field(default=350.0, ge=0)
+
+
+class EnergyParams(Deployed):
+    solar: Solar = Solar()
+    fission: Fission = Fission()
+    storage: Storage = Storage()
+    survival: Survival = Survival()
+
+
+@dataclass(frozen=True)
+class EnergyState:
+    storage_mj: int
+    classes_on: int
+    min_storage_mj: int
+    totals_mj: tuple[tuple[str, int], ...]
+    shed_steps: tuple[int, ...]  # per class: steps with demand while switched off
+
+    def total(self, key: str) -> int:
+        return dict(self.totals_mj)[key]
+
+
+TOTALS = ("solar", "fission", "generated", "demand", "delivered", "unserved", "charged", "stored", "drawn", "discharged", "losses", "curtailed")
+
+
+def _to_mj(power_w: np.ndarray, step_s: int) -> np.ndarray:
+    return np.rint(np.asarray(power_w, dtype=np.float64) * (step_s * 1000.0)).astype(np.int64)
+
+
+class EnergyModel(Model):
+    kind = "energy"
+    stage = 1
+    environment = ("sun_elevation_deg", "sun_azimuth_deg", "sun_visible_frac", "solar_irradiance_w_m2")
+    consumes = ("power_request_w/",)
+    telemetry_units = {}
+
+    def __init__(self, name: str, params: EnergyParams, clock, seed: int):
+        super().__init__(name, params, clock, seed)
+        p = params
+        st = p.storage
+        self.capacity_mj = int(round(st.capacity_kwh * MJ_PER_KWH))
+        self.min_mj = int(math.ceil(st.min_soc_frac * self.capacity_mj))
+        self.restore_mj = int(math.ceil(st.restore_soc_frac * self.capacity_mj))
+        big = np.iinfo(np.int64).max // 4
+        self.charge_cap_mj = big if st.max_charge_kw is None else int(st.max_charge_kw * 1000 * clock.step_s * 1000)
+        self.discharge_cap_mj = big if st.max_discharge_kw is None else int(st.max_discharge_kw * 1000 * clock.step_s * 1000)
+        self.deployed_s = p.deployed_unix_s
+        self.solar_deployed_s = unix_s(p.solar.deployed) if p.solar.deployed else self.deployed_s
+        self.fission_deployed_s = unix_s(p.fission.deployed) if p.fission.deployed else self.deployed_s
+
+    def initial_state(self) -> EnergyState:
+        e0 = int(round(self.params.storage.initial_soc_frac * self.capacity_mj))
+        return EnergyState(e0, N_CLASSES, e0, tuple((k, 0) for k in TOTALS), (0,) * N_CLASSES)
+
+    # -- generation and own load ------------------------------------------------------------
+    def solar_w(self, t: np.ndarray, env: Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        s = self.params.solar
+        el = np.radians(env["sun_elevation_deg"])
+        if s.tracking == "vertical":
+            cos_inc = np.cos(el)
+        else:
+            tilt, face = math.radians(s.tilt_deg), math.radians(s.azimuth_deg)
+            az = np.radians(env["sun_azimuth_deg"])
+            cos_inc = np.sin(el) * math.cos(tilt) + np.cos(el) * math.sin(tilt) * np.cos(az - face)
+        cos_inc = np.clip(cos_inc, 0.0, 1.0)
+        years = np.maximum(t - self.solar_deployed_s, 0.0) / SECONDS_PER_YEAR
+        health = np.clip(1.0 - (s.dust_loss_per_year + s.radiation_loss_per_year) * years, 0.0, 1.0)
+        health = np.where(t >= self.solar_deployed_s, health, 0.0)
+        power = env["solar_irradiance_w_m2"] * s.area_m2 * s.efficiency * cos_inc * env["sun_visible_frac"] * health
+        return power, health
+
+    def survival_w(self, t: np.ndarray, env: Mapping[str, np.ndarray]) -> np.ndarray:
+        s = self.params.survival
+        dark = 1.0 - env["sun_visible_frac"]
+        return np.where(t >= self.deployed_s, s.avionics_w + s.heater_day_w + (s.heater_night_w - s.heater_day_w) * dark, 0.0)
+
+    # -- dispatch ---------------------------------------------------------------------------
+    def advance(self, state: EnergyState, window: Window, env, inputs, assumed) -> Advance:
+        n = window.steps
+        step_s = self.clock.step_s
+        t = window.times()
+        solar_w, health = self.solar_w(t, env)
+        fission_w = np.where(t >= self.fission_deployed_s, self.params.fission.power_kwe * 1000.0, 0.0)
+        solar = _to_mj(solar_w, step_s)
+        fission = _to_mj(fission_w, step_s)
+        gen = solar + fission
+
+        request_w = np.zeros((N_CLASSES, n))
+        request_w[0] = self.survival_w(t, env)
+        for key in sorted(inputs):  # fixed order: floating-point sums depend on it
+            cls = LoadClass[key.rsplit("/", 1)[1].upper()]
+            request_w[cls - 1] += inputs[key]
+        req = _to_mj(request_w, step_s)
+        prefix = np.zeros((N_CLASSES + 1, n), dtype=np.int64)
+        np.cumsum(req, axis=0, out=prefix[1:])
+
+        on_site = t >= self.deployed_s
+        charge_cap = np.where(on_site, self.charge_cap_mj, 0)
+        discharge_cap = np.where(on_site, self.discharge_cap_mj, 0)
+
+        classes_on = np.empty(n, dtype=np.int64)
+        storage = np.empty(n, dtype=np.int64)
+        flows = {k: np.zeros(n, dtype=np.int64) for k in ("in_bus", "stored", "drawn", "deficit", "curtailed")}
+        e_start, m = state.storage_mj, state.classes_on
+        s = 0
+        while s < n:
+            k, f = self._stretch(m, e_start, gen[s:], prefix, s, charge_cap[s:], discharge_cap[s:])
+            classes_on[s:s + k] = m
+            storage[s:s + k] = f["storage"][:k]
+            for key in flows:
+                flows[key][s:s + k] = f[key][:k]
+            if k > 0:
+                e_start = int(f["storage"][k - 1])
+            s += k
+            if s < n:
+                m = self._decide(m, e_start, int(gen[s]), prefix[:, s], int(discharge_cap[s]))
+
+        delivered = prefix[classes_on, np.arange(n)]
+        unserved = prefix[N_CLASSES] - delivered
+        losses = (flows["in_bus"] - flows["stored"]) + (flows["drawn"] - flows["deficit"])
+        shed = (np.arange(N_CLASSES)[:, None] >= classes_on[None, :]) & (req > 0)
+
+        totals = dict(state.totals_mj)
+        for key, values in (("solar", solar), ("fission", fission), ("generated", gen), ("demand", prefix[N_CLASSES]),
+                            ("delivered", delivered), ("unserved", unserved), ("charged", flows["in_bus"]),
+                            ("stored", flows["stored"]), ("drawn", flows["drawn"]), ("discharged", flows["deficit"]),
+                            ("losses", losses), ("curtailed", flows["curtailed"])):
+            totals[key] += int(values.sum())
+        end = EnergyState(
+            storage_mj=int(storage[-1]) if n else state.storage_mj,
+            classes_on=int(classes_on[-1]) if n else state.classes_on,
+            min_storage_mj=min(state.min_storage_mj, int(storage.min())) if n else state.min_storage_mj,
+            totals_mj=tuple((k, totals[k]) for k in TOTALS),
+            shed_steps=tuple(int(a + b) for a, b in zip(state.shed_steps, shed.sum(axis=1))),
+        )
+
+        to_w = 1.0 / (step_s * 1000.0)
+        telemetry = {
+            "sun_elevation_deg": np.asarray(env["sun_elevation_deg"], dtype=np.float64),
+            "sun_visible_frac": np.asarray(env["sun_visible_frac"], dtype=np.float64),
+            "array_health_frac": health,
+            "solar_w": solar * to_w,
+            "fission_w": fission * to_w,
+            "generation_w": gen * to_w,
+            "demand_w": prefix[N_CLASSES] * to_w,
+            "delivered_w": delivered * to_w,
+            "unserved_w": unserved * to_w,
+            "charge_w": flows["in_bus"] * to_w,
+            "discharge_w": flows["deficit"] * to_w,
+            "storage_loss_w": losses * to_w,
+            "curtailed_w": flows["curtailed"] * to_w,
+            "storage_kwh": storage / MJ_PER_KWH,
+            "storage_soc_frac": storage / self.capacity_mj,
+            "classes_on_count": classes_on,
+        }
+        for cls in LOAD_CLASSES:
+            i = cls - 1
+            telemetry[f"{cls.key}_demand_w"] = req[i] * to_w
+            telemetry[f"{cls.key}_unserved_w"] = np.where(shed[i], req[i], 0) * to_w
+        outputs = {f"powered/{cls.key}": (classes_on > cls - 1).astype(np.uint8) for cls in LOAD_CLASSES}
+        return Advance(outputs, telemetry, end)
+
+    def _flows(self, j: int, e_prev: np.ndarray | int, gen, prefix_row, discharge_cap):
+        net = gen - prefix_row
+        deficit = np.maximum(-net, 0)
+        drawn = np.ceil(deficit / self.params.storage.discharge_efficiency).astype(np.int64)
+        feasible = (deficit <= discharge_cap) & (e_prev - drawn >= self.min_mj)
+        return net, deficit, drawn, feasible
+
+    def _stretch(self, m: int, e_start: int, gen, prefix, s: int, charge_cap, discharge_cap):
+        """Advance with ``m`` classes on until the first step where the switches must change.
+
+        Returns the number of steps k that keep ``m`` and the flows of those steps.
+        """
+        st = self.params.storage
+        net, deficit, drawn, _ = self._flows(m, 0, gen, prefix[m, s:], discharge_cap)
+        in_bus = np.minimum(np.maximum(net, 0), charge_cap)
+        stored_nominal = np.floor(in_bus * st.charge_efficiency).astype(np.int64)
+        level = e_start + np.cumsum(stored_nominal - drawn)
+        # Storage clipped at capacity: y_t = max(y_{t-1}, C_t - cap) is the energy refused so far.
+        refused = np.maximum.accumulate(np.maximum(level - self.capacity_mj, 0))
+        storage = level - refused
+        previous = np.concatenate(([e_start], storage[:-1]))
+        infeasible = (deficit > discharge_cap) | (previous - drawn < self.min_mj)
+        if m < N_CLASSES:
+            _, _, _, feasible_up = self._flows(m + 1, previous, gen, prefix[m + 1, s:], discharge_cap)
+            restore = (previous >= self.restore_mj) & feasible_up
+            events = infeasible | restore
+        else:
+            events = infeasible
+        hits = np.flatnonzero(events)
+        k = int(hits[0]) if hits.size else len(gen)
+        refused_step = np.diff(refused[:k], prepend=0)
+        stored = stored_nominal[:k] - refused_step
+        in_bus_used = np.where(
+            refused_step > 0,
+            np.minimum(np.ceil(stored / st.charge_efficiency), in_bus[:k]).astype(np.int64),
+            in_bus[:k],
+        )
+        return k, {
+            "storage": storage[:k],
+            "in_bus": in_bus_used,
+            "stored": stored,
+            "drawn": drawn[:k],
+            "deficit": deficit[:k],
+            "curtailed": np.maximum(net[:k], 0) - in_bus_used,
+        }
+
+    def _decide(self, m: int, e_prev: int, gen: int, prefix_col, discharge_cap: int) -> int:
+        """Switch state at an event step: restore all if storage allows, else shed lowest first."""
+        top = N_CLASSES if (m < N_CLASSES and e_prev >= self.restore_mj) else m
+        for j in range(top, -1, -1):
+            if self._flows(j, e_prev, gen, prefix_col[j], discharge_cap)[3]:
+                return j
+        return 0
+
+    def variables(self, state: EnergyState) -> dict[str, float]:
+        out = {
+            "storage_kwh": state.storage_mj / MJ_PER_KWH,
+            "storage_soc_frac": state.storage_mj / self.capacity_mj,
+            "min_storage_soc_frac": state.min_storage_mj / self.capacity_mj,
+            "classes_on_count": float(state.classes_on),
+        }
+        for key, value in state.totals_mj:
+            out[f"{key}_kwh"] = value / MJ_PER_KWH
+        for cls, steps in zip(LOAD_CLASSES, state.shed_steps):
+            out[f"{cls.key}_shed_hours"] = steps * self.clock.step_s / 3600.0
+        return out

@@ -1,0 +1,115 @@
+"""One run of a scenario: build the sky, start a runtime, conduct the windows, write the outputs."""
+from __future__ import annotations
+
+import resource
+import time
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Callable
+
+from twin.clock import iso
+from twin.conductor import Conductor
+from twin.environment.sky import HorizonMask, SkyGrid
+from twin.models.base import LOAD_CLASSES
+from twin.scenario import Scenario
+from twin.telemetry import TelemetrySink, atomic_write_json, atomic_write_text
+
+RUNTIMES = ("ray", "local")
+
+
+def make_runtime(scenario: Scenario, runtime: str, address: str | None = None, actor_cpus: float = 0.25):
+    if runtime == "local":
+        from twin.runtime.local import LocalRuntime
+
+        return LocalRuntime(scenario)
+    if runtime == "ray":
+        from twin.runtime.ray_runtime import RayRuntime
+
+        return RayRuntime(scenario, address=address, actor_cpus=actor_cpus)
+    raise ValueError(f"runtime must be one of {', '.join(RUNTIMES)}, not {runtime!r}")
+
+
+def make_sky(scenario: Scenario) -> SkyGrid:
+    lat, lon = scenario.site.location
+    clock = scenario.clock
+    mask = HorizonMask(scenario.site.horizon_mask) if scenario.site.horizon_mask else None
+    return SkyGrid(lat, lon, clock.start_unix_s, clock.end_unix_s, horizon=mask)
+
+
+def summarize(scenario: Scenario, runtime: str, conductor: Conductor, wall_s: float, started_s: float) -> dict:
+    clock = scenario.clock
+    variables = conductor.variables()
+    energy = variables["energy"]
+    simulated_s = conductor.step * clock.step_s
+    return {
+        "scenario": scenario.scenario.name,
+        "site": scenario.site.label,
+        "runtime": runtime,
+        "start": iso(clock.start_unix_s),
+        "end": iso(clock.start_unix_s + simulated_s),
+        "step_s": clock.step_s,
+        "steps": conductor.step,
+        "energy": {
+            "generated_kwh": energy["generated_kwh"],
+            "solar_kwh": energy["solar_kwh"],
+            "fission_kwh": energy["fission_kwh"],
+            "demand_kwh": energy["demand_kwh"],
+            "delivered_kwh": energy["delivered_kwh"],
+            "unserved_kwh": energy["unserved_kwh"],
+            "curtailed_kwh": energy["curtailed_kwh"],
+            "storage_losses_kwh": energy["losses_kwh"],
+            "final_storage_kwh": energy["storage_kwh"],
+            "min_soc_frac": energy["min_storage_soc_frac"],
+            "shed_hours": {cls.key: energy[f"{cls.key}_shed_hours"] for cls in LOAD_CLASSES},
+        },
+        "modules": variables,
+        "exchange": {
+            "windows": conductor.stats.windows,
+            "cut_windows": conductor.stats.cut,
+            "proposals": conductor.stats.proposals,
+            "max_window_steps": conductor.window_steps,
+        },
+        "startup_s": round(started_s, 3),
+        "wall_s": round(wall_s, 3),
+        "simulated_s": simulated_s,
+        "speedup": simulated_s / wall_s if wall_s > 0 else None,
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
+
+
+def run(
+    scenario: Scenario,
+    runtime: str = "ray",
+    out: Path | None = None,
+    address: str | None = None,
+    actor_cpus: float = 0.25,
+    on_progress: Callable[[int], None] | None = None,
+    window_steps: int | None = None,
+) -> dict:
+    """Run ``scenario`` to its end; write telemetry, summary and resolved scenario under ``out``."""
+    t0 = time.perf_counter()
+    clock = scenario.clock
+    sink = None
+    with ExitStack() as stack:
+        if out is not None:
+            out.mkdir(parents=True, exist_ok=True)
+            sink = TelemetrySink(out / "telemetry", clock)
+        sky = make_sky(scenario)
+        rt = stack.enter_context(make_runtime(scenario, runtime, address, actor_cpus))
+        conductor = Conductor(clock, rt.handles, sky, window_steps or scenario.window_steps, sink=sink, on_progress=on_progress)
+        started_s = time.perf_counter() - t0
+        try:
+            conductor.advance(clock.n_steps)
+        except BaseException:
+            if sink is not None:
+                sink.discard()
+            raise
+        if sink is not None:
+            sink.close()
+        summary = summarize(scenario, runtime, conductor, time.perf_counter() - t0, started_s)
+    summary["wall_s"] = round(time.perf_counter() - t0, 3)
+    summary["speedup"] = summary["simulated_s"] / summary["wall_s"]
+    if out is not None:
+        atomic_write_text(out / "scenario.toml", scenario.to_toml())
+        atomic_write_json(out / "summary.json", summary)
+    return summary
