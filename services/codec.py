@@ -11,9 +11,9 @@ from twin.clock import Clock
 from twin.models.base import LOAD_CLASSES, Window
 
 _DTYPES = {
-    pb.DTYPE_FLOAT64: np.dtype("<f8"),
-    pb.DTYPE_INT64: np.dtype("<i8"),
-    pb.DTYPE_UINT8: np.dtype("u1"),
+    pb.ELEMENT_TYPE_FLOAT64: np.dtype("<f8"),
+    pb.ELEMENT_TYPE_INT64: np.dtype("<i8"),
+    pb.ELEMENT_TYPE_UINT8: np.dtype("u1"),
 }
 _CODES = {dtype: code for code, dtype in _DTYPES.items()}
 
@@ -23,13 +23,13 @@ def to_series(name: str, values: np.ndarray) -> pb.Series:
     dtype = array.dtype.newbyteorder("<") if array.dtype.itemsize > 1 else array.dtype
     if dtype not in _CODES:
         dtype = np.dtype("<i8") if array.dtype.kind in "iub" else np.dtype("<f8")
-    return pb.Series(name=name, dtype=_CODES[dtype], data=np.ascontiguousarray(array, dtype=dtype).tobytes())
+    return pb.Series(name=name, element_type=_CODES[dtype], data=np.ascontiguousarray(array, dtype=dtype).tobytes())
 
 
 def from_series(series: pb.Series) -> np.ndarray:
-    if series.dtype not in _DTYPES:
-        raise ValueError(f"series {series.name!r}: unknown dtype {series.dtype}")
-    return np.frombuffer(series.data, dtype=_DTYPES[series.dtype]).astype(_DTYPES[series.dtype].newbyteorder("="), copy=False)
+    if series.element_type not in _DTYPES:
+        raise ValueError(f"series {series.name!r}: unknown dtype {series.element_type}")
+    return np.frombuffer(series.data, dtype=_DTYPES[series.element_type]).astype(_DTYPES[series.element_type].newbyteorder("="), copy=False)
 
 
 def encode_arrays(arrays: Mapping[str, np.ndarray]) -> list[pb.Series]:

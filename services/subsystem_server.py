@@ -14,7 +14,7 @@ from services.gen.ilrs.twin.v1 import state_pb2, subsystem_pb2, subsystem_pb2_gr
 from twin.models.base import ModelHost
 
 SERVICE = subsystem_pb2.DESCRIPTOR.services_by_name["SubsystemService"].full_name
-MUTATING = frozenset(f"/{SERVICE}/{rpc}" for rpc in ("Propose", "Commit"))
+MUTATING = frozenset(f"/{SERVICE}/{rpc}" for rpc in ("Exchange", "Finish"))
 # Windows of a week of minute steps with a few dozen columns run to a few MB.
 MESSAGE_LIMIT = 256 * 1024 * 1024
 CHANNEL_OPTIONS = [
@@ -73,29 +73,35 @@ class SubsystemServicer(subsystem_pb2_grpc.SubsystemServiceServicer):
             load_class=int(model.load_class or 0),
         )
 
-    def Propose(self, request, context):
+    def Exchange(self, request, context):
+        window = env = inputs = assumed = None
         try:
-            window = decode_window(request.window, self.host.model.clock)
-            env = decode_arrays(request.environment)
-            inputs = decode_arrays(request.inputs)
-            assumed = decode_switches(request.assumed)
-            for name, values in [*env.items(), *inputs.items()]:
-                if len(values) != window.steps:
-                    raise ValueError(f"series {name!r} has {len(values)} values for a window of {window.steps} steps")
-            missing = set(self.host.model.environment) - set(env)
-            if missing:
-                raise ValueError(f"environment: missing {', '.join(sorted(missing))}")
-            outputs = self.host.propose(window, env, inputs, assumed)
+            if request.commit_steps < 0:
+                raise ValueError("commit_steps: must not be negative")
+            if request.HasField("window"):
+                window = decode_window(request.window, self.host.model.clock)
+                env = decode_arrays(request.environment)
+                inputs = decode_arrays(request.inputs)
+                assumed = decode_switches(request.assumed)
+                for name, values in [*env.items(), *inputs.items()]:
+                    if len(values) != window.steps:
+                        raise ValueError(f"series {name!r} has {len(values)} values for a window of {window.steps} steps")
+                missing = set(self.host.model.environment) - set(env)
+                if missing:
+                    raise ValueError(f"environment: missing {', '.join(sorted(missing))}")
+                expected = self.host.step + request.commit_steps
+                if window.start_step != expected:
+                    raise ValueError(f"window.start_step: {window.start_step} is not where the commit leaves the model ({expected})")
         except ValueError as exc:
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
-        return subsystem_pb2.ProposeResponse(outputs=encode_arrays(outputs))
-
-    def Commit(self, request, context):
         try:
-            telemetry = self.host.commit(request.steps)
+            outputs = self.host.exchange(request.commit_steps, window, env, inputs, assumed)
         except ValueError as exc:
             context.abort(grpc.StatusCode.FAILED_PRECONDITION, str(exc))
-        return subsystem_pb2.CommitResponse(telemetry=encode_arrays(telemetry), next_step=self.host.step)
+        return subsystem_pb2.ExchangeResponse(outputs=encode_arrays(outputs), step=self.host.step)
+
+    def Finish(self, request, context):
+        return subsystem_pb2.FinishResponse(files=self.host.finish(discard=request.discard))
 
     def GetState(self, request, context):
         return subsystem_pb2.GetStateResponse(state=state_message(self.host))

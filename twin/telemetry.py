@@ -1,13 +1,16 @@
 """Telemetry: one Parquet file per subsystem, written in row groups as the run goes.
 
 Memory stays flat however long the campaign: committed windows are buffered only up to
-``chunk_rows`` rows. Files are written under a hidden partial name and renamed when complete,
+``chunk_rows`` rows, and at most a few chunks wait for the writer thread (Parquet encoding runs
+there, beside the simulation). Files are written under a hidden partial name and renamed when complete,
 so a reader never sees half a file; an aborted run leaves none.
 """
 from __future__ import annotations
 
 import json
 import os
+import queue
+import threading
 from pathlib import Path
 from typing import Mapping
 
@@ -29,7 +32,7 @@ def atomic_write_json(path: Path, data) -> None:
 
 
 class _Table:
-    def __init__(self, final: Path, clock: Clock, chunk_rows: int):
+    def __init__(self, final: Path, clock: Clock, chunk_rows: int, submit):
         self.final = final
         self.partial = final.with_name(f".{final.name}.partial")
         self.clock = clock
@@ -38,6 +41,7 @@ class _Table:
         self.rows = 0
         self.writer: pq.ParquetWriter | None = None
         self.next_step: int | None = None
+        self.submit = submit
 
     def append(self, start_step: int, columns: Mapping[str, np.ndarray]) -> None:
         lengths = {len(v) for v in columns.values()}
@@ -55,25 +59,28 @@ class _Table:
             self.flush()
 
     def flush(self) -> None:
-        if not self.pieces:
-            return
-        start = self.pieces[0][0]
-        names = list(self.pieces[0][1])
-        steps = np.arange(start, start + self.rows, dtype=np.int64)
+        if self.pieces:
+            self.submit(self._write, self.pieces, self.rows)
+            self.pieces, self.rows = [], 0
+
+    def _write(self, pieces, rows) -> None:
+        start = pieces[0][0]
+        names = list(pieces[0][1])
+        steps = np.arange(start, start + rows, dtype=np.int64)
         time_ns = (self.clock.start_unix_s + steps * self.clock.step_s) * 1_000_000_000
         arrays = [pa.array(time_ns, type=pa.timestamp("ns", tz="UTC"))]
-        arrays += [pa.array(np.concatenate([cols[name] for _, cols in self.pieces])) for name in names]
+        arrays += [pa.array(np.concatenate([cols[name] for _, cols in pieces])) for name in names]
         table = pa.Table.from_arrays(arrays, names=["time", *names])
         if self.writer is None:
-            self.writer = pq.ParquetWriter(self.partial, table.schema, compression="zstd")
+            self.writer = pq.ParquetWriter(self.partial, table.schema, compression="snappy")
         self.writer.write_table(table, row_group_size=len(table))
-        self.pieces, self.rows = [], 0
 
-    def close(self) -> None:
-        self.flush()
-        if self.writer is not None:
-            self.writer.close()
-            os.replace(self.partial, self.final)
+    def finish(self) -> Path | None:
+        if self.writer is None:
+            return None
+        self.writer.close()
+        os.replace(self.partial, self.final)
+        return self.final
 
     def discard(self) -> None:
         if self.writer is not None:
@@ -84,23 +91,60 @@ class _Table:
 class TelemetrySink:
     """Streams each subsystem's committed telemetry to ``OUT/telemetry/<subsystem>.parquet``."""
 
-    def __init__(self, folder: Path, clock: Clock, chunk_rows: int = 131_072):
+    def __init__(self, folder: Path, clock: Clock, chunk_rows: int = 131_072, backlog: int = 4):
         self.folder = folder
         self.clock = clock
         self.chunk_rows = chunk_rows
         self.tables: dict[str, _Table] = {}
+        self._jobs: queue.Queue = queue.Queue(maxsize=backlog)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._work, name="telemetry-writer", daemon=True)
+        self._thread.start()
         folder.mkdir(parents=True, exist_ok=True)
+
+    def _work(self) -> None:
+        while True:
+            job = self._jobs.get()
+            if job is None:
+                return
+            if self._error is None:
+                try:
+                    job[0](*job[1:])
+                except BaseException as exc:  # reported by close()
+                    self._error = exc
+
+    def _submit(self, fn, *args) -> None:
+        if self._error is not None:
+            raise RuntimeError("writing telemetry failed") from self._error
+        self._jobs.put((fn, *args))
 
     def append(self, subsystem: str, start_step: int, columns: Mapping[str, np.ndarray]) -> None:
         table = self.tables.get(subsystem)
         if table is None:
-            table = self.tables[subsystem] = _Table(self.folder / f"{subsystem}.parquet", self.clock, self.chunk_rows)
+            path = self.folder / f"{subsystem}.parquet"
+            table = self.tables[subsystem] = _Table(path, self.clock, self.chunk_rows, self._submit)
         table.append(start_step, columns)
 
-    def close(self) -> None:
+    def _drain(self) -> None:
+        if self._thread.is_alive():
+            self._jobs.put(None)
+            self._thread.join()
+
+    def close(self) -> list[Path]:
+        """Write what is buffered and publish every file; nothing is published if any write failed."""
         for table in self.tables.values():
-            table.close()
+            table.flush()
+        self._drain()
+        if self._error is not None:
+            self.discard()
+            raise RuntimeError("writing telemetry failed") from self._error
+        return [path for path in (table.finish() for table in self.tables.values()) if path is not None]
 
     def discard(self) -> None:
+        self._drain()
         for table in self.tables.values():
             table.discard()
+
+
+def telemetry_sink(folder: Path | str | None, clock: Clock) -> TelemetrySink | None:
+    return None if folder is None else TelemetrySink(Path(folder), clock)

@@ -110,11 +110,14 @@ class ModelHost:
     """Holds a model's committed state and drives it window by window.
 
     ``propose`` advances tentatively from the committed state; ``commit(k)`` makes the first k
-    steps of that proposal the new committed state (recomputing the prefix when k is short).
+    steps of that proposal the new committed state (recomputing the prefix when k is short) and
+    hands their telemetry to ``sink`` (anything with ``append(name, start_step, columns)``), which
+    lives wherever the host runs, so telemetry never crosses the wire.
     """
 
-    def __init__(self, model: Model):
+    def __init__(self, model: Model, sink=None):
         self.model = model
+        self.sink = sink
         self.state = model.initial_state()
         self.step = 0
         self._pending: tuple[Window, dict, dict, np.ndarray, Advance] | None = None
@@ -135,9 +138,29 @@ class ModelHost:
         if steps < window.steps:
             result = self.model.advance(self.state, window.prefix(steps), _take(env, steps), _take(inputs, steps), assumed)
         self._pending = None
+        if self.sink is not None:
+            self.sink.append(self.model.name, self.step, result.telemetry)
         self.state = result.state
         self.step += steps
         return result.telemetry
+
+    def exchange(self, commit_steps: int, window: Window | None, env=None, inputs=None, assumed=None) -> dict[str, np.ndarray]:
+        """Commit ``commit_steps`` of the pending proposal, then propose ``window`` (if given).
+
+        One call per window: the runtimes' unit of exchange.
+        """
+        if commit_steps:
+            self.commit(commit_steps)
+        return self.propose(window, env, inputs, assumed) if window is not None else {}
+
+    def finish(self, discard: bool = False) -> list[str]:
+        """Publish (or, after a failure, delete) the telemetry written so far."""
+        if self.sink is None:
+            return []
+        if discard:
+            self.sink.discard()
+            return []
+        return [str(path) for path in self.sink.close()]
 
     def variables(self) -> dict[str, float]:
         return self.model.variables(self.state)

@@ -6,6 +6,7 @@ host:port each actor publishes (the port is picked by the OS, never hard-coded).
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from services.auth import new_token
 from twin.scenario import Scenario
@@ -14,15 +15,19 @@ from twin.scenario import Scenario
 class SubsystemActor:
     """Body of the Ray actor (wrapped with ray.remote at runtime, so importing this costs nothing)."""
 
-    def __init__(self, scenario: Scenario, name: str, token: str, bind: str | None):
+    def __init__(self, scenario: Scenario, name: str, token: str, bind: str | None, telemetry_dir: str | None):
         import ray
 
         from services.subsystem_server import serve
         from twin.models.base import ModelHost
         from twin.models.registry import build_model
+        from twin.telemetry import telemetry_sink
 
         params = getattr(scenario.modules, name)
-        self.host = ModelHost(build_model(name, params, scenario.clock, scenario.scenario.seed))
+        # Each actor writes its own subsystem's telemetry file where it runs (on a multi-node
+        # cluster, the output folder must be shared storage, as for Ray's own storage_path).
+        sink = telemetry_sink(telemetry_dir, scenario.clock)
+        self.host = ModelHost(build_model(name, params, scenario.clock, scenario.scenario.seed), sink)
         # On a cluster the endpoint must be reachable from the driver's node: publish the node's
         # address. A local cluster binds loopback only.
         address = bind or ray.util.get_node_ip_address()
@@ -39,8 +44,10 @@ class SubsystemActor:
 class RayRuntime:
     name = "ray"
 
-    def __init__(self, scenario: Scenario, address: str | None = None, actor_cpus: float = 0.25, startup_timeout_s: float = 180.0):
+    def __init__(self, scenario: Scenario, telemetry_dir: Path | None = None, address: str | None = None, actor_cpus: float = 0.25, startup_timeout_s: float = 180.0):
         self.scenario = scenario
+        # Absolute: Ray workers run in their own working directories.
+        self.telemetry_dir = None if telemetry_dir is None else str(Path(telemetry_dir).resolve())
         self.address = address
         self.actor_cpus = actor_cpus
         self.startup_timeout_s = startup_timeout_s
@@ -70,7 +77,7 @@ class RayRuntime:
         token = new_token()
         actor_class = ray.remote(num_cpus=self.actor_cpus, max_restarts=0)(SubsystemActor)
         try:
-            self._actors = [actor_class.remote(self.scenario, name, token, bind) for name in names]
+            self._actors = [actor_class.remote(self.scenario, name, token, bind, self.telemetry_dir) for name in names]
             endpoints = ray.get([actor.endpoint.remote() for actor in self._actors], timeout=self.startup_timeout_s)
             self.handles = [SubsystemClient(endpoint, token) for endpoint in endpoints]
         except BaseException:

@@ -9,12 +9,12 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
-class DType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+class ElementType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
-    DTYPE_UNSPECIFIED: _ClassVar[DType]
-    DTYPE_FLOAT64: _ClassVar[DType]
-    DTYPE_INT64: _ClassVar[DType]
-    DTYPE_UINT8: _ClassVar[DType]
+    ELEMENT_TYPE_UNSPECIFIED: _ClassVar[ElementType]
+    ELEMENT_TYPE_FLOAT64: _ClassVar[ElementType]
+    ELEMENT_TYPE_INT64: _ClassVar[ElementType]
+    ELEMENT_TYPE_UINT8: _ClassVar[ElementType]
 
 class LoadClass(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -23,10 +23,10 @@ class LoadClass(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     LOAD_CLASS_COMMUNICATIONS: _ClassVar[LoadClass]
     LOAD_CLASS_SCIENCE: _ClassVar[LoadClass]
     LOAD_CLASS_ISRU: _ClassVar[LoadClass]
-DTYPE_UNSPECIFIED: DType
-DTYPE_FLOAT64: DType
-DTYPE_INT64: DType
-DTYPE_UINT8: DType
+ELEMENT_TYPE_UNSPECIFIED: ElementType
+ELEMENT_TYPE_FLOAT64: ElementType
+ELEMENT_TYPE_INT64: ElementType
+ELEMENT_TYPE_UINT8: ElementType
 LOAD_CLASS_UNSPECIFIED: LoadClass
 LOAD_CLASS_SURVIVAL: LoadClass
 LOAD_CLASS_COMMUNICATIONS: LoadClass
@@ -34,14 +34,14 @@ LOAD_CLASS_SCIENCE: LoadClass
 LOAD_CLASS_ISRU: LoadClass
 
 class Series(_message.Message):
-    __slots__ = ("name", "dtype", "data")
+    __slots__ = ("name", "element_type", "data")
     NAME_FIELD_NUMBER: _ClassVar[int]
-    DTYPE_FIELD_NUMBER: _ClassVar[int]
+    ELEMENT_TYPE_FIELD_NUMBER: _ClassVar[int]
     DATA_FIELD_NUMBER: _ClassVar[int]
     name: str
-    dtype: DType
+    element_type: ElementType
     data: bytes
-    def __init__(self, name: _Optional[str] = ..., dtype: _Optional[_Union[DType, str]] = ..., data: _Optional[bytes] = ...) -> None: ...
+    def __init__(self, name: _Optional[str] = ..., element_type: _Optional[_Union[ElementType, str]] = ..., data: _Optional[bytes] = ...) -> None: ...
 
 class Window(_message.Message):
     __slots__ = ("start_step", "steps", "start_time", "step_s")

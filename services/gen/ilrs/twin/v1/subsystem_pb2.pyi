@@ -28,37 +28,39 @@ class DescribeResponse(_message.Message):
     load_class: _coupling_pb2.LoadClass
     def __init__(self, name: _Optional[str] = ..., kind: _Optional[str] = ..., stage: _Optional[int] = ..., environment: _Optional[_Iterable[str]] = ..., consumes: _Optional[_Iterable[str]] = ..., load_class: _Optional[_Union[_coupling_pb2.LoadClass, str]] = ...) -> None: ...
 
-class ProposeRequest(_message.Message):
-    __slots__ = ("window", "environment", "inputs", "assumed")
+class ExchangeRequest(_message.Message):
+    __slots__ = ("commit_steps", "window", "environment", "inputs", "assumed")
+    COMMIT_STEPS_FIELD_NUMBER: _ClassVar[int]
     WINDOW_FIELD_NUMBER: _ClassVar[int]
     ENVIRONMENT_FIELD_NUMBER: _ClassVar[int]
     INPUTS_FIELD_NUMBER: _ClassVar[int]
     ASSUMED_FIELD_NUMBER: _ClassVar[int]
+    commit_steps: int
     window: _coupling_pb2.Window
     environment: _containers.RepeatedCompositeFieldContainer[_coupling_pb2.Series]
     inputs: _containers.RepeatedCompositeFieldContainer[_coupling_pb2.Series]
     assumed: _containers.RepeatedCompositeFieldContainer[_coupling_pb2.ClassSwitch]
-    def __init__(self, window: _Optional[_Union[_coupling_pb2.Window, _Mapping]] = ..., environment: _Optional[_Iterable[_Union[_coupling_pb2.Series, _Mapping]]] = ..., inputs: _Optional[_Iterable[_Union[_coupling_pb2.Series, _Mapping]]] = ..., assumed: _Optional[_Iterable[_Union[_coupling_pb2.ClassSwitch, _Mapping]]] = ...) -> None: ...
+    def __init__(self, commit_steps: _Optional[int] = ..., window: _Optional[_Union[_coupling_pb2.Window, _Mapping]] = ..., environment: _Optional[_Iterable[_Union[_coupling_pb2.Series, _Mapping]]] = ..., inputs: _Optional[_Iterable[_Union[_coupling_pb2.Series, _Mapping]]] = ..., assumed: _Optional[_Iterable[_Union[_coupling_pb2.ClassSwitch, _Mapping]]] = ...) -> None: ...
 
-class ProposeResponse(_message.Message):
-    __slots__ = ("outputs",)
+class ExchangeResponse(_message.Message):
+    __slots__ = ("outputs", "step")
     OUTPUTS_FIELD_NUMBER: _ClassVar[int]
+    STEP_FIELD_NUMBER: _ClassVar[int]
     outputs: _containers.RepeatedCompositeFieldContainer[_coupling_pb2.Series]
-    def __init__(self, outputs: _Optional[_Iterable[_Union[_coupling_pb2.Series, _Mapping]]] = ...) -> None: ...
+    step: int
+    def __init__(self, outputs: _Optional[_Iterable[_Union[_coupling_pb2.Series, _Mapping]]] = ..., step: _Optional[int] = ...) -> None: ...
 
-class CommitRequest(_message.Message):
-    __slots__ = ("steps",)
-    STEPS_FIELD_NUMBER: _ClassVar[int]
-    steps: int
-    def __init__(self, steps: _Optional[int] = ...) -> None: ...
+class FinishRequest(_message.Message):
+    __slots__ = ("discard",)
+    DISCARD_FIELD_NUMBER: _ClassVar[int]
+    discard: bool
+    def __init__(self, discard: _Optional[bool] = ...) -> None: ...
 
-class CommitResponse(_message.Message):
-    __slots__ = ("telemetry", "next_step")
-    TELEMETRY_FIELD_NUMBER: _ClassVar[int]
-    NEXT_STEP_FIELD_NUMBER: _ClassVar[int]
-    telemetry: _containers.RepeatedCompositeFieldContainer[_coupling_pb2.Series]
-    next_step: int
-    def __init__(self, telemetry: _Optional[_Iterable[_Union[_coupling_pb2.Series, _Mapping]]] = ..., next_step: _Optional[int] = ...) -> None: ...
+class FinishResponse(_message.Message):
+    __slots__ = ("files",)
+    FILES_FIELD_NUMBER: _ClassVar[int]
+    files: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, files: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class GetStateRequest(_message.Message):
     __slots__ = ()

@@ -26,9 +26,11 @@ if _version_not_supported:
 
 
 class SubsystemServiceStub:
-    """Served by every subsystem. The conductor drives windows with Propose (tentative: from the
-    committed state over a whole window) then Commit (the first `steps` of that proposal become
-    the committed state). Propose and Commit need the run's bearer token.
+    """Served by every subsystem. The conductor drives the run with one Exchange per subsystem per
+    window: commit the first `commit_steps` of the previous proposal (they become the committed
+    state and their telemetry goes to the subsystem's telemetry file), then propose the next
+    window tentatively from there. Finish publishes or discards the telemetry file.
+    Exchange and Finish need the run's bearer token.
     """
 
     def __init__(self, channel):
@@ -42,15 +44,15 @@ class SubsystemServiceStub:
                 request_serializer=ilrs_dot_twin_dot_v1_dot_subsystem__pb2.DescribeRequest.SerializeToString,
                 response_deserializer=ilrs_dot_twin_dot_v1_dot_subsystem__pb2.DescribeResponse.FromString,
                 _registered_method=True)
-        self.Propose = channel.unary_unary(
-                '/ilrs.twin.v1.SubsystemService/Propose',
-                request_serializer=ilrs_dot_twin_dot_v1_dot_subsystem__pb2.ProposeRequest.SerializeToString,
-                response_deserializer=ilrs_dot_twin_dot_v1_dot_subsystem__pb2.ProposeResponse.FromString,
+        self.Exchange = channel.unary_unary(
+                '/ilrs.twin.v1.SubsystemService/Exchange',
+                request_serializer=ilrs_dot_twin_dot_v1_dot_subsystem__pb2.ExchangeRequest.SerializeToString,
+                response_deserializer=ilrs_dot_twin_dot_v1_dot_subsystem__pb2.ExchangeResponse.FromString,
                 _registered_method=True)
-        self.Commit = channel.unary_unary(
-                '/ilrs.twin.v1.SubsystemService/Commit',
-                request_serializer=ilrs_dot_twin_dot_v1_dot_subsystem__pb2.CommitRequest.SerializeToString,
-                response_deserializer=ilrs_dot_twin_dot_v1_dot_subsystem__pb2.CommitResponse.FromString,
+        self.Finish = channel.unary_unary(
+                '/ilrs.twin.v1.SubsystemService/Finish',
+                request_serializer=ilrs_dot_twin_dot_v1_dot_subsystem__pb2.FinishRequest.SerializeToString,
+                response_deserializer=ilrs_dot_twin_dot_v1_dot_subsystem__pb2.FinishResponse.FromString,
                 _registered_method=True)
         self.GetState = channel.unary_unary(
                 '/ilrs.twin.v1.SubsystemService/GetState',
@@ -60,9 +62,11 @@ class SubsystemServiceStub:
 
 
 class SubsystemServiceServicer:
-    """Served by every subsystem. The conductor drives windows with Propose (tentative: from the
-    committed state over a whole window) then Commit (the first `steps` of that proposal become
-    the committed state). Propose and Commit need the run's bearer token.
+    """Served by every subsystem. The conductor drives the run with one Exchange per subsystem per
+    window: commit the first `commit_steps` of the previous proposal (they become the committed
+    state and their telemetry goes to the subsystem's telemetry file), then propose the next
+    window tentatively from there. Finish publishes or discards the telemetry file.
+    Exchange and Finish need the run's bearer token.
     """
 
     def Describe(self, request, context):
@@ -72,13 +76,13 @@ class SubsystemServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
-    def Propose(self, request, context):
+    def Exchange(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
-    def Commit(self, request, context):
+    def Finish(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -98,15 +102,15 @@ def add_SubsystemServiceServicer_to_server(servicer, server):
                     request_deserializer=ilrs_dot_twin_dot_v1_dot_subsystem__pb2.DescribeRequest.FromString,
                     response_serializer=ilrs_dot_twin_dot_v1_dot_subsystem__pb2.DescribeResponse.SerializeToString,
             ),
-            'Propose': grpc.unary_unary_rpc_method_handler(
-                    servicer.Propose,
-                    request_deserializer=ilrs_dot_twin_dot_v1_dot_subsystem__pb2.ProposeRequest.FromString,
-                    response_serializer=ilrs_dot_twin_dot_v1_dot_subsystem__pb2.ProposeResponse.SerializeToString,
+            'Exchange': grpc.unary_unary_rpc_method_handler(
+                    servicer.Exchange,
+                    request_deserializer=ilrs_dot_twin_dot_v1_dot_subsystem__pb2.ExchangeRequest.FromString,
+                    response_serializer=ilrs_dot_twin_dot_v1_dot_subsystem__pb2.ExchangeResponse.SerializeToString,
             ),
-            'Commit': grpc.unary_unary_rpc_method_handler(
-                    servicer.Commit,
-                    request_deserializer=ilrs_dot_twin_dot_v1_dot_subsystem__pb2.CommitRequest.FromString,
-                    response_serializer=ilrs_dot_twin_dot_v1_dot_subsystem__pb2.CommitResponse.SerializeToString,
+            'Finish': grpc.unary_unary_rpc_method_handler(
+                    servicer.Finish,
+                    request_deserializer=ilrs_dot_twin_dot_v1_dot_subsystem__pb2.FinishRequest.FromString,
+                    response_serializer=ilrs_dot_twin_dot_v1_dot_subsystem__pb2.FinishResponse.SerializeToString,
             ),
             'GetState': grpc.unary_unary_rpc_method_handler(
                     servicer.GetState,
@@ -122,9 +126,11 @@ def add_SubsystemServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class SubsystemService:
-    """Served by every subsystem. The conductor drives windows with Propose (tentative: from the
-    committed state over a whole window) then Commit (the first `steps` of that proposal become
-    the committed state). Propose and Commit need the run's bearer token.
+    """Served by every subsystem. The conductor drives the run with one Exchange per subsystem per
+    window: commit the first `commit_steps` of the previous proposal (they become the committed
+    state and their telemetry goes to the subsystem's telemetry file), then propose the next
+    window tentatively from there. Finish publishes or discards the telemetry file.
+    Exchange and Finish need the run's bearer token.
     """
 
     @staticmethod
@@ -155,7 +161,7 @@ class SubsystemService:
             _registered_method=True)
 
     @staticmethod
-    def Propose(request,
+    def Exchange(request,
             target,
             options=(),
             channel_credentials=None,
@@ -168,9 +174,9 @@ class SubsystemService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/ilrs.twin.v1.SubsystemService/Propose',
-            ilrs_dot_twin_dot_v1_dot_subsystem__pb2.ProposeRequest.SerializeToString,
-            ilrs_dot_twin_dot_v1_dot_subsystem__pb2.ProposeResponse.FromString,
+            '/ilrs.twin.v1.SubsystemService/Exchange',
+            ilrs_dot_twin_dot_v1_dot_subsystem__pb2.ExchangeRequest.SerializeToString,
+            ilrs_dot_twin_dot_v1_dot_subsystem__pb2.ExchangeResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -182,7 +188,7 @@ class SubsystemService:
             _registered_method=True)
 
     @staticmethod
-    def Commit(request,
+    def Finish(request,
             target,
             options=(),
             channel_credentials=None,
@@ -195,9 +201,9 @@ class SubsystemService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/ilrs.twin.v1.SubsystemService/Commit',
-            ilrs_dot_twin_dot_v1_dot_subsystem__pb2.CommitRequest.SerializeToString,
-            ilrs_dot_twin_dot_v1_dot_subsystem__pb2.CommitResponse.FromString,
+            '/ilrs.twin.v1.SubsystemService/Finish',
+            ilrs_dot_twin_dot_v1_dot_subsystem__pb2.FinishRequest.SerializeToString,
+            ilrs_dot_twin_dot_v1_dot_subsystem__pb2.FinishResponse.FromString,
             options,
             channel_credentials,
             insecure,
