@@ -127,8 +127,8 @@ class EnergyModel(Model):
         p = params
         st = p.storage
         self.capacity_mj = int(round(st.capacity_kwh * MJ_PER_KWH))
-        self.min_mj = int(math.ceil(st.min_soc_frac * self.capacity_mj))
-        self.restore_mj = int(math.ceil(st.restore_soc_frac * self.capacity_mj))
+        self.min_mj = int(round(st.min_soc_frac * self.capacity_mj))
+        self.restore_mj = int(round(st.restore_soc_frac * self.capacity_mj))
         big = np.iinfo(np.int64).max // 4
         self.charge_cap_mj = big if st.max_charge_kw is None else int(st.max_charge_kw * 1000 * clock.step_s * 1000)
         self.discharge_cap_mj = big if st.max_discharge_kw is None else int(st.max_discharge_kw * 1000 * clock.step_s * 1000)

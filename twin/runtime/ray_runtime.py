@@ -73,7 +73,11 @@ class RayRuntime:
                 f"{len(names)} subsystem actors at {self.actor_cpus} CPU each need {need:g} CPUs but the cluster has {have:g}; "
                 "lower --actor-cpus or add nodes (Ray would wait forever otherwise)"
             )
-        bind = "127.0.0.1" if self._started_ray and self.address is None else None
+        # Loopback when the whole cluster is this machine; otherwise each actor binds and
+        # publishes its node's address so the driver can reach it from another node.
+        alive = [node for node in ray.nodes() if node.get("Alive")]
+        single_local = len(alive) == 1 and alive[0]["NodeManagerAddress"] == ray.util.get_node_ip_address()
+        bind = "127.0.0.1" if single_local else None
         token = new_token()
         actor_class = ray.remote(num_cpus=self.actor_cpus, max_restarts=0)(SubsystemActor)
         try:

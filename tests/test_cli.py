@@ -1,0 +1,132 @@
+"""The ilrs-twin command line, as a user types it."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+from typer.testing import CliRunner
+
+from conftest import SMALL
+from twin.cli import app
+from twin.clock import parse_utc, unix_s
+from twin.environment.ephemeris import elevation_azimuth, sky_vectors
+
+runner = CliRunner()
+HEADER = ["time", "sun_elevation_deg", "sun_azimuth_deg", "earth_elevation_deg", "earth_azimuth_deg"]
+
+
+def cli(*args: str):
+    return runner.invoke(app, list(args))
+
+
+def rows(output: str) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(output)))
+
+
+def test_ephemeris_range_csv():
+    result = cli("ephemeris", "--lat", "-84.5", "--lon", "82.8", "--start", "2030-01-01T00:00:00Z",
+                 "--end", "2030-02-01T00:00:00Z", "--step", "1h", "--format", "csv")
+    assert result.exit_code == 0, result.output
+    table = rows(result.stdout)
+    assert table[0] == HEADER
+    assert len(table) == 1 + 31 * 24 + 1
+    assert table[1][0] == "2030-01-01T00:00:00Z" and table[-1][0] == "2030-02-01T00:00:00Z"
+    sun = np.array([float(r[1]) for r in table[1:]])
+    assert sun.max() < 7.1 and sun.min() > -7.1  # 84.5 S: 5.5 deg colatitude + 1.54 deg tilt
+    # Same numbers as the library, to the printed precision.
+    t = np.array([float(unix_s(parse_utc(table[100][0])))])
+    el, az = elevation_azimuth(sky_vectors(-84.5, 82.8, t)["sun_enu"])
+    assert float(table[100][1]) == pytest.approx(el[0], abs=6e-5)
+    assert float(table[100][2]) == pytest.approx(az[0], abs=6e-5)
+
+
+def test_ephemeris_at_instants():
+    result = cli("ephemeris", "--site", "aristarchus", "--at", "2031-05-01T12:00:00Z,2031-05-02T12:00:00Z", "--format", "csv")
+    assert result.exit_code == 0, result.output
+    table = rows(result.stdout)
+    assert [r[0] for r in table[1:]] == ["2031-05-01T12:00:00Z", "2031-05-02T12:00:00Z"]
+    assert all(float(r[3]) > 20 for r in table[1:])  # the Earth never sets at Aristarchus
+
+
+@pytest.mark.parametrize(
+    "args, named",
+    [
+        (["--lat", "95", "--lon", "0", "--at", "2030-01-01T00:00:00Z"], "--lat"),
+        (["--site", "tycho", "--at", "2030-01-01T00:00:00Z"], "--site"),
+        (["--site", "amundsen"], "--start"),
+        (["--site", "amundsen", "--start", "2030-01-01", "--end", "2030-01-02", "--step", "soon"], "--step"),
+        (["--site", "amundsen", "--at", "yesterday"], "--at"),
+        (["--site", "amundsen", "--at", "2030-01-01T00:00:00Z", "--format", "xml"], "--format"),
+    ],
+)
+def test_ephemeris_bad_input_exits_2(args, named):
+    result = cli("ephemeris", *args)
+    assert result.exit_code == 2
+    assert named in result.stderr
+
+
+def test_scenarios_list_and_show():
+    listing = cli("scenarios")
+    assert listing.exit_code == 0 and "quickstart" in listing.stdout
+    shown = cli("scenarios", "show", "quickstart")
+    assert shown.exit_code == 0 and "[modules.energy]" in shown.stdout
+    assert cli("scenarios", "show", "nope").exit_code == 2
+
+
+def test_run_local_and_refuse_to_overwrite(tmp_path):
+    scenario = tmp_path / "station.toml"
+    scenario.write_text(SMALL.format(step="600s", window="2d"))
+    out = tmp_path / "out"
+    result = cli("run", str(scenario), "--runtime", "local", "--out", str(out), "--until", "2030-01-08T00:00:00Z")
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)  # not a terminal: one JSON line
+    assert summary["end"] == "2030-01-08T00:00:00Z" and summary["steps"] == 7 * 144
+    assert pq.read_table(out / "telemetry" / "energy.parquet").num_rows == 7 * 144
+    again = cli("run", str(scenario), "--runtime", "local", "--out", str(out))
+    assert again.exit_code == 2 and "--out" in again.stderr and "--overwrite" in again.stderr
+
+
+@pytest.mark.parametrize(
+    "change, named",
+    [
+        (("capacity_kwh = 40.0", "capacity_kwh = 0"), "modules.energy.storage.capacity_kwh"),
+        (("[modules.energy.solar]", "[modules.energy.solar]\ncolour = 'blue'"), "modules.energy.solar.colour"),
+    ],
+)
+def test_run_bad_scenario_exits_2_and_writes_nothing(tmp_path, change, named):
+    scenario = tmp_path / "bad.toml"
+    scenario.write_text(SMALL.format(step="600s", window="2d").replace(*change))
+    out = tmp_path / "out"
+    result = cli("run", str(scenario), "--runtime", "local", "--out", str(out))
+    assert result.exit_code == 2
+    assert str(scenario) in result.stderr and named in result.stderr
+    assert not out.exists()
+
+
+def test_run_bad_options_exit_2(tmp_path):
+    assert cli("run", "quickstart", "--runtime", "dask", "--out", str(tmp_path / "a")).exit_code == 2
+    late = cli("run", "quickstart", "--runtime", "local", "--until", "2035-01-01T00:00:00Z", "--out", str(tmp_path / "b"))
+    assert late.exit_code == 2 and "--until" in late.stderr
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+
+
+def test_readme_run_command_with_the_default_ray_runtime(tmp_path):
+    """`ilrs-twin run quickstart --out ...` (Ray by default) in a fresh process equals the local runtime."""
+    exe = os.path.join(os.path.dirname(sys.executable), "ilrs-twin")
+    common = ["run", "quickstart", "--until", "2030-01-15T00:00:00Z"]
+    done = subprocess.run([exe, *common, "--out", str(tmp_path / "q1")], capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["runtime"] == "ray"
+    local = cli(*common, "--runtime", "local", "--out", str(tmp_path / "q2"))
+    assert local.exit_code == 0
+    for name in ("energy", "communications", "research", "isru", "astronomy"):
+        a = pq.read_table(tmp_path / "q1" / "telemetry" / f"{name}.parquet")
+        b = pq.read_table(tmp_path / "q2" / "telemetry" / f"{name}.parquet")
+        assert a.num_rows == 14 * 1440 and a.equals(b), name
