@@ -28,7 +28,10 @@ def to_series(name: str, values: np.ndarray) -> pb.Series:
 
 def from_series(series: pb.Series) -> np.ndarray:
     if series.element_type not in _DTYPES:
-        raise ValueError(f"series {series.name!r}: unknown dtype {series.element_type}")
+        raise ValueError(f"series {series.name!r}: unknown element_type {series.element_type}")
+    dtype = _DTYPES[series.element_type]
+    if len(series.data) % dtype.itemsize:
+        raise ValueError(f"series {series.name!r}: {len(series.data)} bytes is not a whole number of {dtype.itemsize}-byte values")
     return np.frombuffer(series.data, dtype=_DTYPES[series.element_type]).astype(_DTYPES[series.element_type].newbyteorder("="), copy=False)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 from concurrent import futures
 
 import grpc
+import numpy as np
 from google.protobuf.timestamp_pb2 import Timestamp
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
@@ -86,6 +87,9 @@ class SubsystemServicer(subsystem_pb2_grpc.SubsystemServiceServicer):
                 for name, values in [*env.items(), *inputs.items()]:
                     if len(values) != window.steps:
                         raise ValueError(f"series {name!r} has {len(values)} values for a window of {window.steps} steps")
+                    if values.dtype.kind == "f" and not np.isfinite(values).all():
+                        raise ValueError(f"series {name!r} has values that are not finite")
+                self.host.model.check_inputs(inputs)
                 missing = set(self.host.model.environment) - set(env)
                 if missing:
                     raise ValueError(f"environment: missing {', '.join(sorted(missing))}")

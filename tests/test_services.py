@@ -350,25 +350,18 @@ def test_commit_without_proposal_is_failed_precondition(energy):
     assert step_of(stub) == 0
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: services/subsystem_server.py Exchange does not validate input series names; EnergyModel.advance "
-    "(twin/models/energy.py, LoadClass[key.rsplit('/', 1)[1].upper()]) raises KeyError, which escapes as "
-    "StatusCode.UNKNOWN after host.exchange has already committed commit_steps"))
-def test_unknown_input_name_is_invalid_argument_and_changes_nothing(energy, sky, clock):
+@pytest.mark.parametrize("name", ["communications/power_request_w/bogus", "nameless", "communications/data_bytes"])
+def test_unknown_input_name_is_invalid_argument_and_changes_nothing(energy, sky, clock, name):
     host, stub = energy
     propose_energy(stub, host, sky, 0, 100)
     window = Window(50, 100, clock)
-    request = exchange_request(50, window, env_for(host.model, sky, window), {"communications/power_request_w/bogus": np.zeros(100)})
+    request = exchange_request(50, window, env_for(host.model, sky, window), {name: np.zeros(100)})
     err = rpc_error(stub.Exchange, request, metadata=bearer(TOKEN))
     assert err.code() == grpc.StatusCode.INVALID_ARGUMENT, (err.code(), err.details())
     assert "inputs" in err.details() or "bogus" in err.details()
     assert step_of(stub) == 0
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG (minor): services/codec.py from_series calls np.frombuffer without checking len(data) against the "
-    "element size; numpy's ValueError 'buffer size must be a multiple of element size' reaches the client "
-    "without the series name"))
 def test_truncated_series_bytes_name_the_series(energy, sky, clock):
     host, stub = energy
     window = Window(0, 100, clock)

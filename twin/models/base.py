@@ -86,6 +86,13 @@ class Model:
     def initial_state(self) -> Any:
         raise NotImplementedError
 
+    def check_inputs(self, inputs: Mapping[str, np.ndarray]) -> None:
+        """Raise ValueError naming any input this model does not consume ("<subsystem>/<output>")."""
+        for key in inputs:
+            producer, _, output = key.partition("/")
+            if not producer or not any(output.startswith(prefix) for prefix in self.consumes):
+                raise ValueError(f"inputs: {key!r} is not an input of {self.name} (it consumes {', '.join(self.consumes) or 'nothing'})")
+
     def advance(
         self,
         state: Any,
@@ -149,6 +156,8 @@ class ModelHost:
 
         One call per window: the runtimes' unit of exchange.
         """
+        if window is not None:
+            self.model.check_inputs(inputs)  # before committing: a refused call changes nothing
         if commit_steps:
             self.commit(commit_steps)
         return self.propose(window, env, inputs, assumed) if window is not None else {}

@@ -136,6 +136,13 @@ class EnergyModel(Model):
         self.solar_deployed_s = unix_s(p.solar.deployed) if p.solar.deployed else self.deployed_s
         self.fission_deployed_s = unix_s(p.fission.deployed) if p.fission.deployed else self.deployed_s
 
+    def check_inputs(self, inputs) -> None:
+        super().check_inputs(inputs)
+        for key in inputs:
+            load_class = key.rsplit("/", 1)[1]
+            if load_class.upper() not in LoadClass.__members__:
+                raise ValueError(f"inputs: {key!r} names no load class ({', '.join(c.key for c in LOAD_CLASSES)})")
+
     def initial_state(self) -> EnergyState:
         e0 = int(round(self.params.storage.initial_soc_frac * self.capacity_mj))
         return EnergyState(e0, N_CLASSES, e0, tuple((k, 0) for k in TOTALS), (0,) * N_CLASSES)

@@ -1,0 +1,107 @@
+"""Campaign speed: the quickstart station for one (and ten) simulated years.
+
+    python bench/campaign.py          # full: 1-year and 10-year runs, both runtimes
+    python bench/campaign.py --quick  # 1-month runs, for a smoke check
+
+Figures (last line, one JSON object):
+- ray_1y_cold_wall_s: one year with the Ray runtime, starting the local Ray cluster included.
+- ray_over_local_wall: Ray runtime / local runtime wall time for the same run, the Ray cluster
+  already up (as in a sweep or on a real cluster); both start their subsystems and write telemetry.
+- ray_over_local_simulate: the same ratio for the simulation phase only (windows exchanged and
+  telemetry written, actor start excluded).
+- peak_rss_ratio_10y_over_1y: peak memory of a ten-year run over a one-year run (local runtime,
+  each in a fresh process, telemetry streamed to disk).
+- ray_10y_wall_s: ten years with the Ray runtime (cluster up).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from twin.clock import parse_utc  # noqa: E402
+from twin.run import run  # noqa: E402
+from twin.scenario import load  # noqa: E402
+
+
+def scenario(end: str):
+    return load("quickstart").with_end(parse_utc(end))
+
+
+def timed(spec, runtime: str, out: Path) -> dict:
+    t0 = time.perf_counter()
+    summary = run(spec, runtime=runtime, out=out)
+    summary["call_s"] = time.perf_counter() - t0
+    return summary
+
+
+def peak_rss_mb(end: str, out: Path) -> float:
+    """Peak RSS of a fresh process running the scenario with the local runtime."""
+    code = (
+        "import sys, resource; sys.path.insert(0, %r)\n"
+        "from pathlib import Path\n"
+        "from twin.clock import parse_utc\nfrom twin.run import run\nfrom twin.scenario import load\n"
+        "run(load('quickstart').with_end(parse_utc(%r)), runtime='local', out=Path(%r))\n"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)\n"
+    ) % (str(ROOT), end, str(out))
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return float(done.stdout.strip().splitlines()[-1])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="one-month runs instead of one and ten years")
+    args = parser.parse_args()
+    short_end, long_end = ("2030-02-01T00:00:00Z", "2030-04-01T00:00:00Z") if args.quick else ("2031-01-01T00:00:00Z", "2040-01-01T00:00:00Z")
+    figures: dict = {"quick": args.quick, "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"}
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        import ray
+
+        cold = timed(scenario(short_end), "ray", tmp / "cold")  # starts and stops its own cluster
+        figures["ray_1y_cold_wall_s"] = round(cold["call_s"], 2)
+        print(f"ray, cold cluster: {cold['call_s']:.2f} s (startup {cold['startup_s']:.2f} s, simulate {cold['simulate_s']:.2f} s)", file=sys.stderr)
+
+        ray.init(include_dashboard=False, logging_level="ERROR", log_to_driver=False)
+        try:
+            best: dict[str, dict] = {}
+            for attempt in range(3):
+                for runtime in ("local", "ray"):
+                    s = timed(scenario(short_end), runtime, tmp / f"{runtime}{attempt}")
+                    if runtime not in best or s["call_s"] < best[runtime]["call_s"]:
+                        best[runtime] = s
+            local, remote = best["local"], best["ray"]
+            print(f"local: {local['call_s']:.2f} s (simulate {local['simulate_s']:.2f} s); ray, warm cluster: {remote['call_s']:.2f} s (simulate {remote['simulate_s']:.2f} s)", file=sys.stderr)
+            figures["local_1y_wall_s"] = round(local["call_s"], 3)
+            figures["ray_1y_warm_wall_s"] = round(remote["call_s"], 3)
+            figures["ray_over_local_wall"] = round(remote["call_s"] / local["call_s"], 3)
+            figures["ray_over_local_simulate"] = round(remote["simulate_s"] / local["simulate_s"], 3)
+            figures["exchange_rounds_1y"] = local["exchange"]["proposals"]
+            figures["speedup_1y_ray"] = round(remote["speedup"])
+            long = timed(scenario(long_end), "ray", tmp / "long")
+            figures["ray_10y_wall_s"] = round(long["call_s"], 2)
+            print(f"ray, {long_end[:4]}: {long['call_s']:.2f} s", file=sys.stderr)
+        finally:
+            ray.shutdown()
+        one = peak_rss_mb(short_end, tmp / "rss1")
+        ten = peak_rss_mb(long_end, tmp / "rss10")
+        figures["peak_rss_mb_1y"] = round(one, 1)
+        figures["peak_rss_mb_10y"] = round(ten, 1)
+        figures["peak_rss_ratio_10y_over_1y"] = round(ten / one, 3)
+        print(f"peak memory, local runtime: {one:.0f} MB (short), {ten:.0f} MB (long)", file=sys.stderr)
+    print(json.dumps(figures))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
