@@ -56,18 +56,22 @@ def decode_window(message: pb.Window, clock: Clock) -> Window:
     return Window(message.start_step, message.steps, clock)
 
 
-def encode_switches(on: np.ndarray) -> list[pb.ClassSwitch]:
-    return [pb.ClassSwitch(load_class=int(cls), on=bool(flag)) for cls, flag in zip(LOAD_CLASSES, on)]
+def encode_schedules(on: np.ndarray) -> list[pb.ClassSchedule]:
+    """(classes, steps) bool -> one ClassSchedule per load class."""
+    rows = np.asarray(on, dtype=np.uint8)
+    return [pb.ClassSchedule(load_class=int(cls), on=rows[i].tobytes()) for i, cls in enumerate(LOAD_CLASSES)]
 
 
-def decode_switches(switches: Iterable[pb.ClassSwitch]) -> np.ndarray:
-    on = np.ones(len(LOAD_CLASSES), dtype=bool)
+def decode_schedules(schedules: Iterable[pb.ClassSchedule], steps: int) -> np.ndarray:
+    on = np.zeros((len(LOAD_CLASSES), steps), dtype=bool)
     seen = set()
-    for switch in switches:
-        if not 1 <= switch.load_class <= len(LOAD_CLASSES):
-            raise ValueError(f"assumed: load_class {switch.load_class} is not a load class")
-        seen.add(switch.load_class)
-        on[switch.load_class - 1] = switch.on
+    for schedule in schedules:
+        if not 1 <= schedule.load_class <= len(LOAD_CLASSES):
+            raise ValueError(f"assumed: load_class {schedule.load_class} is not a load class")
+        if len(schedule.on) != steps:
+            raise ValueError(f"assumed: the schedule of load_class {schedule.load_class} has {len(schedule.on)} steps for a window of {steps}")
+        seen.add(schedule.load_class)
+        on[schedule.load_class - 1] = np.frombuffer(schedule.on, dtype=np.uint8) != 0
     if len(seen) != len(LOAD_CLASSES):
-        raise ValueError("assumed: give the switch of every load class")
+        raise ValueError("assumed: give the schedule of every load class")
     return on

@@ -13,7 +13,7 @@ import grpc
 import numpy as np
 
 from services.auth import bearer
-from services.codec import decode_arrays, encode_arrays, encode_switches, encode_window
+from services.codec import decode_arrays, encode_arrays, encode_schedules, encode_window
 from services.gen.ilrs.twin.v1 import subsystem_pb2, subsystem_pb2_grpc
 from services.subsystem_server import CHANNEL_OPTIONS
 from twin.models.base import LoadClass, Window
@@ -77,7 +77,7 @@ class SubsystemClient:
             request.window.CopyFrom(encode_window(window))
             request.environment.extend(encode_arrays(env))
             request.inputs.extend(encode_arrays(inputs))
-            request.assumed.extend(encode_switches(assumed))
+            request.assumed.extend(encode_schedules(assumed))
         return _Pending(self._call(self._stub.Exchange, request, self._metadata), lambda response: decode_arrays(response.outputs))
 
     def finish(self, discard: bool = False) -> list[str]:

@@ -10,7 +10,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from services.auth import TokenInterceptor
-from services.codec import decode_arrays, decode_switches, decode_window, encode_arrays
+from services.codec import decode_arrays, decode_schedules, decode_window, encode_arrays
 from services.gen.ilrs.twin.v1 import state_pb2, subsystem_pb2, subsystem_pb2_grpc
 from twin.models.base import ModelHost
 
@@ -83,7 +83,7 @@ class SubsystemServicer(subsystem_pb2_grpc.SubsystemServiceServicer):
                 window = decode_window(request.window, self.host.model.clock)
                 env = decode_arrays(request.environment)
                 inputs = decode_arrays(request.inputs)
-                assumed = decode_switches(request.assumed)
+                assumed = decode_schedules(request.assumed, window.steps)
                 for name, values in [*env.items(), *inputs.items()]:
                     if len(values) != window.steps:
                         raise ValueError(f"series {name!r} has {len(values)} values for a window of {window.steps} steps")

@@ -44,7 +44,7 @@ def dark_station(c: Clock, **storage) -> EnergyModel:
 def run(model: EnergyModel, env: dict, inputs: dict | None = None, steps: int | None = None):
     n = steps or len(next(iter(env.values())))
     window = Window(0, n, model.clock)
-    return model.advance(model.initial_state(), window, env, inputs or {}, np.ones(4, bool))
+    return model.advance(model.initial_state(), window, env, inputs or {}, np.ones((4, n), bool))
 
 
 def test_vertical_tracking_array_power_and_degradation():

@@ -33,6 +33,11 @@ TOKEN = "s3cret-test-token"
 SERVICE = "ilrs.twin.v1.SubsystemService"
 RPC_TIMEOUT_S = 10
 ALL_ON = np.ones(len(LOAD_CLASSES), dtype=bool)
+
+
+def schedule(on: np.ndarray, steps: int) -> np.ndarray:
+    """Per-class switch states held over ``steps`` steps, as the conductor's assumption."""
+    return np.repeat(np.asarray(on, dtype=bool)[:, None], steps, axis=1)
 # 2030-01-01T00:00:00Z, the quickstart scenario's start.
 QUICKSTART_START_UNIX_S = 1_893_456_000
 
@@ -118,7 +123,7 @@ def exchange_request(commit_steps: int, window: Window | None, env=None, inputs=
         request.window.CopyFrom(codec.encode_window(window))
         request.environment.extend(codec.encode_arrays(env or {}))
         request.inputs.extend(codec.encode_arrays(inputs or {}))
-        request.assumed.extend(codec.encode_switches(assumed))
+        request.assumed.extend(codec.encode_schedules(schedule(assumed, window.steps) if np.ndim(assumed) == 1 else assumed))
     return request
 
 
@@ -286,6 +291,8 @@ def _bad_requests(host, sky, clock):
     out_of_range.assumed[3].load_class = 7
     unspecified_class = req()
     unspecified_class.assumed[0].load_class = coupling_pb2.LOAD_CLASS_UNSPECIFIED
+    short_schedule = req()
+    short_schedule.assumed[1].on = short_schedule.assumed[1].on[:-1]
     long_input = req(inputs={"communications/power_request_w/communications": np.zeros(101)})
     return [
         ("series-length-env", req(env=short_env), "sun_visible_frac"),
@@ -298,11 +305,12 @@ def _bad_requests(host, sky, clock):
         ("assumed-missing-class", missing_class, "assumed"),
         ("assumed-out-of-range", out_of_range, "assumed"),
         ("assumed-unspecified", unspecified_class, "assumed"),
+        ("assumed-short", short_schedule, "assumed"),
     ]
 
 
 BAD_IDS = ["series-length-env", "series-length-input", "step-s", "missing-env", "negative-commit", "start-step-behind",
-           "start-step-ahead", "assumed-missing-class", "assumed-out-of-range", "assumed-unspecified"]
+           "start-step-ahead", "assumed-missing-class", "assumed-out-of-range", "assumed-unspecified", "assumed-short"]
 
 
 @pytest.mark.parametrize("case", BAD_IDS)
@@ -409,8 +417,8 @@ def test_round_trip_through_wire_equals_in_process(make_host, client_for, sky, c
         return {k: env[k] for k in model.environment}
 
     # Stage 0: the scheduled load proposes its power request.
-    remote = comms.exchange(0, window, local_env(comms_local.model), {}, ALL_ON).result()
-    local = comms_local.exchange(0, window, local_env(comms_local.model), {}, ALL_ON)
+    remote = comms.exchange(0, window, local_env(comms_local.model), {}, schedule(ALL_ON, steps)).result()
+    local = comms_local.exchange(0, window, local_env(comms_local.model), {}, schedule(ALL_ON, steps))
     assert set(remote) == set(local) == {"power_request_w/communications"}
     for key in local:
         assert remote[key].dtype == local[key].dtype == np.float64
@@ -420,8 +428,8 @@ def test_round_trip_through_wire_equals_in_process(make_host, client_for, sky, c
 
     # Stage 1: energy dispatches it.
     inputs = {"communications/power_request_w/communications": request}
-    remote_e = energy.exchange(0, window, local_env(energy_local.model), inputs, ALL_ON).result()
-    local_e = energy_local.exchange(0, window, local_env(energy_local.model), inputs, ALL_ON)
+    remote_e = energy.exchange(0, window, local_env(energy_local.model), inputs, schedule(ALL_ON, steps)).result()
+    local_e = energy_local.exchange(0, window, local_env(energy_local.model), inputs, schedule(ALL_ON, steps))
     assert set(remote_e) == set(local_e) == {f"powered/{cls.key}" for cls in LOAD_CLASSES}
     for key in local_e:
         assert remote_e[key].dtype == local_e[key].dtype == np.uint8
@@ -448,8 +456,8 @@ def test_round_trip_through_wire_equals_in_process(make_host, client_for, sky, c
     env2 = sky.sample(window2.times())
     off = ALL_ON.copy()
     off[LoadClass.COMMUNICATIONS - 1] = False
-    remote2 = comms.exchange(0, window2, {k: env2[k] for k in comms_local.model.environment}, {}, off).result()
-    local2 = comms_local.exchange(0, window2, {k: env2[k] for k in comms_local.model.environment}, {}, off)
+    remote2 = comms.exchange(0, window2, {k: env2[k] for k in comms_local.model.environment}, {}, schedule(off, steps)).result()
+    local2 = comms_local.exchange(0, window2, {k: env2[k] for k in comms_local.model.environment}, {}, schedule(off, steps))
     assert np.array_equal(remote2["power_request_w/communications"], local2["power_request_w/communications"])
     comms.exchange(steps, None).result()
     comms_local.commit(steps)
@@ -579,10 +587,12 @@ def test_codec_rejects_unspecified_element_type():
         codec.from_series(coupling_pb2.Series(name="v", element_type=coupling_pb2.ELEMENT_TYPE_UNSPECIFIED, data=b""))
 
 
-def test_codec_switches_round_trip():
+def test_codec_schedules_round_trip():
     for bits in range(16):
         on = np.array([(bits >> i) & 1 for i in range(4)], dtype=bool)
-        assert np.array_equal(codec.decode_switches(codec.encode_switches(on)), on)
+        profile = schedule(on, 5)
+        profile[:, 2] = ~profile[:, 2]  # switching inside the window
+        assert np.array_equal(codec.decode_schedules(codec.encode_schedules(profile), 5), profile)
 
 
 def test_codec_window_round_trip(clock):

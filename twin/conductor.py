@@ -5,16 +5,19 @@ Order of one exchange (fixed; tests assert it):
 1. The environment (Sun, Earth) is sampled for every micro step of the window.
 2. Stages run in increasing order; within a stage, subsystems in scenario order, concurrently.
    Each subsystem gets one ``Exchange`` call per window: it first commits the steps accepted
-   from its previous proposal (their telemetry goes to its own file), then proposes the new window from
-   there, given the environment columns it reads, the outputs of earlier stages it consumes, and
-   the switch states *assumed* to hold over the window (those at the end of the accepted steps).
+   from its previous proposal (their telemetry goes to its own file), then proposes the new
+   window from there, given the environment columns it reads, the outputs of earlier stages it
+   consumes, and the switch state of every load class *assumed* at every step of the window.
    Stage 0: the consumers propose their power requests. Stage 1: energy dispatches them and
-   returns the switch state of every class at every step.
+   returns the switch state it actually sets at every step.
 3. The proposal is accepted up to the first step where energy's switch state differs from the
    assumption: the steps before it are exactly what exchanging at every micro step would give
-   (models are causal and deterministic). The next window starts there with the new switch state
-   assumed. A difference at the very first step accepts nothing: the window is proposed again
-   with the corrected assumption, which then holds at that step.
+   (models are causal and deterministic). The next window starts there and assumes what energy
+   just decided for the steps after it (waveform relaxation): when the consumers' requests do not
+   react to the switching, that assumption holds and the rest of the window is accepted in one
+   more exchange, however many switchings it contains. Past the end of the known profile the last
+   switch state is assumed to hold. A difference at the very first step accepts nothing; the
+   window is proposed again with energy's profile assumed, which then holds at that step.
 4. After the last window, one more exchange per subsystem commits the accepted steps.
 """
 from __future__ import annotations
@@ -70,7 +73,8 @@ class Conductor:
         self.trace = trace
         self.step = 0  # committed steps
         self.accepted = 0  # steps accepted from the last proposal, committed with the next exchange
-        self.assumed = np.ones(N_CLASSES, dtype=bool)
+        # Switch states expected from the next step on; the last column holds beyond.
+        self.plan = np.ones((N_CLASSES, 1), dtype=bool)
         self.stats = ExchangeStats()
 
     def _inputs(self, handle: Handle, outputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -80,7 +84,13 @@ class Conductor:
             if any(key.split("/", 1)[1].startswith(prefix) for prefix in handle.consumes)
         }
 
-    def _exchange(self, window: Window | None, env: dict[str, np.ndarray] | None) -> dict[str, np.ndarray]:
+    def _assumption(self, steps: int) -> np.ndarray:
+        plan = self.plan[:, :steps]
+        if plan.shape[1] < steps:
+            plan = np.concatenate([plan, np.repeat(plan[:, -1:], steps - plan.shape[1], axis=1)], axis=1)
+        return plan
+
+    def _exchange(self, window: Window | None, env: dict[str, np.ndarray] | None, assumed: np.ndarray | None = None) -> dict[str, np.ndarray]:
         """One exchange round over all stages; commits ``self.accepted`` steps everywhere."""
         outputs: dict[str, np.ndarray] = {}
         for stage in self.stages:
@@ -92,7 +102,7 @@ class Conductor:
                     call = handle.exchange(self.accepted, None)
                 else:
                     local_env = {key: env[key] for key in handle.environment}
-                    call = handle.exchange(self.accepted, window, local_env, self._inputs(handle, outputs), self.assumed)
+                    call = handle.exchange(self.accepted, window, local_env, self._inputs(handle, outputs), assumed)
                 pending.append((handle, call))
             for handle, call in pending:
                 for key, value in call.result().items():
@@ -111,22 +121,23 @@ class Conductor:
             start = self.step + self.accepted
             n = min(self.window_steps, until_step - start)
             window = Window(start, n, self.clock)
-            outputs = self._exchange(window, self.sky.sample(window.times()))
+            assumed = self._assumption(n)
+            outputs = self._exchange(window, self.sky.sample(window.times()), assumed)
             self.stats.proposals += 1
             switches = np.stack([outputs[f"{FEEDBACK}/powered/{cls.key}"] for cls in LOAD_CLASSES]).astype(bool)
-            differs = np.flatnonzero((switches != self.assumed[:, None]).any(axis=0))
+            differs = np.flatnonzero((switches != assumed).any(axis=0))
             k = int(differs[0]) if differs.size else n
             if k == 0:
                 if retry_at == start:
                     raise RuntimeError(f"switch state at step {start} does not settle; a model is not causal")
                 retry_at = start
-                self.assumed = switches[:, 0].copy()
+                self.plan = switches
                 continue
             self.accepted = k
             self.stats.windows += 1
             if k < n:
                 self.stats.cut += 1
-                self.assumed = switches[:, k].copy()
+            self.plan = switches[:, k:] if k < n else switches[:, -1:]
         if self.accepted:
             self._exchange(None, None)
 

@@ -101,7 +101,7 @@ class Model:
         inputs: Mapping[str, np.ndarray],
         assumed: np.ndarray,
     ) -> Advance:
-        """``assumed``: bool per LoadClass (index = class - 1), the switch states held over the window."""
+        """``assumed``: bool (classes, steps), the switch state of each LoadClass (row = class - 1) assumed at each step."""
         raise NotImplementedError
 
     def variables(self, state: Any) -> dict[str, float]:
@@ -133,7 +133,7 @@ class ModelHost:
         if window.start_step != self.step:
             raise ValueError(f"{self.model.name}: window starts at step {window.start_step} but the model is at step {self.step}")
         result = self.model.advance(self.state, window, env, inputs, assumed)
-        self._pending = (window, dict(env), dict(inputs), np.array(assumed, dtype=bool), result)
+        self._pending = (window, dict(env), dict(inputs), np.asarray(assumed, dtype=bool), result)
         return result.outputs
 
     def commit(self, steps: int) -> dict[str, np.ndarray]:
@@ -143,7 +143,7 @@ class ModelHost:
         if not 0 <= steps <= window.steps:
             raise ValueError(f"{self.model.name}: cannot commit {steps} of {window.steps} proposed steps")
         if steps < window.steps:
-            result = self.model.advance(self.state, window.prefix(steps), _take(env, steps), _take(inputs, steps), assumed)
+            result = self.model.advance(self.state, window.prefix(steps), _take(env, steps), _take(inputs, steps), assumed[:, :steps])
         self._pending = None
         if self.sink is not None:
             self.sink.append(self.model.name, self.step, result.telemetry)

@@ -53,19 +53,19 @@ class ScheduledLoadModel(Model):
     def advance(self, state: ScheduledLoadState, window: Window, env, inputs, assumed) -> Advance:
         t = window.times()
         request = self.request_w(t, env)
-        on = bool(assumed[self.load_class - 1])
-        power = request if on else np.zeros_like(request)
+        on = assumed[self.load_class - 1]
+        power = np.where(on, request, 0.0)
         demanding = request > 0
         step_s = self.clock.step_s
         end = ScheduledLoadState(
             energy_mj=state.energy_mj + int(np.rint(power * (step_s * 1000.0)).astype(np.int64).sum()),
-            powered_steps=state.powered_steps + (int(demanding.sum()) if on else 0),
-            shed_steps=state.shed_steps + (0 if on else int(demanding.sum())),
+            powered_steps=state.powered_steps + int((demanding & on).sum()),
+            shed_steps=state.shed_steps + int((demanding & ~on).sum()),
         )
         telemetry = {
             "requested_w": request,
             "power_w": power,
-            "powered_frac": np.full(len(t), 1.0 if on else 0.0),
+            "powered_frac": on.astype(np.float64),
         }
         return Advance({f"power_request_w/{self.load_class.key}": request}, telemetry, end)
 

@@ -26,7 +26,7 @@ from services.gen.ilrs.twin.v1 import coupling_pb2 as ilrs_dot_twin_dot_v1_dot_c
 from services.gen.ilrs.twin.v1 import state_pb2 as ilrs_dot_twin_dot_v1_dot_state__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1cilrs/twin/v1/subsystem.proto\x12\x0cilrs.twin.v1\x1a\x1bilrs/twin/v1/coupling.proto\x1a\x18ilrs/twin/v1/state.proto\"\x11\n\x0f\x44\x65scribeRequest\"\x91\x01\n\x10\x44\x65scribeResponse\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\r\n\x05stage\x18\x03 \x01(\x05\x12\x13\n\x0b\x65nvironment\x18\x04 \x03(\t\x12\x10\n\x08\x63onsumes\x18\x05 \x03(\t\x12+\n\nload_class\x18\x06 \x01(\x0e\x32\x17.ilrs.twin.v1.LoadClass\"\xca\x01\n\x0f\x45xchangeRequest\x12\x14\n\x0c\x63ommit_steps\x18\x01 \x01(\x05\x12$\n\x06window\x18\x02 \x01(\x0b\x32\x14.ilrs.twin.v1.Window\x12)\n\x0b\x65nvironment\x18\x03 \x03(\x0b\x32\x14.ilrs.twin.v1.Series\x12$\n\x06inputs\x18\x04 \x03(\x0b\x32\x14.ilrs.twin.v1.Series\x12*\n\x07\x61ssumed\x18\x05 \x03(\x0b\x32\x19.ilrs.twin.v1.ClassSwitch\"G\n\x10\x45xchangeResponse\x12%\n\x07outputs\x18\x01 \x03(\x0b\x32\x14.ilrs.twin.v1.Series\x12\x0c\n\x04step\x18\x02 \x01(\x03\" \n\rFinishRequest\x12\x0f\n\x07\x64iscard\x18\x01 \x01(\x08\"\x1f\n\x0e\x46inishResponse\x12\r\n\x05\x66iles\x18\x01 \x03(\t\"\x11\n\x0fGetStateRequest\"?\n\x10GetStateResponse\x12+\n\x05state\x18\x01 \x01(\x0b\x32\x1c.ilrs.twin.v1.SubsystemState2\xb8\x02\n\x10SubsystemService\x12I\n\x08\x44\x65scribe\x12\x1d.ilrs.twin.v1.DescribeRequest\x1a\x1e.ilrs.twin.v1.DescribeResponse\x12I\n\x08\x45xchange\x12\x1d.ilrs.twin.v1.ExchangeRequest\x1a\x1e.ilrs.twin.v1.ExchangeResponse\x12\x43\n\x06\x46inish\x12\x1b.ilrs.twin.v1.FinishRequest\x1a\x1c.ilrs.twin.v1.FinishResponse\x12I\n\x08GetState\x12\x1d.ilrs.twin.v1.GetStateRequest\x1a\x1e.ilrs.twin.v1.GetStateResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1cilrs/twin/v1/subsystem.proto\x12\x0cilrs.twin.v1\x1a\x1bilrs/twin/v1/coupling.proto\x1a\x18ilrs/twin/v1/state.proto\"\x11\n\x0f\x44\x65scribeRequest\"\x91\x01\n\x10\x44\x65scribeResponse\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\r\n\x05stage\x18\x03 \x01(\x05\x12\x13\n\x0b\x65nvironment\x18\x04 \x03(\t\x12\x10\n\x08\x63onsumes\x18\x05 \x03(\t\x12+\n\nload_class\x18\x06 \x01(\x0e\x32\x17.ilrs.twin.v1.LoadClass\"\xcc\x01\n\x0f\x45xchangeRequest\x12\x14\n\x0c\x63ommit_steps\x18\x01 \x01(\x05\x12$\n\x06window\x18\x02 \x01(\x0b\x32\x14.ilrs.twin.v1.Window\x12)\n\x0b\x65nvironment\x18\x03 \x03(\x0b\x32\x14.ilrs.twin.v1.Series\x12$\n\x06inputs\x18\x04 \x03(\x0b\x32\x14.ilrs.twin.v1.Series\x12,\n\x07\x61ssumed\x18\x05 \x03(\x0b\x32\x1b.ilrs.twin.v1.ClassSchedule\"G\n\x10\x45xchangeResponse\x12%\n\x07outputs\x18\x01 \x03(\x0b\x32\x14.ilrs.twin.v1.Series\x12\x0c\n\x04step\x18\x02 \x01(\x03\" \n\rFinishRequest\x12\x0f\n\x07\x64iscard\x18\x01 \x01(\x08\"\x1f\n\x0e\x46inishResponse\x12\r\n\x05\x66iles\x18\x01 \x03(\t\"\x11\n\x0fGetStateRequest\"?\n\x10GetStateResponse\x12+\n\x05state\x18\x01 \x01(\x0b\x32\x1c.ilrs.twin.v1.SubsystemState2\xb8\x02\n\x10SubsystemService\x12I\n\x08\x44\x65scribe\x12\x1d.ilrs.twin.v1.DescribeRequest\x1a\x1e.ilrs.twin.v1.DescribeResponse\x12I\n\x08\x45xchange\x12\x1d.ilrs.twin.v1.ExchangeRequest\x1a\x1e.ilrs.twin.v1.ExchangeResponse\x12\x43\n\x06\x46inish\x12\x1b.ilrs.twin.v1.FinishRequest\x1a\x1c.ilrs.twin.v1.FinishResponse\x12I\n\x08GetState\x12\x1d.ilrs.twin.v1.GetStateRequest\x1a\x1e.ilrs.twin.v1.GetStateResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -38,17 +38,17 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_DESCRIBERESPONSE']._serialized_start=121
   _globals['_DESCRIBERESPONSE']._serialized_end=266
   _globals['_EXCHANGEREQUEST']._serialized_start=269
-  _globals['_EXCHANGEREQUEST']._serialized_end=471
-  _globals['_EXCHANGERESPONSE']._serialized_start=473
-  _globals['_EXCHANGERESPONSE']._serialized_end=544
-  _globals['_FINISHREQUEST']._serialized_start=546
-  _globals['_FINISHREQUEST']._serialized_end=578
-  _globals['_FINISHRESPONSE']._serialized_start=580
-  _globals['_FINISHRESPONSE']._serialized_end=611
-  _globals['_GETSTATEREQUEST']._serialized_start=613
-  _globals['_GETSTATEREQUEST']._serialized_end=630
-  _globals['_GETSTATERESPONSE']._serialized_start=632
-  _globals['_GETSTATERESPONSE']._serialized_end=695
-  _globals['_SUBSYSTEMSERVICE']._serialized_start=698
-  _globals['_SUBSYSTEMSERVICE']._serialized_end=1010
+  _globals['_EXCHANGEREQUEST']._serialized_end=473
+  _globals['_EXCHANGERESPONSE']._serialized_start=475
+  _globals['_EXCHANGERESPONSE']._serialized_end=546
+  _globals['_FINISHREQUEST']._serialized_start=548
+  _globals['_FINISHREQUEST']._serialized_end=580
+  _globals['_FINISHRESPONSE']._serialized_start=582
+  _globals['_FINISHRESPONSE']._serialized_end=613
+  _globals['_GETSTATEREQUEST']._serialized_start=615
+  _globals['_GETSTATEREQUEST']._serialized_end=632
+  _globals['_GETSTATERESPONSE']._serialized_start=634
+  _globals['_GETSTATERESPONSE']._serialized_end=697
+  _globals['_SUBSYSTEMSERVICE']._serialized_start=700
+  _globals['_SUBSYSTEMSERVICE']._serialized_end=1012
 # @@protoc_insertion_point(module_scope)

@@ -39,8 +39,8 @@ class ExchangeRequest(_message.Message):
     window: _coupling_pb2.Window
     environment: _containers.RepeatedCompositeFieldContainer[_coupling_pb2.Series]
     inputs: _containers.RepeatedCompositeFieldContainer[_coupling_pb2.Series]
-    assumed: _containers.RepeatedCompositeFieldContainer[_coupling_pb2.ClassSwitch]
-    def __init__(self, commit_steps: _Optional[int] = ..., window: _Optional[_Union[_coupling_pb2.Window, _Mapping]] = ..., environment: _Optional[_Iterable[_Union[_coupling_pb2.Series, _Mapping]]] = ..., inputs: _Optional[_Iterable[_Union[_coupling_pb2.Series, _Mapping]]] = ..., assumed: _Optional[_Iterable[_Union[_coupling_pb2.ClassSwitch, _Mapping]]] = ...) -> None: ...
+    assumed: _containers.RepeatedCompositeFieldContainer[_coupling_pb2.ClassSchedule]
+    def __init__(self, commit_steps: _Optional[int] = ..., window: _Optional[_Union[_coupling_pb2.Window, _Mapping]] = ..., environment: _Optional[_Iterable[_Union[_coupling_pb2.Series, _Mapping]]] = ..., inputs: _Optional[_Iterable[_Union[_coupling_pb2.Series, _Mapping]]] = ..., assumed: _Optional[_Iterable[_Union[_coupling_pb2.ClassSchedule, _Mapping]]] = ...) -> None: ...
 
 class ExchangeResponse(_message.Message):
     __slots__ = ("outputs", "step")
