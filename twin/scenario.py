@@ -119,7 +119,7 @@ class Time(Strict):
 class Exchange(Strict):
     # Longest window of micro steps exchanged in one round; windows are cut early at the first
     # step where the power allocation changes (see twin.conductor).
-    max_window: str | float = "7d"
+    max_window: str | float = "30d"
 
     @field_validator("max_window")
     @classmethod

@@ -91,7 +91,7 @@ class _Table:
 class TelemetrySink:
     """Streams each subsystem's committed telemetry to ``OUT/telemetry/<subsystem>.parquet``."""
 
-    def __init__(self, folder: Path, clock: Clock, chunk_rows: int = 131_072, backlog: int = 4):
+    def __init__(self, folder: Path, clock: Clock, chunk_rows: int = 32_768, backlog: int = 2):
         self.folder = folder
         self.clock = clock
         self.chunk_rows = chunk_rows
@@ -103,6 +103,12 @@ class TelemetrySink:
         folder.mkdir(parents=True, exist_ok=True)
 
     def _work(self) -> None:
+        # Encoding is background work: let the thread that advances the models go first.
+        if hasattr(os, "setpriority"):
+            try:
+                os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+            except OSError:
+                pass
         while True:
             job = self._jobs.get()
             if job is None:
