@@ -3,15 +3,16 @@
     python bench/campaign.py          # full: 1-year and 10-year runs, both runtimes
     python bench/campaign.py --quick  # 1-month runs, for a smoke check
 
-Figures (last line, one JSON object):
-- ray_1y_cold_wall_s: one year with the Ray runtime, starting the local Ray cluster included.
+Figures (last line, one JSON object; "short" is one year, "long" ten years; --quick: one and
+three months):
+- ray_short_cold_wall_s: the short run with the Ray runtime, starting the local Ray cluster included.
 - ray_over_local_wall: Ray runtime / local runtime wall time for the same run, the Ray cluster
   already up (as in a sweep or on a real cluster); both start their subsystems and write telemetry.
 - ray_over_local_simulate: the same ratio for the simulation phase only (windows exchanged and
   telemetry written, actor start excluded).
-- peak_rss_ratio_10y_over_1y: peak memory of a ten-year run over a one-year run (local runtime,
+- peak_rss_ratio_long_over_short: peak memory of the long run over the short run (local runtime,
   each in a fresh process, telemetry streamed to disk).
-- ray_10y_wall_s: ten years with the Ray runtime (cluster up).
+- ray_long_wall_s: the long run with the Ray runtime (cluster up).
 """
 from __future__ import annotations
 
@@ -63,13 +64,13 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="one-month runs instead of one and ten years")
     args = parser.parse_args()
     short_end, long_end = ("2030-02-01T00:00:00Z", "2030-04-01T00:00:00Z") if args.quick else ("2031-01-01T00:00:00Z", "2040-01-01T00:00:00Z")
-    figures: dict = {"quick": args.quick, "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"}
+    figures: dict = {"short": short_end, "long": long_end, "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"}
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         import ray
 
         cold = timed(scenario(short_end), "ray", tmp / "cold")  # starts and stops its own cluster
-        figures["ray_1y_cold_wall_s"] = round(cold["call_s"], 2)
+        figures["ray_short_cold_wall_s"] = round(cold["call_s"], 2)
         print(f"ray, cold cluster: {cold['call_s']:.2f} s (startup {cold['startup_s']:.2f} s, simulate {cold['simulate_s']:.2f} s)", file=sys.stderr)
 
         ray.init(include_dashboard=False, logging_level="ERROR", log_to_driver=False)
@@ -82,22 +83,22 @@ def main() -> int:
                         best[runtime] = s
             local, remote = best["local"], best["ray"]
             print(f"local: {local['call_s']:.2f} s (simulate {local['simulate_s']:.2f} s); ray, warm cluster: {remote['call_s']:.2f} s (simulate {remote['simulate_s']:.2f} s)", file=sys.stderr)
-            figures["local_1y_wall_s"] = round(local["call_s"], 3)
-            figures["ray_1y_warm_wall_s"] = round(remote["call_s"], 3)
+            figures["local_short_wall_s"] = round(local["call_s"], 3)
+            figures["ray_short_warm_wall_s"] = round(remote["call_s"], 3)
             figures["ray_over_local_wall"] = round(remote["call_s"] / local["call_s"], 3)
             figures["ray_over_local_simulate"] = round(remote["simulate_s"] / local["simulate_s"], 3)
-            figures["exchange_rounds_1y"] = local["exchange"]["proposals"]
-            figures["speedup_1y_ray"] = round(remote["speedup"])
+            figures["exchange_rounds_short"] = local["exchange"]["proposals"]
+            figures["ray_short_speedup"] = round(remote["speedup"])
             long = timed(scenario(long_end), "ray", tmp / "long")
-            figures["ray_10y_wall_s"] = round(long["call_s"], 2)
+            figures["ray_long_wall_s"] = round(long["call_s"], 2)
             print(f"ray, {long_end[:4]}: {long['call_s']:.2f} s", file=sys.stderr)
         finally:
             ray.shutdown()
         one = peak_rss_mb(short_end, tmp / "rss1")
         ten = peak_rss_mb(long_end, tmp / "rss10")
-        figures["peak_rss_mb_1y"] = round(one, 1)
-        figures["peak_rss_mb_10y"] = round(ten, 1)
-        figures["peak_rss_ratio_10y_over_1y"] = round(ten / one, 3)
+        figures["peak_rss_mb_short"] = round(one, 1)
+        figures["peak_rss_mb_long"] = round(ten, 1)
+        figures["peak_rss_ratio_long_over_short"] = round(ten / one, 3)
         print(f"peak memory, local runtime: {one:.0f} MB (short), {ten:.0f} MB (long)", file=sys.stderr)
     print(json.dumps(figures))
     return 0

@@ -185,3 +185,81 @@ def test_telemetry_balances_every_step(tmp_path, small):
     demand = np.array(tm["demand_w"])
     per_class = sum(np.array(tm[f"{cls.key}_demand_w"]) for cls in LOAD_CLASSES)
     assert np.allclose(demand, per_class, atol=1e-6)
+
+
+def test_survival_heaters_draw_more_when_the_sun_is_down():
+    c = clock(3)
+    model = energy(c, survival={"avionics_w": 100.0, "heater_day_w": 20.0, "heater_night_w": 300.0})
+    t = c.times(0, 3)
+    env = sky(3)
+    env["sun_visible_frac"] = np.array([1.0, 0.5, 0.0])
+    assert model.survival_w(t, env) == pytest.approx([120.0, 260.0, 400.0])
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    n=st.integers(2, 240),
+    cut=st.floats(0.0, 1.0),
+    seed=st.integers(0, 2**32 - 1),
+    capacity=st.floats(0.5, 50.0),
+    min_soc=st.floats(0.0, 0.5),
+    band=st.floats(0.01, 0.4),
+    efficiency=st.floats(0.5, 1.0),
+    fission=st.floats(0.0, 5.0),
+    limit=st.one_of(st.none(), st.floats(0.2, 5.0)),
+)
+def test_dispatch_is_conserved_and_independent_of_where_windows_split(n, cut, seed, capacity, min_soc, band, efficiency, fission, limit):
+    rng = np.random.default_rng(seed)
+    c = clock(n)
+    model = energy(
+        c,
+        fission={"power_kwe": fission},
+        storage={"capacity_kwh": capacity, "min_soc_frac": min_soc, "restore_soc_frac": min(min_soc + band, 1.0),
+                 "initial_soc_frac": float(rng.uniform(min_soc, 1.0)), "charge_efficiency": efficiency,
+                 "discharge_efficiency": efficiency, "max_discharge_kw": limit},
+    )
+    env = sky(n, elevation=2.0)
+    env["sun_visible_frac"] = rng.uniform(0, 1, n).round(1)
+    inputs = {f"m{i}/power_request_w/{cls.key}": rng.choice([0.0, 300.0, 2500.0, 8000.0], n) for i, cls in enumerate(LOAD_CLASSES)}
+    on = np.ones((4, n), bool)
+    whole = model.advance(model.initial_state(), Window(0, n, c), env, inputs, on)
+    t = dict(whole.state.totals_mj)
+    assert t["generated"] == t["delivered"] + t["stored"] - t["drawn"] + t["losses"] + t["curtailed"]
+    assert t["stored"] - t["drawn"] == whole.state.storage_mj - model.initial_state().storage_mj
+    assert whole.state.min_storage_mj >= model.min_mj  # never below the floor
+    assert np.all(whole.telemetry["storage_kwh"] <= capacity + 1e-9)
+    # Split anywhere: the second part from the first part's end state gives the same steps.
+    k = max(1, min(n - 1, int(cut * n)))
+    first = model.advance(model.initial_state(), Window(0, k, c), {a: b[:k] for a, b in env.items()}, {a: b[:k] for a, b in inputs.items()}, on[:, :k])
+    second = model.advance(first.state, Window(k, n - k, c), {a: b[k:] for a, b in env.items()}, {a: b[k:] for a, b in inputs.items()}, on[:, k:])
+    assert second.state == whole.state
+    for name, values in whole.telemetry.items():
+        assert np.array_equal(values, np.concatenate([first.telemetry[name], second.telemetry[name]])), name
+
+
+def test_shedding_ladder_keeps_storage_for_survival():
+    # 10 kWh at 50%; survival 600 W may draw down to 20%, communications (300 W) only to 40%.
+    # Both on draw ceil(900 W x 60 s / 0.9) = 6e7 mJ per step: 0.1 x 3.6e10 / 6e7 = 60 steps to the
+    # 40% rung; survival alone then draws 4e7 mJ per step: 0.2 x 3.6e10 / 4e7 = 180 steps more.
+    c = clock(400)
+    model = dark_station(c, initial_soc_frac=0.5, min_soc_frac=0.2, restore_soc_frac=0.6,
+                         communications_floor_soc_frac=0.4, science_floor_soc_frac=0.4, isru_floor_soc_frac=0.4)
+    out = run(model, sky(400, visible=0.0), {"comms/power_request_w/communications": np.full(400, 300.0)})
+    on = out.telemetry["classes_on_count"]
+    assert np.all(on[:60] == 4) and np.all(on[60:240] == 1) and np.all(on[240:] == 0)
+    assert out.telemetry["storage_soc_frac"][59] == pytest.approx(0.4)
+    assert out.telemetry["storage_soc_frac"][239] == pytest.approx(0.2)
+    assert out.telemetry["communications_unserved_w"][60:] == pytest.approx(300.0)
+
+
+def test_ladder_rungs_must_not_cross():
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="floors must not decrease"):
+        dark_station(clock(1), communications_floor_soc_frac=0.5, science_floor_soc_frac=0.3, restore_soc_frac=0.6)
+    with pytest.raises(ValidationError, match="restore_soc_frac must be above"):
+        dark_station(clock(1), isru_floor_soc_frac=0.5, restore_soc_frac=0.45)

@@ -473,7 +473,7 @@ def test_get_state_energy_oneof(energy, sky):
     state = stub.GetState(subsystem_pb2.GetStateRequest(), timeout=RPC_TIMEOUT_S).state
     assert state.WhichOneof("model") == "energy"
     assert state.energy.storage_soc_frac == state.variables["storage_soc_frac"] == 1.0  # initial_soc_frac default
-    assert state.energy.storage_kwh == state.variables["storage_kwh"] == 250.0  # quickstart capacity
+    assert state.energy.storage_kwh == state.variables["storage_kwh"] == 800.0  # quickstart capacity
     assert [(s.load_class, s.on) for s in state.energy.switches] == [(int(c), True) for c in LOAD_CLASSES]
 
     propose_energy(stub, host, sky, 0, 600)

@@ -1,10 +1,12 @@
 """ILRS-1, energy half: solar arrays, fission surface power, storage and a priority load dispatcher.
 
 The dispatcher is a power-management unit with one switch per load class (survival, then
-communications, then science, then ISRU and robot charging). Shedding removes the lowest classes
-first when storage cannot cover a step's deficit without going below its minimum state of charge;
-shed classes come back together once storage is back above ``restore_soc_frac`` (hysteresis).
-The classes that are on are always a priority prefix, so the switch state is one integer.
+communications, then science, then ISRU and robot charging). Each class may draw on storage only
+down to its floor: survival to ``min_soc_frac``, the others to their rung of the shedding ladder
+(by default the same minimum). When a step's deficit cannot be covered without going below the
+floor of the lowest class that is on, the lowest classes are shed first; shed classes come back
+together once storage is back above ``restore_soc_frac`` (hysteresis). The classes that are on are
+always a priority prefix, so the switch state is one integer.
 
 The ledger counts energy in integer millijoules per step. Integer sums are exact, so the clipped
 storage trajectory computed for a whole stretch at once equals the step-by-step one bit for bit,
@@ -72,10 +74,25 @@ class Storage(Params):
     max_charge_kw: float | None = Field(default=None, gt=0)
     max_discharge_kw: float | None = Field(default=None, gt=0)
 
+    # The shedding ladder: the state of charge below which each class may no longer draw on
+    # storage (lower priorities give up earlier, keeping the rest for survival). Unset: min_soc_frac.
+    communications_floor_soc_frac: float | None = Field(default=None, ge=0, lt=1)
+    science_floor_soc_frac: float | None = Field(default=None, ge=0, lt=1)
+    isru_floor_soc_frac: float | None = Field(default=None, ge=0, lt=1)
+
+    @property
+    def floors(self) -> tuple[float, ...]:
+        """Floor of each class, survival first."""
+        rungs = (self.communications_floor_soc_frac, self.science_floor_soc_frac, self.isru_floor_soc_frac)
+        return (self.min_soc_frac, *(self.min_soc_frac if r is None else r for r in rungs))
+
     @model_validator(mode="after")
     def _bands(self) -> "Storage":
-        if self.restore_soc_frac <= self.min_soc_frac:
-            raise ValueError("restore_soc_frac must be above min_soc_frac (the switching hysteresis)")
+        floors = self.floors
+        if any(lower > higher for lower, higher in zip(floors, floors[1:])):
+            raise ValueError("floors must not decrease with priority: min_soc_frac <= communications_floor_soc_frac <= science_floor_soc_frac <= isru_floor_soc_frac")
+        if self.restore_soc_frac <= max(floors):
+            raise ValueError("restore_soc_frac must be above min_soc_frac and every floor (the switching hysteresis)")
         if self.initial_soc_frac < self.min_soc_frac:
             raise ValueError("initial_soc_frac must not be below min_soc_frac")
         return self
@@ -128,6 +145,8 @@ class EnergyModel(Model):
         st = p.storage
         self.capacity_mj = int(round(st.capacity_kwh * MJ_PER_KWH))
         self.min_mj = int(round(st.min_soc_frac * self.capacity_mj))
+        # floor_mj[j]: the floor that applies with j classes on (that of the lowest one on).
+        self.floor_mj = [self.min_mj] + [int(round(f * self.capacity_mj)) for f in st.floors]
         self.restore_mj = int(round(st.restore_soc_frac * self.capacity_mj))
         big = np.iinfo(np.int64).max // 4
         self.charge_cap_mj = big if st.max_charge_kw is None else int(st.max_charge_kw * 1000 * clock.step_s * 1000)
@@ -259,7 +278,8 @@ class EnergyModel(Model):
         net = gen - prefix_row
         deficit = np.maximum(-net, 0)
         drawn = np.ceil(deficit / self.params.storage.discharge_efficiency).astype(np.int64)
-        feasible = (deficit <= discharge_cap) & (e_prev - drawn >= self.min_mj)
+        # A class whose demand generation covers needs no storage and is never shed.
+        feasible = (deficit == 0) | ((deficit <= discharge_cap) & (e_prev - drawn >= self.floor_mj[j]))
         return net, deficit, drawn, feasible
 
     def _stretch(self, m: int, e_start: int, gen, prefix, s: int, charge_cap, discharge_cap):
@@ -276,7 +296,7 @@ class EnergyModel(Model):
         refused = np.maximum.accumulate(np.maximum(level - self.capacity_mj, 0))
         storage = level - refused
         previous = np.concatenate(([e_start], storage[:-1]))
-        infeasible = (deficit > discharge_cap) | (previous - drawn < self.min_mj)
+        infeasible = (deficit > 0) & ((deficit > discharge_cap) | (previous - drawn < self.floor_mj[m]))
         if m < N_CLASSES:
             _, _, _, feasible_up = self._flows(m + 1, previous, gen, prefix[m + 1, s:], discharge_cap)
             restore = (previous >= self.restore_mj) & feasible_up
