@@ -8,6 +8,7 @@ three months):
 - ray_short_cold_wall_s: the short run with the Ray runtime, starting the local Ray cluster included.
 - ray_over_local_wall: Ray runtime / local runtime wall time for the same run, the Ray cluster
   already up (as in a sweep or on a real cluster); both start their subsystems and write telemetry.
+- ray_over_local_cold_wall: the same with the Ray run starting its own cluster.
 - ray_over_local_simulate: the same ratio for the simulation phase only (windows exchanged and
   telemetry written, actor start excluded).
 - peak_rss_ratio_long_over_short: peak memory of the long run over the short run (local runtime,
@@ -86,6 +87,7 @@ def main() -> int:
             figures["local_short_wall_s"] = round(local["call_s"], 3)
             figures["ray_short_warm_wall_s"] = round(remote["call_s"], 3)
             figures["ray_over_local_wall"] = round(remote["call_s"] / local["call_s"], 3)
+            figures["ray_over_local_cold_wall"] = round(cold["call_s"] / local["call_s"], 3)
             figures["ray_over_local_simulate"] = round(remote["simulate_s"] / local["simulate_s"], 3)
             figures["exchange_rounds_short"] = local["exchange"]["proposals"]
             figures["ray_short_speedup"] = round(remote["speedup"])

@@ -10,7 +10,11 @@ from hypothesis import strategies as st
 
 from conftest import small_scenario
 from twin.conductor import Conductor
+from twin.models.base import Advance, LoadClass, Model, ModelHost
+from twin.models.registry import build_model
 from twin.run import make_runtime, make_sky, run
+from twin.runtime.local import LocalHandle
+from twin.telemetry import TelemetrySink
 
 SUBSYSTEMS = ("energy", "communications", "research", "isru", "astronomy")
 
@@ -69,3 +73,59 @@ def test_reruns_are_bit_identical(tmp_path, small):
     for name in SUBSYSTEMS:
         assert a[name].equals(b[name])
     assert first["energy"] == second["energy"]
+
+
+class BacklogModel(Model):
+    """A consumer that reacts to being shed: one unit of work arrives per step and up to three are
+    done per powered step, so its request depends on the switch states of earlier steps (as an
+    ISRU plant's will). Requests are decided before the step's switch, as Model.advance requires."""
+
+    kind = "backlog"
+    stage = 0
+
+    def __init__(self, clock):
+        super().__init__("isru", None, clock, 0)
+
+    @property
+    def load_class(self):
+        return LoadClass.ISRU
+
+    def initial_state(self):
+        return 0
+
+    def advance(self, state, window, env, inputs, assumed):
+        backlog, requests, done = state, np.zeros(window.steps), np.zeros(window.steps)
+        for i in range(window.steps):
+            backlog += 1
+            requests[i] = 4000.0 if backlog > 0 else 0.0
+            if assumed[LoadClass.ISRU - 1, i]:
+                done[i] = min(backlog, 3)
+                backlog -= done[i]
+        return Advance({"power_request_w/isru": requests}, {"requested_w": requests, "done_count": done}, backlog)
+
+    def variables(self, state):
+        return {"backlog_count": float(state)}
+
+
+def test_a_consumer_that_reacts_to_shedding_still_equals_lockstep(tmp_path):
+    def conduct(window_steps: int, folder: Path) -> Conductor:
+        scenario = small_scenario()
+        clock = scenario.clock
+        energy = build_model("energy", scenario.modules.energy, clock, 0)
+        hosts = [ModelHost(BacklogModel(clock), TelemetrySink(folder, clock)), ModelHost(energy, TelemetrySink(folder, clock))]
+        conductor = Conductor(clock, [LocalHandle(h) for h in hosts], make_sky(scenario), window_steps)
+        conductor.advance(clock.n_steps)
+        for host in hosts:
+            host.finish()
+        return conductor
+
+    lockstep = conduct(1, tmp_path / "lockstep")
+    windows = conduct(400, tmp_path / "windows")
+    for name in ("energy", "isru"):
+        a = pq.read_table(tmp_path / "lockstep" / f"{name}.parquet")
+        b = pq.read_table(tmp_path / "windows" / f"{name}.parquet")
+        assert a.equals(b), name
+    assert windows.stats.cut > 0 and windows.stats.proposals < lockstep.stats.proposals / 10
+    isru = pq.read_table(tmp_path / "windows" / "isru.parquet")
+    done = isru.column("done_count").to_numpy()
+    assert (done == 0).any() and (done == 3).any()  # shed for a while, then catching up

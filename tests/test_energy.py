@@ -263,3 +263,103 @@ def test_ladder_rungs_must_not_cross():
         dark_station(clock(1), communications_floor_soc_frac=0.5, science_floor_soc_frac=0.3, restore_soc_frac=0.6)
     with pytest.raises(ValidationError, match="restore_soc_frac must be above"):
         dark_station(clock(1), isru_floor_soc_frac=0.5, restore_soc_frac=0.45)
+
+
+def reference_dispatch(model: EnergyModel, env: dict, inputs: dict, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The dispatch rules written out one step at a time, in plain Python integers (independent of
+    the vectorised stretches): returns classes on and storage (mJ) at the end of every step."""
+    from twin.models.base import LoadClass
+    from twin.models.energy import _to_mj
+
+    c, st = model.clock, model.params.storage
+    t = c.times(0, n)
+    fission_w = np.where(t >= model.fission_deployed_s, model.params.fission.power_kwe * 1000.0, 0.0)
+    gen = _to_mj(model.solar_w(t, env)[0], c.step_s) + _to_mj(fission_w, c.step_s)
+    request = np.zeros((4, n))
+    request[0] = model.survival_w(t, env)
+    for key in sorted(inputs):
+        request[LoadClass[key.rsplit("/", 1)[1].upper()] - 1] += inputs[key]
+    cumulative = np.zeros((5, n), np.int64)
+    cumulative[1:] = np.cumsum(_to_mj(request, c.step_s), axis=0)
+    e, m = model.initial_state().storage_mj, 4
+    on_out, e_out = [], []
+    for i in range(n):
+        landed = t[i] >= model.deployed_s
+        discharge_cap = model.discharge_cap_mj if landed else 0
+        charge_cap = model.charge_cap_mj if landed else 0
+
+        def deficit(j):
+            return max(int(cumulative[j, i]) - int(gen[i]), 0)
+
+        def fits(j):
+            d = deficit(j)
+            return d == 0 or (d <= discharge_cap and e - math.ceil(d / st.discharge_efficiency) >= model.floor_mj[j])
+
+        restoring = e >= model.restore_mj
+        if not fits(m) or (m < 4 and ((restoring and fits(m + 1)) or deficit(m + 1) == 0)):
+            m = next(j for j in range(4, -1, -1) if fits(j) and (j <= m or restoring or deficit(j) == 0))
+        net = int(gen[i]) - int(cumulative[m, i])
+        if net >= 0:
+            e = min(model.capacity_mj, e + math.floor(min(net, charge_cap) * st.charge_efficiency))
+        else:
+            e -= math.ceil(-net / st.discharge_efficiency)
+        on_out.append(m)
+        e_out.append(e)
+    return np.array(on_out), np.array(e_out)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    n=st.integers(1, 200),
+    seed=st.integers(0, 2**32 - 1),
+    ladder=st.booleans(),
+    charge_kw=st.one_of(st.none(), st.floats(0.01, 3.0)),
+    discharge_kw=st.one_of(st.none(), st.floats(0.01, 9.99)),
+    landing_step=st.integers(0, 50),
+    fission_step=st.integers(0, 100),
+)
+def test_dispatch_matches_a_step_by_step_reference(n, seed, ladder, charge_kw, discharge_kw, landing_step, fission_step):
+    from datetime import timedelta
+
+    rng = np.random.default_rng(seed)
+    c = clock(n)
+    at = lambda steps: (START + timedelta(minutes=steps)).isoformat()  # noqa: E731
+    minimum = float(rng.uniform(0, 0.4))
+    floors = sorted(rng.uniform(minimum, minimum + 0.3, 3)) if ladder else [minimum] * 3
+    model = energy(
+        c,
+        deployed=at(landing_step),
+        fission={"power_kwe": float(rng.uniform(0, 5)), "deployed": at(fission_step)},
+        storage={"capacity_kwh": float(rng.uniform(0.5, 20)), "min_soc_frac": minimum,
+                 "communications_floor_soc_frac": float(floors[0]), "science_floor_soc_frac": float(floors[1]),
+                 "isru_floor_soc_frac": float(floors[2]), "restore_soc_frac": min(floors[2] + float(rng.uniform(0.01, 0.3)), 1.0),
+                 "initial_soc_frac": float(rng.uniform(minimum, 1.0)), "charge_efficiency": float(rng.uniform(0.5, 1.0)),
+                 "discharge_efficiency": float(rng.uniform(0.5, 1.0)), "max_charge_kw": charge_kw, "max_discharge_kw": discharge_kw},
+    )
+    env = sky(n)
+    env["sun_elevation_deg"] = rng.uniform(-2, 10, n)
+    env["sun_visible_frac"] = rng.uniform(0, 1, n).round(1)
+    inputs = {f"m{i}/power_request_w/{cls.key}": rng.choice([0.0, 300.0, 2500.0, 8000.0], n) for i, cls in enumerate(LOAD_CLASSES)}
+    out = model.advance(model.initial_state(), Window(0, n, c), env, inputs, np.ones((4, n), bool))
+    on, storage = reference_dispatch(model, env, inputs, n)
+    assert np.array_equal(out.telemetry["classes_on_count"], on)
+    assert np.array_equal(np.rint(out.telemetry["storage_kwh"] * MJ_PER_KWH).astype(np.int64), storage)
+
+
+def test_rate_limits_are_exact():
+    # 2.01 kW for 60 s is 120,600,000 mJ; a survival load of exactly that must not be shed.
+    model = dark_station(clock(5), max_discharge_kw=2.01)
+    assert model.discharge_cap_mj == 120_600_000
+
+
+def test_a_shed_class_returns_when_generation_alone_carries_it():
+    # 1 kW fission; storage at its floor and charging slowly (50 W cap): ISRU's 300 W fits the surplus.
+    c = clock(10)
+    model = energy(c, solar={"area_m2": 0.0}, fission={"power_kwe": 1.0},
+                   survival={"avionics_w": 600.0, "heater_day_w": 0.0, "heater_night_w": 0.0},
+                   storage={"capacity_kwh": 1.0, "min_soc_frac": 0.2, "restore_soc_frac": 0.5, "initial_soc_frac": 0.2,
+                            "max_charge_kw": 0.05})
+    out = run(model, sky(10, visible=0.0), {"isru/power_request_w/isru": np.full(10, 300.0)})
+    assert np.all(out.telemetry["classes_on_count"] == 4)
+    assert out.telemetry["unserved_w"] == pytest.approx(0.0)
+    assert out.telemetry["curtailed_w"] == pytest.approx(1000.0 - 900.0 - 50.0)

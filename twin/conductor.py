@@ -129,7 +129,10 @@ class Conductor:
             k = int(differs[0]) if differs.size else n
             if k == 0:
                 if retry_at == start:
-                    raise RuntimeError(f"switch state at step {start} does not settle; a model is not causal")
+                    raise RuntimeError(
+                        f"switch state at step {start} does not settle: a power request depends on the switch state "
+                        "of its own step (see Model.advance); make it depend on earlier steps only"
+                    )
                 retry_at = start
                 self.plan = switches
                 continue

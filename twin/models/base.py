@@ -101,7 +101,12 @@ class Model:
         inputs: Mapping[str, np.ndarray],
         assumed: np.ndarray,
     ) -> Advance:
-        """``assumed``: bool (classes, steps), the switch state of each LoadClass (row = class - 1) assumed at each step."""
+        """``assumed``: bool (classes, steps), the switch state of each LoadClass (row = class - 1) assumed at each step.
+
+        A power request at step t is what the model would draw if powered: it may depend on the
+        switch states of earlier steps, never on ``assumed[:, t]`` itself (that would be an
+        algebraic loop with the dispatcher, which decides step t from the requests of step t).
+        """
         raise NotImplementedError
 
     def variables(self, state: Any) -> dict[str, float]:

@@ -5,7 +5,8 @@ communications, then science, then ISRU and robot charging). Each class may draw
 down to its floor: survival to ``min_soc_frac``, the others to their rung of the shedding ladder
 (by default the same minimum). When a step's deficit cannot be covered without going below the
 floor of the lowest class that is on, the lowest classes are shed first; shed classes come back
-together once storage is back above ``restore_soc_frac`` (hysteresis). The classes that are on are
+together once storage is back above ``restore_soc_frac`` (hysteresis), or one by one as soon as
+generation alone covers them. The classes that are on are
 always a priority prefix, so the switch state is one integer.
 
 The ledger counts energy in integer millijoules per step. Integer sums are exact, so the clipped
@@ -149,11 +150,12 @@ class EnergyModel(Model):
         self.floor_mj = [self.min_mj] + [int(round(f * self.capacity_mj)) for f in st.floors]
         self.restore_mj = int(round(st.restore_soc_frac * self.capacity_mj))
         big = np.iinfo(np.int64).max // 4
-        self.charge_cap_mj = big if st.max_charge_kw is None else int(st.max_charge_kw * 1000 * clock.step_s * 1000)
-        self.discharge_cap_mj = big if st.max_discharge_kw is None else int(st.max_discharge_kw * 1000 * clock.step_s * 1000)
+        self.charge_cap_mj = big if st.max_charge_kw is None else int(_to_mj(st.max_charge_kw * 1000, clock.step_s))
+        self.discharge_cap_mj = big if st.max_discharge_kw is None else int(_to_mj(st.max_discharge_kw * 1000, clock.step_s))
         self.deployed_s = p.deployed_unix_s
-        self.solar_deployed_s = unix_s(p.solar.deployed) if p.solar.deployed else self.deployed_s
-        self.fission_deployed_s = unix_s(p.fission.deployed) if p.fission.deployed else self.deployed_s
+        # Arrays or a reactor listed as landing before the power system start with it.
+        self.solar_deployed_s = max(unix_s(p.solar.deployed), self.deployed_s) if p.solar.deployed else self.deployed_s
+        self.fission_deployed_s = max(unix_s(p.fission.deployed), self.deployed_s) if p.fission.deployed else self.deployed_s
 
     def check_inputs(self, inputs) -> None:
         super().check_inputs(inputs)
@@ -298,8 +300,8 @@ class EnergyModel(Model):
         previous = np.concatenate(([e_start], storage[:-1]))
         infeasible = (deficit > 0) & ((deficit > discharge_cap) | (previous - drawn < self.floor_mj[m]))
         if m < N_CLASSES:
-            _, _, _, feasible_up = self._flows(m + 1, previous, gen, prefix[m + 1, s:], discharge_cap)
-            restore = (previous >= self.restore_mj) & feasible_up
+            _, deficit_up, _, feasible_up = self._flows(m + 1, previous, gen, prefix[m + 1, s:], discharge_cap)
+            restore = ((previous >= self.restore_mj) & feasible_up) | (deficit_up == 0)
             events = infeasible | restore
         else:
             events = infeasible
@@ -322,10 +324,12 @@ class EnergyModel(Model):
         }
 
     def _decide(self, m: int, e_prev: int, gen: int, prefix_col, discharge_cap: int) -> int:
-        """Switch state at an event step: restore all if storage allows, else shed lowest first."""
-        top = N_CLASSES if (m < N_CLASSES and e_prev >= self.restore_mj) else m
-        for j in range(top, -1, -1):
-            if self._flows(j, e_prev, gen, prefix_col[j], discharge_cap)[3]:
+        """Switch state at an event step: the most classes that fit, restoring shed ones only if
+        storage is above the restore level or generation alone carries them; lowest shed first."""
+        restoring = e_prev >= self.restore_mj
+        for j in range(N_CLASSES, -1, -1):
+            _, deficit, _, feasible = self._flows(j, e_prev, gen, prefix_col[j], discharge_cap)
+            if feasible and (j <= m or restoring or deficit == 0):
                 return j
         return 0
 

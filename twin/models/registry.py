@@ -1,6 +1,9 @@
 """Which modules a scenario may contain, their parameters, and how each is built."""
 from __future__ import annotations
 
+import zlib
+
+import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from twin.clock import Clock
@@ -34,9 +37,10 @@ class Modules(BaseModel):
 
 
 def build_model(name: str, params: BaseModel, clock: Clock, seed: int) -> Model:
-    # One seed per subsystem, derived from the scenario seed and the module's place in the order,
-    # so adding a random process to one module never shifts another's stream.
-    sub_seed = (seed * 1_000_003 + list(Modules.model_fields).index(name)) % 2**63
+    # One seed per subsystem, derived from the scenario seed and the module's name, so adding a
+    # module or a random process to one never shifts another's stream.
+    sequence = np.random.SeedSequence([seed, zlib.crc32(name.encode())])
+    sub_seed = int(sequence.generate_state(1, np.uint64)[0]) % 2**63
     if name == "energy":
         return EnergyModel(name, params, clock, sub_seed)
     return ScheduledLoadModel(name, params, clock, sub_seed, SCHEDULED_LOAD_CLASS[name])
