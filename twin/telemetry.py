@@ -69,7 +69,9 @@ class _Table:
         steps = np.arange(start, start + rows, dtype=np.int64)
         time_ns = (self.clock.start_unix_s + steps * self.clock.step_s) * 1_000_000_000
         arrays = [pa.array(time_ns, type=pa.timestamp("ns", tz="UTC"))]
-        arrays += [pa.array(np.concatenate([cols[name] for _, cols in pieces])) for name in names]
+        # Chunked views of the committed windows, no copy here: the Parquet writer (which releases
+        # the GIL) reads them directly.
+        arrays += [pa.chunked_array([pa.array(cols[name]) for _, cols in pieces]) for name in names]
         table = pa.Table.from_arrays(arrays, names=["time", *names])
         if self.writer is None:
             self.writer = pq.ParquetWriter(self.partial, table.schema, compression="snappy")
