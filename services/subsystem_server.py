@@ -11,8 +11,8 @@ from grpc_reflection.v1alpha import reflection
 
 from services.auth import TokenInterceptor
 from services.codec import decode_arrays, decode_schedules, decode_window, encode_arrays
-from services.gen.ilrs.twin.v1 import state_pb2, subsystem_pb2, subsystem_pb2_grpc
-from twin.models.base import ModelHost
+from services.gen.ilrs.twin.v1 import coupling_pb2, state_pb2, subsystem_pb2, subsystem_pb2_grpc
+from twin.models.base import LOAD_CLASSES, ModelHost
 
 SERVICE = subsystem_pb2.DESCRIPTOR.services_by_name["SubsystemService"].full_name
 MUTATING = frozenset(f"/{SERVICE}/{rpc}" for rpc in ("Exchange", "Finish"))
@@ -24,7 +24,19 @@ CHANNEL_OPTIONS = [
 ]
 
 
+# Model kind -> the field of SubsystemState's `model` oneof that reports it.
+STATE_FIELDS = {
+    "energy": "energy",
+    "communications": "communications",
+    "research": "research",
+    "isru": "isru",
+    "astronomy": "astronomy",
+    "general": "scheduled_load",
+}
+
+
 def state_message(host: ModelHost) -> state_pb2.SubsystemState:
+    """The typed state message: its scalar fields are the model's variables of the same name."""
     model = host.model
     variables = host.variables()
     clock = model.clock
@@ -34,28 +46,17 @@ def state_message(host: ModelHost) -> state_pb2.SubsystemState:
         time=Timestamp(seconds=clock.start_unix_s + host.step * clock.step_s),
         variables=variables,
     )
+    typed = getattr(message, STATE_FIELDS[model.kind])
+    for field in typed.DESCRIPTOR.fields:
+        if field.name in variables:
+            setattr(typed, field.name, variables[field.name])
     if model.kind == "energy":
-        message.energy.CopyFrom(state_pb2.EnergyState(
-            storage_kwh=variables["storage_kwh"],
-            storage_soc_frac=variables["storage_soc_frac"],
-            min_storage_soc_frac=variables["min_storage_soc_frac"],
-            switches=[
-                {"load_class": cls, "on": cls <= host.state.classes_on}
-                for cls in range(1, 5)
-            ],
-            generated_kwh=variables["generated_kwh"],
-            delivered_kwh=variables["delivered_kwh"],
-            unserved_kwh=variables["unserved_kwh"],
-            curtailed_kwh=variables["curtailed_kwh"],
-            losses_kwh=variables["losses_kwh"],
-        ))
-    else:
-        message.scheduled_load.CopyFrom(state_pb2.ScheduledLoadState(
-            load_class=int(model.load_class),
-            energy_kwh=variables["energy_kwh"],
-            powered_hours=variables["powered_hours"],
-            shed_hours=variables["shed_hours"],
-        ))
+        typed.switches.extend(
+            coupling_pb2.ClassSwitch(load_class=int(cls), on=cls <= host.state.classes_on) for cls in LOAD_CLASSES
+        )
+    elif model.load_class is not None and "load_class" in typed.DESCRIPTOR.fields_by_name:
+        typed.load_class = int(model.load_class)
+    typed.SetInParent()
     return message
 
 

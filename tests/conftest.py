@@ -40,21 +40,22 @@ initial_soc_frac = 0.6
 
 [modules.communications]
 deployed = "2030-01-01T00:00:00Z"
-power_w = 300.0
+store_capacity_bytes = 500_000_000_000
 
 [modules.research]
 deployed = "2030-01-03T00:00:00Z"
-power_w = 900.0
-night_power_w = 300.0
 
 [modules.isru]
 deployed = "2030-01-05T00:00:00Z"
-power_w = 1500.0
+
+[modules.general]
+deployed = "2030-01-02T00:00:00Z"
+power_w = 300.0
+night_power_w = 100.0
+data_rate_bps = 20000.0
 
 [modules.astronomy]
 deployed = "2030-01-02T00:00:00Z"
-power_w = 100.0
-night_power_w = 250.0
 """
 
 

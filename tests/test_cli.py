@@ -126,7 +126,7 @@ def test_readme_run_command_with_the_default_ray_runtime(tmp_path):
     assert json.loads(done.stdout)["runtime"] == "ray"
     local = cli(*common, "--runtime", "local", "--out", str(tmp_path / "q2"))
     assert local.exit_code == 0
-    for name in ("energy", "communications", "research", "isru", "astronomy"):
+    for name in ("energy", "communications", "research", "isru", "astronomy"):  # quickstart has no ILRS-4 module
         a = pq.read_table(tmp_path / "q1" / "telemetry" / f"{name}.parquet")
         b = pq.read_table(tmp_path / "q2" / "telemetry" / f"{name}.parquet")
         assert a.num_rows == 14 * 1440 and a.equals(b), name

@@ -16,7 +16,7 @@ from twin.run import make_runtime, make_sky, run
 from twin.runtime.local import LocalHandle
 from twin.telemetry import TelemetrySink
 
-SUBSYSTEMS = ("energy", "communications", "research", "isru", "astronomy")
+SUBSYSTEMS = ("energy", "communications", "research", "isru", "general", "astronomy")
 
 
 def tables(folder: Path) -> dict:
@@ -24,15 +24,16 @@ def tables(folder: Path) -> dict:
 
 
 def test_exchange_order_is_fixed(small):
-    """Per window: the consumers in scenario order, then energy; commits ride on the next exchange."""
+    """Per window: the data producers (stage 0, scenario order), communications, then energy;
+    commits ride on the next exchange."""
     with make_runtime(small, "local") as rt:
         conductor = Conductor(small.clock, rt.handles, make_sky(small), small.window_steps, trace=True)
         conductor.advance(small.clock.n_steps)
     log = conductor.stats.log
-    consumers = ["communications", "research", "isru", "astronomy"]
-    rounds = [log[i:i + 5] for i in range(0, len(log), 5)]
+    order = ["research", "isru", "general", "astronomy", "communications", "energy"]
+    rounds = [log[i:i + 6] for i in range(0, len(log), 6)]
     for entries in rounds:
-        assert [name for name, _, _ in entries] == consumers + ["energy"]
+        assert [name for name, _, _ in entries] == order
         assert len({start for _, start, _ in entries}) == 1
     # Every proposal's accepted steps are committed by every subsystem exactly once, in order.
     starts = [entries[0][1] for entries in rounds]

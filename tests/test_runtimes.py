@@ -9,7 +9,7 @@ import pytest
 from twin.run import make_runtime, run
 from twin.runtime.ray_runtime import RayRuntime
 
-SUBSYSTEMS = ("energy", "communications", "research", "isru", "astronomy")
+SUBSYSTEMS = ("energy", "communications", "research", "isru", "general", "astronomy")
 
 
 def test_ray_and_local_telemetry_are_bit_identical(tmp_path, small, ray_cluster):

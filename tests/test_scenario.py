@@ -39,7 +39,7 @@ def test_quickstart_is_a_year_at_amundsen():
         ('end = "2030-01-22T00:00:00Z"', 'end = "2029-01-22T00:00:00Z"', "time", "end must be after start"),
         ("restore_soc_frac = 0.5", "restore_soc_frac = 0.1", "modules.energy.storage", "restore_soc_frac must be above min_soc_frac"),
         ('name = "amundsen"', 'name = "amundsen"\nhorizon_mask = [[400, 2]]', "site.horizon_mask", "outside [0, 360)"),
-        ('power_w = 300.0', 'power_w = "lots"', "modules.communications.power_w", "valid number"),
+        ('power_w = 300.0', 'power_w = "lots"', "modules.general.power_w", "valid number"),
         ("[modules.isru]", "[modules.robots]\ndeployed = 2030-01-01T00:00:00Z\n[modules.isru]", "modules.robots", "unknown key"),
     ],
 )

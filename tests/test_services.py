@@ -184,7 +184,7 @@ def test_reflection_lists_service_and_methods_and_resolves_files(make_host, star
     assert exchange.fields_by_name["window"].message_type.full_name == "ilrs.twin.v1.Window"
     assert exchange.fields_by_name["window"].message_type.fields_by_name["start_time"].message_type.full_name == "google.protobuf.Timestamp"
     state = pool.FindMessageTypeByName("ilrs.twin.v1.SubsystemState")
-    assert set(state.oneofs_by_name["model"].fields) == {state.fields_by_name["energy"], state.fields_by_name["scheduled_load"]}
+    assert {f.name for f in state.oneofs_by_name["model"].fields} == {"energy", "scheduled_load", "communications", "research", "isru", "astronomy"}
 
     # What grpcurl does: call a method with message classes built from reflected descriptors only.
     request_cls = message_factory.GetMessageClass(pool.FindMessageTypeByName("ilrs.twin.v1.DescribeRequest"))
@@ -250,7 +250,7 @@ def test_finish_without_valid_token_is_unauthenticated_and_publishes_nothing(mak
 def test_reads_need_no_token(energy):
     host, stub = energy
     info = stub.Describe(subsystem_pb2.DescribeRequest(), timeout=RPC_TIMEOUT_S)
-    assert (info.name, info.kind, info.stage) == ("energy", "energy", 1)
+    assert (info.name, info.kind, info.stage) == ("energy", "energy", 2)
     assert list(info.consumes) == ["power_request_w/"]
     assert info.load_class == coupling_pb2.LOAD_CLASS_UNSPECIFIED
     state = stub.GetState(subsystem_pb2.GetStateRequest(), timeout=RPC_TIMEOUT_S).state
@@ -409,14 +409,14 @@ def test_round_trip_through_wire_equals_in_process(make_host, client_for, sky, c
     energy_remote, energy_local = make_host("energy"), make_host("energy")
     comms = client_for(comms_remote)
     energy = client_for(energy_remote)
-    assert (comms.name, comms.stage, comms.load_class) == ("communications", 0, LoadClass.COMMUNICATIONS)
-    assert (energy.name, energy.stage, energy.load_class) == ("energy", 1, None)
+    assert (comms.name, comms.stage, comms.load_class) == ("communications", 1, LoadClass.COMMUNICATIONS)
+    assert (energy.name, energy.stage, energy.load_class) == ("energy", 2, None)
     assert energy.environment == energy_local.model.environment
 
     def local_env(model):
         return {k: env[k] for k in model.environment}
 
-    # Stage 0: the scheduled load proposes its power request.
+    # Communications proposes its power request (no data arriving in this test).
     remote = comms.exchange(0, window, local_env(comms_local.model), {}, schedule(ALL_ON, steps)).result()
     local = comms_local.exchange(0, window, local_env(comms_local.model), {}, schedule(ALL_ON, steps))
     assert set(remote) == set(local) == {"power_request_w/communications"}
@@ -424,9 +424,10 @@ def test_round_trip_through_wire_equals_in_process(make_host, client_for, sky, c
         assert remote[key].dtype == local[key].dtype == np.float64
         assert np.array_equal(remote[key], local[key])
     request = local["power_request_w/communications"]
-    assert np.all(request == 300.0)  # quickstart: 300 W day and night, deployed at the start
+    link_up = comms_local.model.links(window.times(), local_env(comms_local.model))["rate_bps"] > 0
+    assert np.array_equal(request, np.where(link_up, 80.0 + 250.0, 80.0))  # standby, plus the transmitter while a link is up
 
-    # Stage 1: energy dispatches it.
+    # Energy dispatches it.
     inputs = {"communications/power_request_w/communications": request}
     remote_e = energy.exchange(0, window, local_env(energy_local.model), inputs, schedule(ALL_ON, steps)).result()
     local_e = energy_local.exchange(0, window, local_env(energy_local.model), inputs, schedule(ALL_ON, steps))
@@ -447,9 +448,8 @@ def test_round_trip_through_wire_equals_in_process(make_host, client_for, sky, c
         assert dict(state.variables) == host.variables()
         assert client.variables() == host.variables()
 
-    # Hand-known: 700 powered minutes of 300 W.
-    assert comms.variables()["powered_hours"] == commit / 60
-    assert comms.variables()["energy_kwh"] == pytest.approx(300.0 * commit * 60 / 3.6e6, rel=1e-12)
+    hours = comms.variables()["dte_hours"] + comms.variables()["relay_hours"]
+    assert 0 < hours <= 2 * commit / 60
 
     # Next window from the committed step, with communications assumed switched off.
     window2 = Window(commit, steps, clock)
@@ -462,7 +462,7 @@ def test_round_trip_through_wire_equals_in_process(make_host, client_for, sky, c
     comms.exchange(steps, None).result()
     comms_local.commit(steps)
     assert comms.variables() == comms_local.variables()
-    assert comms.variables()["shed_hours"] == steps / 60
+    assert comms.variables()["downlinked_bytes"] == 0.0
 
 
 # --------------------------------------------------------------------------- GetState
@@ -487,23 +487,24 @@ def test_get_state_energy_oneof(energy, sky):
     assert 0.0 <= state.energy.storage_soc_frac <= 1.0
 
 
-@pytest.mark.parametrize("name, load_class", [
-    ("communications", coupling_pb2.LOAD_CLASS_COMMUNICATIONS),
-    ("research", coupling_pb2.LOAD_CLASS_SCIENCE),
-    ("astronomy", coupling_pb2.LOAD_CLASS_SCIENCE),
-    ("isru", coupling_pb2.LOAD_CLASS_ISRU),
+@pytest.mark.parametrize("name, load_class, stage", [
+    ("communications", coupling_pb2.LOAD_CLASS_COMMUNICATIONS, 1),
+    ("research", coupling_pb2.LOAD_CLASS_SCIENCE, 0),
+    ("astronomy", coupling_pb2.LOAD_CLASS_SCIENCE, 0),
+    ("isru", coupling_pb2.LOAD_CLASS_ISRU, 0),
 ])
-def test_get_state_scheduled_load_oneof(make_host, start_server, channels, name, load_class):
+def test_get_state_module_oneof(make_host, start_server, channels, name, load_class, stage):
     host = make_host(name)
     stub = subsystem_pb2_grpc.SubsystemServiceStub(channels(start_server(host)))
     state = stub.GetState(subsystem_pb2.GetStateRequest(), timeout=RPC_TIMEOUT_S).state
     assert state.subsystem == name
-    assert state.WhichOneof("model") == "scheduled_load"
-    assert state.scheduled_load.load_class == load_class
-    assert (state.scheduled_load.energy_kwh, state.scheduled_load.powered_hours, state.scheduled_load.shed_hours) == (0.0, 0.0, 0.0)
+    assert state.WhichOneof("model") == name
+    typed = getattr(state, name)
+    for field in typed.DESCRIPTOR.fields:  # the typed message carries the variables of the same name
+        assert getattr(typed, field.name) == state.variables[field.name] == host.variables()[field.name], field.name
     info = stub.Describe(subsystem_pb2.DescribeRequest(), timeout=RPC_TIMEOUT_S)
     assert info.load_class == load_class
-    assert (info.kind, info.stage, list(info.environment)) == (name, 0, ["sun_visible_frac"])
+    assert (info.kind, info.stage, tuple(info.environment)) == (name, stage, tuple(host.model.environment))
 
 
 # --------------------------------------------------------------------------- codec

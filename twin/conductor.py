@@ -64,6 +64,9 @@ class Conductor:
     ):
         if not any(h.name == FEEDBACK for h in handles):
             raise ValueError("the conductor needs an energy subsystem")
+        last = max(h.stage for h in handles)
+        if [h.name for h in handles if h.stage == last] != [FEEDBACK]:
+            raise ValueError("energy must be alone in the last stage: it dispatches every power request of the window")
         self.clock = clock
         self.handles = list(handles)
         self.stages = [[h for h in self.handles if h.stage == s] for s in sorted({h.stage for h in self.handles})]

@@ -9,7 +9,7 @@ from typing import Callable
 
 from twin.clock import iso
 from twin.conductor import Conductor
-from twin.environment.sky import HorizonMask, SkyGrid
+from twin.environment.station import StationEnvironment
 from twin.models.base import LOAD_CLASSES
 from twin.scenario import Scenario
 from twin.telemetry import atomic_write_json, atomic_write_text
@@ -29,11 +29,8 @@ def make_runtime(scenario: Scenario, runtime: str, telemetry_dir: Path | None = 
     raise ValueError(f"runtime must be one of {', '.join(RUNTIMES)}, not {runtime!r}")
 
 
-def make_sky(scenario: Scenario) -> SkyGrid:
-    lat, lon = scenario.site.location
-    clock = scenario.clock
-    mask = HorizonMask(scenario.site.horizon_mask) if scenario.site.horizon_mask else None
-    return SkyGrid(lat, lon, clock.start_unix_s, clock.end_unix_s, horizon=mask)
+def make_sky(scenario: Scenario) -> StationEnvironment:
+    return StationEnvironment(scenario)
 
 
 def summarize(scenario: Scenario, runtime: str, conductor: Conductor, timings: dict[str, float]) -> dict:

@@ -135,7 +135,7 @@ def _to_mj(power_w: np.ndarray, step_s: int) -> np.ndarray:
 
 class EnergyModel(Model):
     kind = "energy"
-    stage = 1
+    stage = 2  # last: it dispatches every request of the window
     environment = ("sun_elevation_deg", "sun_azimuth_deg", "sun_visible_frac", "solar_irradiance_w_m2")
     consumes = ("power_request_w/",)
     telemetry_units = {}

@@ -7,30 +7,35 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from twin.clock import Clock
-from twin.models.base import LoadClass, Model
+from twin.models.astronomy import AstronomyModel, AstronomyParams
+from twin.models.base import Model
+from twin.models.communications import CommunicationsModel, CommunicationsParams
 from twin.models.energy import EnergyModel, EnergyParams
+from twin.models.isru import IsruModel, IsruParams
+from twin.models.research import ResearchModel, ResearchParams
 from twin.models.scheduled_load import ScheduledLoadModel, ScheduledLoadParams
 
-# Module -> load class of the scenario-driven modules (the priority order of the issue:
-# survival first, then communications, then research and astronomy, then ISRU and robots).
-SCHEDULED_LOAD_CLASS = {
-    "communications": LoadClass.COMMUNICATIONS,
-    "research": LoadClass.SCIENCE,
-    "astronomy": LoadClass.SCIENCE,
-    "isru": LoadClass.ISRU,
+MODEL_CLASSES: dict[str, type[Model]] = {
+    "energy": EnergyModel,
+    "communications": CommunicationsModel,
+    "research": ResearchModel,
+    "isru": IsruModel,
+    "general": ScheduledLoadModel,
+    "astronomy": AstronomyModel,
 }
 
 
 class Modules(BaseModel):
-    """The station's modules, in the fixed order their models are exchanged and reported."""
+    """The station's modules (the ILRS roadmap's ILRS-1 to ILRS-5), in the order they are reported."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    energy: EnergyParams
-    communications: ScheduledLoadParams | None = None
-    research: ScheduledLoadParams | None = None
-    isru: ScheduledLoadParams | None = None
-    astronomy: ScheduledLoadParams | None = None
+    energy: EnergyParams  # ILRS-1, energy half
+    communications: CommunicationsParams | None = None  # ILRS-1, communication half
+    research: ResearchParams | None = None  # ILRS-2
+    isru: IsruParams | None = None  # ILRS-3
+    general: ScheduledLoadParams | None = None  # ILRS-4, general technologies
+    astronomy: AstronomyParams | None = None  # ILRS-5
 
     def present(self) -> dict[str, BaseModel]:
         return {name: getattr(self, name) for name in type(self).model_fields if getattr(self, name) is not None}
@@ -41,6 +46,4 @@ def build_model(name: str, params: BaseModel, clock: Clock, seed: int) -> Model:
     # module or a random process to one never shifts another's stream.
     sequence = np.random.SeedSequence([seed, zlib.crc32(name.encode())])
     sub_seed = int(sequence.generate_state(1, np.uint64)[0]) % 2**63
-    if name == "energy":
-        return EnergyModel(name, params, clock, sub_seed)
-    return ScheduledLoadModel(name, params, clock, sub_seed, SCHEDULED_LOAD_CLASS[name])
+    return MODEL_CLASSES[name](name, params, clock, sub_seed)

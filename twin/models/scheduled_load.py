@@ -1,12 +1,13 @@
-"""A module whose power demand is given by the scenario (day and night levels).
+"""A module whose power demand and data are given by the scenario (ILRS-4, general technologies).
 
-This is how communications, research, ISRU and astronomy take part until their own models land:
-they draw the scenario's power in their load class from their landing date, and run only while
-the power-management unit keeps their class switched on.
+It draws the scenario's power (day and night levels) in its load class from its landing date,
+runs only while the power-management unit keeps that class on, and while running produces data
+at a fixed rate, counted in whole bytes (the running total is exact however windows split).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 from pydantic import Field
@@ -18,12 +19,14 @@ from twin.models.params import Deployed
 class ScheduledLoadParams(Deployed):
     power_w: float = Field(ge=0, description="demand while the Sun is up")
     night_power_w: float | None = Field(default=None, ge=0, description="demand while the Sun is down (default: power_w)")
+    data_rate_bps: float = Field(default=0.0, ge=0, description="data produced while running")
+    load_class: Literal["communications", "science", "isru"] = "science"
 
 
 @dataclass(frozen=True)
 class ScheduledLoadState:
     energy_mj: int  # energy received since the start of the run
-    powered_steps: int
+    powered_steps: int  # steps run with demand (data is produced on these)
     shed_steps: int
 
 
@@ -31,14 +34,13 @@ class ScheduledLoadModel(Model):
     stage = 0
     environment = ("sun_visible_frac",)
 
-    def __init__(self, name: str, params: ScheduledLoadParams, clock, seed: int, load_class: LoadClass):
+    def __init__(self, name: str, params: ScheduledLoadParams, clock, seed: int):
         super().__init__(name, params, clock, seed)
-        self._load_class = load_class
         self.kind = name
 
     @property
     def load_class(self) -> LoadClass:
-        return self._load_class
+        return LoadClass[self.params.load_class.upper()]
 
     def initial_state(self) -> ScheduledLoadState:
         return ScheduledLoadState(0, 0, 0)
@@ -50,28 +52,39 @@ class ScheduledLoadModel(Model):
         demand = night + (p.power_w - night) * light
         return np.where(t >= p.deployed_unix_s, demand, 0.0)
 
+    def data_bytes(self, steps_before: int, running: np.ndarray) -> np.ndarray:
+        """Whole bytes per step: differences of floor(running seconds x rate / 8)."""
+        counted = steps_before + np.cumsum(running, dtype=np.int64)
+        total = np.floor(counted * (self.clock.step_s * self.params.data_rate_bps / 8.0)).astype(np.int64)
+        before = np.floor(steps_before * (self.clock.step_s * self.params.data_rate_bps / 8.0)).astype(np.int64)
+        return np.diff(total, prepend=before)
+
     def advance(self, state: ScheduledLoadState, window: Window, env, inputs, assumed) -> Advance:
         t = window.times()
         request = self.request_w(t, env)
         on = assumed[self.load_class - 1]
         power = np.where(on, request, 0.0)
-        demanding = request > 0
+        running = (request > 0) & on
+        data = self.data_bytes(state.powered_steps, running)
         step_s = self.clock.step_s
         end = ScheduledLoadState(
             energy_mj=state.energy_mj + int(np.rint(power * (step_s * 1000.0)).astype(np.int64).sum()),
-            powered_steps=state.powered_steps + int((demanding & on).sum()),
-            shed_steps=state.shed_steps + int((demanding & ~on).sum()),
+            powered_steps=state.powered_steps + int(running.sum()),
+            shed_steps=state.shed_steps + int(((request > 0) & ~on).sum()),
         )
         telemetry = {
             "requested_w": request,
             "power_w": power,
             "powered_frac": on.astype(np.float64),
+            "data_produced_bytes": data,
         }
-        return Advance({f"power_request_w/{self.load_class.key}": request}, telemetry, end)
+        outputs = {f"power_request_w/{self.load_class.key}": request, "data_bytes": data}
+        return Advance(outputs, telemetry, end)
 
     def variables(self, state: ScheduledLoadState) -> dict[str, float]:
         return {
             "energy_kwh": state.energy_mj / 3.6e9,
             "powered_hours": state.powered_steps * self.clock.step_s / 3600.0,
             "shed_hours": state.shed_steps * self.clock.step_s / 3600.0,
+            "data_produced_bytes": float(self.data_bytes(0, np.array([state.powered_steps]))[0]) if state.powered_steps else 0.0,
         }

@@ -1,0 +1,142 @@
+"""Communications (ILRS-1): link choice, the data store, priority downlink, data conservation."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from twin.clock import Clock, parse_utc, unix_s
+from twin.models.base import LoadClass, Window
+from twin.models.communications import SPEED_OF_LIGHT_KM_S, CommunicationsModel, CommunicationsParams
+from twin.models.store import bounded_walk, drain_in_order
+
+START = unix_s(parse_utc("2031-01-01T00:00:00Z"))
+
+
+def comms(n: int, step_s: int = 60, **params) -> CommunicationsModel:
+    data = {"deployed": "2031-01-01T00:00:00Z", **params}
+    return CommunicationsModel("communications", CommunicationsParams.model_validate(data), Clock(START, step_s, n), 0)
+
+
+def env(n: int, earth=1.0, ground=1.0, relay=0.0, relay_earth=1.0) -> dict:
+    return {
+        "earth_visible": np.full(n, earth),
+        "earth_distance_km": np.full(n, 384_400.0),
+        "dte_station_visible": np.full(n, ground),
+        "relay0_visible": np.full(n, relay),
+        "relay0_range_km": np.full(n, 10_000.0),
+        "relay0_earth_visible": np.full(n, relay_earth),
+        "relay0_earth_range_km": np.full(n, 390_000.0),
+    }
+
+
+def advance(model, e, inputs, powered=True, state=None, start=0):
+    n = len(next(iter(e.values())))
+    on = np.ones((4, n), bool)
+    on[LoadClass.COMMUNICATIONS - 1] = powered
+    return model.advance(state or model.initial_state(), Window(start, n, model.clock), e, inputs, on)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(0, 50), st.lists(st.integers(-30, 30), min_size=1, max_size=60), st.integers(0, 60))
+def test_bounded_walk_equals_the_step_by_step_clip(start, deltas, cap):
+    start = min(start, cap)
+    level, refused = bounded_walk(start, np.array(deltas, dtype=np.int64), cap)
+    s = start
+    for i, d in enumerate(deltas):
+        raw = s + d
+        s = min(max(raw, 0), cap)
+        assert level[i] == s and refused[i] == max(raw - cap, 0)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.data())
+def test_priority_drain_equals_serving_queues_in_order(data):
+    n = data.draw(st.integers(1, 40))
+    k = data.draw(st.integers(1, 4))
+    starts = data.draw(st.lists(st.integers(0, 30), min_size=k, max_size=k))
+    inflows = [np.array(data.draw(st.lists(st.integers(0, 10), min_size=n, max_size=n)), dtype=np.int64) for _ in range(k)]
+    capacity = np.array(data.draw(st.lists(st.integers(0, 25), min_size=n, max_size=n)), dtype=np.int64)
+    levels, served = drain_in_order(starts, inflows, capacity)
+    queues = list(starts)
+    for t in range(n):
+        left = int(capacity[t])
+        for q in range(k):
+            out = min(queues[q] + int(inflows[q][t]), left)
+            left -= out
+            queues[q] += int(inflows[q][t]) - out
+            assert levels[q][t] == queues[q] and served[q][t] == out
+
+
+def test_a_store_filled_faster_than_it_drains_loses_exactly_the_excess():
+    # 100 bytes arrive per step, 40 go down (rate 320 bit/s x 1 s steps), the store holds 1000:
+    # it grows 60 a step, reaches 960 after 16 steps, loses 20 at step 17 and 60 every step after.
+    n = 30
+    model = comms(n, step_s=1, dte_rate_bps=320.0, store_capacity_bytes=1000, relays=[])
+    e = {k: v for k, v in env(n).items() if not k.startswith("relay")}
+    out = advance(model, e, {"research/data_bytes": np.full(n, 100, dtype=np.int64)})
+    tm = out.telemetry
+    assert list(tm["stored_bytes"][:16]) == [60 * (i + 1) for i in range(16)]
+    assert tm["lost_bytes"][16] == 20 and np.all(tm["lost_bytes"][17:] == 60) and tm["lost_bytes"][:16].sum() == 0
+    assert np.all(tm["downlinked_bytes"] == 40)
+    assert out.state.lost_bytes == 20 + 60 * (n - 17)
+    assert out.state.received_bytes == out.state.downlinked_bytes + out.state.lost_bytes + out.state.stored_bytes
+
+
+def test_downlink_serves_higher_priority_first_and_loses_lower_priority_first():
+    n = 10
+    model = comms(n, step_s=1, dte_rate_bps=400.0, store_capacity_bytes=10**9, relays=[], priority=["astronomy", "research"])
+    e = {k: v for k, v in env(n).items() if not k.startswith("relay")}
+    inputs = {"research/data_bytes": np.full(n, 30, dtype=np.int64), "astronomy/data_bytes": np.full(n, 30, dtype=np.int64)}
+    out = advance(model, e, inputs)
+    backlog = dict(out.state.backlog_bytes)
+    assert backlog == {"astronomy": 0, "research": 10 * (30 - 20)}  # 50 bytes a step: astronomy's 30 first
+    tight = comms(n, step_s=1, dte_rate_bps=0.001, store_capacity_bytes=100, relays=[], priority=["astronomy", "research"])
+    lost = advance(tight, e, inputs).state
+    assert dict(lost.backlog_bytes)["astronomy"] >= 60 and lost.lost_bytes == 10 * 60 - 100
+
+
+def test_links_choose_the_fastest_and_report_light_time():
+    n = 4
+    model = comms(n, dte_rate_bps=2e6)  # default relay: min(6 Mbps up, 100 Mbps down) = 6 Mbps
+    e = env(n, earth=np.array([1, 0, 1, 0]), relay=np.array([0, 1, 1, 0]))
+    tm = advance(model, e, {}).telemetry
+    assert list(tm["link_rate_bps"]) == [2e6, 6e6, 6e6, 0.0]
+    assert list(tm["dte_visible_frac"]) == [1, 0, 1, 0] and list(tm["relay_visible_frac"]) == [0, 1, 1, 0]
+    assert tm["light_time_s"][0] == pytest.approx(384_400 / SPEED_OF_LIGHT_KM_S)  # about 1.28 s (REFERENCE: 1.19-1.36 s)
+    assert tm["light_time_s"][1] == pytest.approx(400_000 / SPEED_OF_LIGHT_KM_S)
+    assert list(tm["requested_w"]) == [330.0, 330.0, 330.0, 80.0]  # standby + transmitter while a link is up
+    no_ground = advance(model, env(n, ground=0.0, relay=1.0), {}).telemetry
+    assert np.all(no_ground["link_rate_bps"] == 0)  # nobody on Earth listening
+
+
+def test_unpowered_store_keeps_its_data():
+    n = 5
+    model = comms(n, step_s=1, dte_rate_bps=800.0, relays=[])
+    e = {k: v for k, v in env(n).items() if not k.startswith("relay")}
+    out = advance(model, e, {"research/data_bytes": np.full(n, 7, dtype=np.int64)}, powered=False)
+    assert out.state.downlinked_bytes == 0 and out.state.stored_bytes == 35
+    assert np.all(out.telemetry["power_w"] == 0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(n=st.integers(2, 150), cut=st.floats(0, 1), seed=st.integers(0, 2**32 - 1))
+def test_split_invariance_and_data_conservation(n, cut, seed):
+    rng = np.random.default_rng(seed)
+    model = comms(n, step_s=1, dte_rate_bps=float(rng.uniform(0, 2000)), store_capacity_bytes=int(rng.integers(0, 3000)))
+    e = env(n, earth=rng.integers(0, 2, n), relay=rng.integers(0, 2, n), ground=rng.integers(0, 2, n))
+    inputs = {f"{s}/data_bytes": rng.integers(0, 300, n).astype(np.int64) for s in ("research", "astronomy", "general")}
+    on = np.ones((4, n), bool)
+    on[1] = rng.integers(0, 2, n).astype(bool)
+    whole = model.advance(model.initial_state(), Window(0, n, model.clock), e, inputs, on)
+    s = whole.state
+    assert s.received_bytes == s.downlinked_bytes + s.lost_bytes + s.stored_bytes
+    assert s.received_bytes == sum(int(v.sum()) for v in inputs.values())
+    k = max(1, min(n - 1, int(cut * n)))
+    part = lambda d, a, b: {key: v[a:b] for key, v in d.items()}  # noqa: E731
+    first = model.advance(model.initial_state(), Window(0, k, model.clock), part(e, 0, k), part(inputs, 0, k), on[:, :k])
+    second = model.advance(first.state, Window(k, n - k, model.clock), part(e, k, n), part(inputs, k, n), on[:, k:])
+    assert second.state == whole.state
+    for name, values in whole.telemetry.items():
+        assert np.array_equal(values, np.concatenate([first.telemetry[name], second.telemetry[name]])), name

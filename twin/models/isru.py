@@ -1,0 +1,395 @@
+"""ILRS-3, in-situ resource use: oxygen from regolith, fed from a hopper into a tank.
+
+The plant takes regolith from a hopper and makes oxygen by one of two processes (REFERENCE.md, ISRU):
+
+* ``hydrogen_reduction`` of ilmenite: 24.3 +- 5.8 kWh per kg of liquid O2 (10 wt% ilmenite
+  feed) and at most 10.55 wt% O of ilmenite, under 5 wt% of typical regolith (Leger et al., PNAS
+  2025). Defaults: 24.3 kWh/kg and a yield of 0.03 kg O2 per kg regolith [U].
+* ``molten_regolith_electrolysis``: 18-35 kWh/kg O2 [S] (reactor sizing: Schreiner et al. 2016,
+  Adv. Space Res. 57:1585); regolith is about 45 wt% oxygen, practical extraction lower. Defaults:
+  26.5 kWh/kg (the middle of 18-35) and a yield of 0.2 kg/kg [U].
+
+Explicit ``energy_kwh_per_kg_o2`` and ``o2_yield_kg_per_kg_regolith`` override the process
+defaults. While producing the plant draws ``operating_power_w`` and makes
+``operating_power_w / energy_kwh_per_kg_o2`` of O2 (2430 W at 24.3 kWh/kg: 0.1 kg/h), consuming
+O2 / yield of regolith; the rest leaves as tailings.
+
+Rules of one step t (everything the request depends on is known before step t's switch):
+
+1. The plant *has work* if the hopper held regolith and the tank had room at the end of step t-1.
+   Once deployed it requests ``operating_power_w`` if it has work, otherwise ``standby_w``;
+   before deployment nothing. The request never depends on the switch state of step t.
+2. If the ISRU class is switched off at t, the plant draws nothing, produces nothing and is cold:
+   it must then run ``warmup_h`` (rounded up to whole steps) at operating power, on steps with
+   work, before it produces again. It lands cold. Standby keeps a warm plant warm; it does not
+   warm a cold one. During warm-up it draws operating power and produces nothing.
+3. A warm, powered plant with work produces at its nominal rate, limited by the regolith in the
+   hopper and the room in the tank (the limiting step is partial; it still draws operating power).
+4. After processing, the step's deliveries (the scenario's ``regolith_delivery_kg_per_day``, until
+   ``regolith_delivery_until``, plus inputs whose names end in ``regolith_kg``, kg per step, e.g.
+   from surface robots) enter the hopper up to its capacity; the excess is refused and counted.
+   They can be processed from step t+1. Deliveries before deployment are refused.
+5. After production, ``o2_offtake_kg_per_day`` (from ``o2_offtake_start``, e.g. crew arrival) is
+   taken from the tank; what the tank cannot supply is counted as shortfall.
+
+Exact mass ledger (integers; sums are exact however a run is cut into windows):
+
+* The plant's work is counted in integer micrograms of O2 made (the nominal production per step is
+  rounded to 1 ug; the yield to 1 ppm). After W ug the plant has produced ``floor(W / 1e6)`` g of
+  O2 and processed ``ceil(W / yield_ppm)`` g of regolith, so
+  ``processed = produced + tailings`` with ``tailings >= 0``.
+* Regolith and O2 stocks, deliveries, refusals and offtake are integer grams. Scheduled rates are
+  rounded to 1 mg/day and delivered as the integer-gram differences of their exact cumulative sums
+  since the start date; input deliveries are rounded to whole grams per step.
+* Hence ``initial + delivered (accepted) = stock + processed`` and
+  ``produced = tank + offtaken``, exactly.
+
+The model is event driven and vectorised: Python loops run over stretches in which one regime
+holds (switched off, warming up, producing at full rate, starved of regolith, tank-limited, idle)
+and each stretch is computed with cumulative sums and running maxima. Every stretch is checked
+step by step against the exact rule of step 3, so a regime that stops holding ends its stretch.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal, Mapping
+
+import numpy as np
+from pydantic import Field, field_validator, model_validator
+
+from twin.clock import parse_utc, unix_s
+from twin.models.base import Advance, LoadClass, Model, Window
+from twin.models.params import Deployed
+
+UG_PER_G = 1_000_000
+MG_PER_DAY_TO_G_PER_S = 86_400 * 1000  # g delivered = seconds * mg/day / this
+MJ_PER_KWH = 3.6e9
+FIRST_HORIZON = 64
+
+# Per-process defaults (REFERENCE.md, ISRU) and the physical ceiling on the yield.
+PROCESS_DEFAULTS: dict[str, dict[str, float]] = {
+    # Leger et al., PNAS 2025: 24.3 +- 5.8 kWh/kg liquid O2; under 5 wt% O2 of typical regolith
+    # (0.03 is an assumption [U]); at most 10.55 wt% O of pure ilmenite feed.
+    "hydrogen_reduction": {"energy_kwh_per_kg_o2": 24.3, "o2_yield_kg_per_kg_regolith": 0.03, "max_yield": 0.1055},
+    # 18-35 kWh/kg O2 [S] (middle 26.5); regolith about 45 wt% O, practical extraction lower:
+    # 0.2 is an assumption [U].
+    "molten_regolith_electrolysis": {"energy_kwh_per_kg_o2": 26.5, "o2_yield_kg_per_kg_regolith": 0.2, "max_yield": 0.45},
+}
+
+
+def _optional_utc(value: Any) -> datetime | None:
+    return None if value is None else parse_utc(value)
+
+
+class IsruParams(Deployed):
+    process: Literal["hydrogen_reduction", "molten_regolith_electrolysis"] = "hydrogen_reduction"
+    energy_kwh_per_kg_o2: float | None = Field(default=None, gt=0, le=1000, description="specific energy (default: the process's, REFERENCE.md)")
+    o2_yield_kg_per_kg_regolith: float | None = Field(default=None, gt=0, le=1, description="O2 extracted per kg of regolith processed (default: the process's)")
+    # Plant size, standby and warm-up are assumptions [U]: a demonstration plant of a few kW.
+    operating_power_w: float = Field(default=3000.0, gt=0, le=1e7, description="draw while producing or warming up [U]")
+    standby_w: float = Field(default=300.0, ge=0, le=1e7, description="draw while idle but powered; keeps a warm plant warm [U]")
+    warmup_h: float = Field(default=12.0, ge=0, le=10_000, description="time at operating power after any unpowered step before producing again [U]")
+    regolith_initial_kg: float = Field(default=0.0, ge=0, le=1e9, description="regolith in the hopper at landing [U]")
+    regolith_delivery_kg_per_day: float = Field(default=50.0, ge=0, le=1e6, description="scenario-given delivery rate, from deployment [U]")
+    regolith_delivery_until: datetime | None = Field(default=None, description="end of the scenario-given deliveries (e.g. when surface robots take over)")
+    regolith_capacity_kg: float = Field(default=2000.0, gt=0, le=1e9, description="hopper capacity; deliveries beyond it are refused [U]")
+    tank_capacity_kg: float = Field(default=1000.0, gt=0, le=1e9, description="O2 tank capacity; full, the plant idles at standby [U]")
+    o2_offtake_kg_per_day: float = Field(default=0.0, ge=0, le=1e6, description="O2 drawn from the tank (e.g. life support) [U]")
+    o2_offtake_start: datetime | None = Field(default=None, description="start of the offtake (default: deployment), e.g. crew arrival")
+
+    _utc = field_validator("regolith_delivery_until", "o2_offtake_start", mode="before")(_optional_utc)
+
+    @property
+    def energy_per_kg(self) -> float:
+        value = self.energy_kwh_per_kg_o2
+        return PROCESS_DEFAULTS[self.process]["energy_kwh_per_kg_o2"] if value is None else value
+
+    @property
+    def o2_yield(self) -> float:
+        value = self.o2_yield_kg_per_kg_regolith
+        return PROCESS_DEFAULTS[self.process]["o2_yield_kg_per_kg_regolith"] if value is None else value
+
+    @model_validator(mode="after")
+    def _ceiling(self) -> "IsruParams":
+        ceiling = PROCESS_DEFAULTS[self.process]["max_yield"]
+        if self.o2_yield > ceiling:
+            raise ValueError(f"o2_yield_kg_per_kg_regolith {self.o2_yield} is above what {self.process} can extract ({ceiling} kg/kg, REFERENCE.md)")
+        if self.regolith_initial_kg > self.regolith_capacity_kg:
+            raise ValueError("regolith_initial_kg must not exceed regolith_capacity_kg")
+        return self
+
+
+@dataclass(frozen=True)
+class IsruState:
+    stock_g: int  # regolith in the hopper
+    tank_g: int  # O2 in the tank
+    work_ug: int  # O2 made so far, micrograms (produced = floor(/1e6), processed = ceil(/yield_ppm))
+    warmup_left_steps: int  # powered steps with work still needed before producing
+    delivered_g: int  # regolith accepted into the hopper (besides the initial stock)
+    refused_g: int  # regolith refused (hopper full, or not yet landed)
+    offtaken_g: int  # O2 taken from the tank
+    shortfall_g: int  # O2 asked for that the tank could not supply
+    energy_mj: int
+    producing_steps: int
+    warmup_steps: int
+    shed_steps: int  # deployed steps with a request while the class was switched off
+
+
+def _ceil_div(a: np.ndarray | int, b: int):
+    return -((-a) // b)
+
+
+def _scheduled_g(k: np.ndarray, step_s: int, mg_per_day: int) -> np.ndarray:
+    """Grams of a rate delivered over the first k steps: floor(k * step_s * mg_per_day / 8.64e7), overflow-safe."""
+    seconds = k * step_s
+    whole, rest = np.divmod(seconds, MG_PER_DAY_TO_G_PER_S)
+    return whole * mg_per_day + (rest * mg_per_day) // MG_PER_DAY_TO_G_PER_S
+
+
+def _prev(first, values: np.ndarray) -> np.ndarray:
+    out = np.empty_like(values)
+    out[0] = first
+    out[1:] = values[:-1]
+    return out
+
+
+def _first_false(valid: np.ndarray) -> int:
+    bad = np.flatnonzero(~valid)
+    return int(bad[0]) if bad.size else len(valid)
+
+
+class IsruModel(Model):
+    """Inputs: outputs named ``regolith_kg...`` (routed by ``consumes``) or any key ending in
+    ``regolith_kg``: kg delivered per step. A delivering model must run in an earlier stage."""
+
+    kind = "isru"
+    stage = 0
+    environment = ()
+    consumes = ("regolith_kg",)
+    telemetry_units = {}
+
+    def __init__(self, name: str, params: IsruParams, clock, seed: int):
+        super().__init__(name, params, clock, seed)
+        p = params
+        step_s = clock.step_s
+        # Nominal O2 per producing step in ug: P * step_s / (E * 3.6e6 J/kWh) kg, rounded to 1 ug.
+        self.q_ug = int(round(p.operating_power_w * step_s * 1e3 / (p.energy_per_kg * 3.6)))
+        if self.q_ug < 1:
+            raise ValueError("isru: operating_power_w makes less than 1 ug of O2 per step")
+        self.yield_ppm = max(1, int(round(p.o2_yield * 1e6)))
+        self.hopper_g = int(round(p.regolith_capacity_kg * 1000))
+        self.tank_cap_g = int(round(p.tank_capacity_kg * 1000))
+        self.initial_g = min(int(round(p.regolith_initial_kg * 1000)), self.hopper_g)  # equal after validation
+        self.warmup_total = int(math.ceil(round(p.warmup_h * 3600.0, 6) / step_s))
+        self.op_mj = int(round(p.operating_power_w * step_s * 1000.0))
+        self.sb_mj = int(round(p.standby_w * step_s * 1000.0))
+        self.delivery_mg_day = int(round(p.regolith_delivery_kg_per_day * 1e6))
+        self.offtake_mg_day = int(round(p.o2_offtake_kg_per_day * 1e6))
+        # First step of each schedule: steps whose start time is at or after the date.
+        self.deployed_step = self._first_step(p.deployed_unix_s)
+        self.delivery_end_step = None if p.regolith_delivery_until is None else max(self._first_step(unix_s(p.regolith_delivery_until)), self.deployed_step)
+        self.offtake_step = self.deployed_step if p.o2_offtake_start is None else max(self._first_step(unix_s(p.o2_offtake_start)), self.deployed_step)
+
+    def _first_step(self, when_s: int) -> int:
+        return -(-(when_s - self.clock.start_unix_s) // self.clock.step_s)
+
+    @property
+    def load_class(self) -> LoadClass:
+        return LoadClass.ISRU
+
+    def check_inputs(self, inputs) -> None:
+        for key in inputs:
+            producer, _, output = key.partition("/")
+            if not producer or not (output.startswith("regolith_kg") or key.endswith("regolith_kg")):
+                raise ValueError(f"inputs: {key!r} is not an input of {self.name} (it takes regolith deliveries, names ending in 'regolith_kg')")
+
+    def initial_state(self) -> IsruState:
+        return IsruState(self.initial_g, 0, 0, self.warmup_total, 0, 0, 0, 0, 0, 0, 0, 0)
+
+    # -- per-step exogenous amounts --------------------------------------------------------
+    def _schedule(self, idx: np.ndarray, start: int, end: int | None, mg_per_day: int) -> np.ndarray:
+        """Integer grams of a constant rate in each step of ``idx`` (absolute indices), from step ``start`` to ``end``."""
+        if mg_per_day == 0:
+            return np.zeros(len(idx), dtype=np.int64)
+        last = np.arange(idx[0] - 1, idx[-1] + 1, dtype=np.int64) - start + 1
+        k = np.maximum(last, 0) if end is None else np.clip(last, 0, end - start)
+        return np.diff(_scheduled_g(k, self.clock.step_s, mg_per_day))
+
+    def deliveries_g(self, idx: np.ndarray, inputs: Mapping[str, np.ndarray]) -> np.ndarray:
+        d = self._schedule(idx, self.deployed_step, self.delivery_end_step, self.delivery_mg_day)
+        for key in sorted(inputs):  # fixed order
+            kg = np.asarray(inputs[key], dtype=np.float64)
+            if not np.all(np.isfinite(kg)) or np.any(kg < 0):
+                raise ValueError(f"inputs: {key!r} must be finite, non-negative kg per step")
+            d = d + np.rint(kg * 1000.0).astype(np.int64)
+        return d
+
+    # -- stretches ---------------------------------------------------------------------------
+    def _idle(self, S: int, T: int, d: np.ndarray, off: np.ndarray):
+        """No processing: the hopper only fills (up to capacity), the tank only drains (down to 0)."""
+        stock = np.minimum(S + np.cumsum(d), self.hopper_g)
+        acc = np.diff(stock, prepend=S)
+        level = T - np.cumsum(off)
+        short_cum = np.maximum.accumulate(np.maximum(-level, 0))
+        tank = level + short_cum
+        short = np.diff(short_cum, prepend=0)
+        return stock, acc, tank, short
+
+    def _produce(self, mode: str, S: int, T: int, W: int, d: np.ndarray, off: np.ndarray):
+        """A stretch under an assumed regime; returns the number of steps k for which it is exact."""
+        h = len(d)
+        q, y, cap_t = self.q_ug, self.yield_ppm, self.tank_cap_g
+        if mode == "full":
+            work = W + q * np.arange(1, h + 1, dtype=np.int64)
+        elif mode == "starved":  # all the hopper held is processed each step
+            s_prev = _prev(S, np.minimum(d, self.hopper_g))
+            work = W + y * np.cumsum(s_prev)
+        elif mode == "tank":  # the tank is topped up each step
+            t_prev = _prev(T, np.maximum(cap_t - off, 0))
+            work = W + UG_PER_G * np.cumsum(cap_t - t_prev)
+        else:  # exact: one step from the rule itself
+            d, off = d[:1], off[:1]
+            hw = S > 0 and T < cap_t
+            w1 = min(W + q, (_ceil_div(W, y) + S) * y, (W // UG_PER_G + cap_t - T) * UG_PER_G) if hw else W
+            work = np.array([w1], dtype=np.int64)
+        processed = _ceil_div(work, y)
+        p = np.diff(processed, prepend=_ceil_div(W, y))
+        o = np.diff(work // UG_PER_G, prepend=W // UG_PER_G)
+        level = S + np.cumsum(d - p)
+        refused_cum = np.maximum.accumulate(np.maximum(level - self.hopper_g, 0))
+        stock = level - refused_cum
+        acc = d - np.diff(refused_cum, prepend=0)
+        t_level = T + np.cumsum(o - off)
+        short_cum = np.maximum.accumulate(np.maximum(-t_level, 0))
+        tank = t_level + short_cum
+        short = np.diff(short_cum, prepend=0)
+        s_prev, t_prev, w_prev = _prev(S, stock), _prev(T, tank), _prev(W, work)
+        hw = (s_prev > 0) & (t_prev < cap_t)
+        exact = np.where(hw, np.minimum(np.minimum(w_prev + q, (_ceil_div(w_prev, y) + s_prev) * y),
+                                        (w_prev // UG_PER_G + cap_t - t_prev) * UG_PER_G), w_prev)
+        k = _first_false(work == exact)
+        return k, dict(stock=stock, acc=acc, tank=tank, short=short, p=p, work=work, hw=hw)
+
+    # -- advance -----------------------------------------------------------------------------
+    def advance(self, state: IsruState, window: Window, env, inputs, assumed) -> Advance:
+        n = window.steps
+        idx = np.arange(window.start_step, window.start_step + n, dtype=np.int64)
+        on = np.asarray(assumed[self.load_class - 1], dtype=bool)
+        d_all = self.deliveries_g(idx, inputs) if n else np.zeros(0, np.int64)
+        off_all = self._schedule(idx, self.offtake_step, None, self.offtake_mg_day) if n else np.zeros(0, np.int64)
+
+        stock = np.zeros(n, np.int64)
+        tank = np.zeros(n, np.int64)
+        work = np.zeros(n, np.int64)
+        acc = np.zeros(n, np.int64)
+        short = np.zeros(n, np.int64)
+        proc = np.zeros(n, np.int64)
+        code = np.zeros(n, np.int8)  # request: 0 none, 1 standby, 2 operating
+        warming = np.zeros(n, bool)
+
+        S, T, W, warm = state.stock_g, state.tank_g, state.work_ug, state.warmup_left_steps
+        s = int(np.clip(self.deployed_step - window.start_step, 0, n))
+        # Before deployment: no request, no production, deliveries refused.
+        stock[:s], tank[:s], work[:s] = 0, 0, W
+        if s < n:
+            changes = np.flatnonzero(on[s + 1:] != on[s:-1]) + s + 1
+        horizon = FIRST_HORIZON
+        while s < n:
+            run_end = int(changes[np.searchsorted(changes, s, side="right")]) if changes.size and changes[-1] > s else n
+            h = min(horizon, run_end - s)
+            d, off = d_all[s:s + h], off_all[s:s + h]
+            if not on[s] or warm > 0:
+                st, a, tk, sh = self._idle(S, T, d, off)
+                hw = (_prev(S, st) > 0) & (_prev(T, tk) < self.tank_cap_g)
+                k = h
+                if on[s]:
+                    progress = np.cumsum(hw)
+                    done = np.flatnonzero(progress >= warm)
+                    if done.size:
+                        k = int(done[0]) + 1
+                    warm -= int(progress[k - 1])
+                    warming[s:s + k] = hw[:k]
+                elif k:
+                    warm = self.warmup_total
+                f = dict(stock=st, acc=a, tank=tk, short=sh, p=np.zeros(h, np.int64), work=np.full(h, W, np.int64), hw=hw)
+            else:
+                f = None
+                for mode in ("full", "starved", "tank", "exact"):
+                    k, f = self._produce(mode, S, T, W, d, off)
+                    if k > 0:
+                        break
+                assert k > 0
+            code[s:s + k] = np.where(f["hw"][:k], 2, 1)
+            stock[s:s + k] = f["stock"][:k]
+            tank[s:s + k] = f["tank"][:k]
+            work[s:s + k] = f["work"][:k]
+            acc[s:s + k] = f["acc"][:k]
+            short[s:s + k] = f["short"][:k]
+            proc[s:s + k] = f["p"][:k]
+            S, T, W = int(f["stock"][k - 1]), int(f["tank"][k - 1]), int(f["work"][k - 1])
+            horizon = min(horizon * 4, n) if k == h and s + k < run_end else FIRST_HORIZON
+            s += k
+
+        deployed = idx >= self.deployed_step
+        requested = np.where(code == 2, self.params.operating_power_w, np.where(code == 1, self.params.standby_w, 0.0))
+        power = np.where(on, requested, 0.0)
+        w_prev = _prev(state.work_ug, work) if n else work
+        made = work - w_prev
+        ref = d_all - acc
+        take = off_all - short
+        energy = np.where(on & (code == 2), self.op_mj, np.where(on & (code == 1), self.sb_mj, 0))
+        produced_g = work // UG_PER_G
+        processed_g = _ceil_div(work, self.yield_ppm)
+        end = IsruState(
+            stock_g=S, tank_g=T, work_ug=W, warmup_left_steps=warm,
+            delivered_g=state.delivered_g + int(acc.sum()),
+            refused_g=state.refused_g + int(ref.sum()),
+            offtaken_g=state.offtaken_g + int(take.sum()),
+            shortfall_g=state.shortfall_g + int(short.sum()),
+            energy_mj=state.energy_mj + int(energy.sum()),
+            producing_steps=state.producing_steps + int((made > 0).sum()),
+            warmup_steps=state.warmup_steps + int(warming.sum()),
+            shed_steps=state.shed_steps + int((deployed & ~on & (requested > 0)).sum()),
+        )
+        telemetry = {
+            "requested_w": requested,
+            "power_w": power,
+            "producing_frac": made / self.q_ug,
+            "warming_frac": warming.astype(np.float64),
+            "regolith_stock_kg": stock / 1000.0,
+            "regolith_delivered_kg": acc / 1000.0,
+            "regolith_refused_kg": ref / 1000.0,
+            "regolith_processed_kg": proc / 1000.0,
+            "o2_produced_kg": produced_g / 1000.0,
+            "o2_tank_kg": tank / 1000.0,
+            "o2_offtake_kg": take / 1000.0,
+            "o2_shortfall_kg": short / 1000.0,
+            "tailings_kg": (processed_g - produced_g) / 1000.0,
+        }
+        return Advance({f"power_request_w/{self.load_class.key}": requested}, telemetry, end)
+
+    def variables(self, state: IsruState) -> dict[str, float]:
+        hours = self.clock.step_s / 3600.0
+        produced_g = state.work_ug // UG_PER_G
+        processed_g = -(-state.work_ug // self.yield_ppm)
+        energy_kwh = state.energy_mj / MJ_PER_KWH
+        return {
+            "regolith_stock_kg": state.stock_g / 1000.0,
+            "regolith_initial_kg": self.initial_g / 1000.0,
+            "regolith_delivered_kg": state.delivered_g / 1000.0,
+            "regolith_refused_kg": state.refused_g / 1000.0,
+            "regolith_processed_kg": processed_g / 1000.0,
+            "tailings_kg": (processed_g - produced_g) / 1000.0,
+            "o2_produced_kg": produced_g / 1000.0,
+            "o2_tank_kg": state.tank_g / 1000.0,
+            "o2_offtaken_kg": state.offtaken_g / 1000.0,
+            "o2_shortfall_kg": state.shortfall_g / 1000.0,
+            "energy_kwh": energy_kwh,
+            "specific_energy_kwh_per_kg": energy_kwh / (produced_g / 1000.0) if produced_g else 0.0,
+            "producing_hours": state.producing_steps * hours,
+            "warmup_hours": state.warmup_steps * hours,
+            "warmup_left_hours": state.warmup_left_steps * hours,
+            "shed_hours": state.shed_steps * hours,
+        }
