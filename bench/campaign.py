@@ -14,6 +14,9 @@ three months):
 - peak_rss_ratio_long_over_short: peak memory of the long run over the short run (local runtime,
   each in a fresh process, telemetry streamed to disk).
 - ray_long_wall_s: the long run with the Ray runtime (cluster up).
+- roadmap_ray_wall_s: the full ILRS roadmap campaign (roadmap-amundsen, 2026-2040, six modules) with
+  the Ray runtime (cluster up); roadmap_local_wall_s: the same with the local runtime.
+  --quick: one month of it (July 2035).
 """
 from __future__ import annotations
 
@@ -94,6 +97,13 @@ def main() -> int:
             long = timed(scenario(long_end), "ray", tmp / "long")
             figures["ray_long_wall_s"] = round(long["call_s"], 2)
             print(f"ray, {long_end[:4]}: {long['call_s']:.2f} s", file=sys.stderr)
+            roadmap = load("roadmap-amundsen")
+            if args.quick:
+                roadmap = roadmap.with_span(parse_utc("2035-07-01T00:00:00Z"), parse_utc("2035-08-01T00:00:00Z"))
+            for runtime in ("ray", "local"):
+                r = timed(roadmap, runtime, tmp / f"roadmap-{runtime}")
+                figures[f"roadmap_{runtime}_wall_s"] = round(r["call_s"], 2)
+                print(f"roadmap-amundsen, {runtime}: {r['call_s']:.2f} s (startup {r['startup_s']:.2f} s, simulate {r['simulate_s']:.2f} s)", file=sys.stderr)
         finally:
             ray.shutdown()
         one = peak_rss_mb(short_end, tmp / "rss1")

@@ -149,8 +149,11 @@ class Scenario(Strict):
         return tomli_w.dumps(data)
 
     def with_end(self, end: datetime) -> "Scenario":
+        return self.with_span(self.time.start, end)
+
+    def with_span(self, start: datetime, end: datetime) -> "Scenario":
         data = self.model_dump()
-        data["time"]["end"] = end
+        data["time"]["start"], data["time"]["end"] = start, end
         return Scenario.model_validate(data)
 
 

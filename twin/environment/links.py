@@ -39,7 +39,7 @@ from .ephemeris import (
     _kernels,
     unix_to_time,
 )
-from .sky import HorizonMask
+from .sky import GRID_CHUNK, HorizonMask
 
 __all__ = [
     "GROUND_STATIONS",
@@ -248,7 +248,8 @@ class EarthStationsGrid:
     minimum) linearly; the Moon's elevation changes by at most ~15 deg/h, and
     the interpolation error at 10 min is ~0.01 deg (tests measure it).
 
-    A 14-year grid at 10 min (~740k times) builds in ~1.5 s (five stations)
+    A 14-year grid at 10 min (~740k times) builds in ~1.3-2.5 s (five stations;
+    the first build in a process also pages in the DE421 segments)
     and holds 8 bytes per station per grid time.
     """
 
@@ -273,10 +274,11 @@ class EarthStationsGrid:
         self.start_unix_s, self.end_unix_s, self.grid_step_s = start, end, step
         self._grid = _Grid(start, end, step)
         self.grid_unix_s = self._grid.times
-        elev = self._compute_elevations(self._grid.times)  # (n, k)
+        times = self._grid.times
+        # In slices, so the ephemeris' temporaries do not grow with the campaign's length.
+        elev = np.concatenate([self._compute_elevations(times[lo:lo + GRID_CHUNK]) for lo in range(0, times.size, GRID_CHUNK)])  # (n, k)
         self._min_el = st[:, 2].copy()
         # column-major (k, n): per-station rows, interpolated as 1-D arrays
-        self._elev = np.ascontiguousarray(elev.T)
         self._margin = np.ascontiguousarray((elev - self._min_el[None, :]).T)
 
     @property
@@ -321,7 +323,8 @@ class EarthStationsGrid:
     def elevation_deg(self, unix_s) -> np.ndarray:
         """Interpolated Moon elevation at each station, (n, k) degrees."""
         _, i, f = self._grid.locate(unix_s, "ground-station")
-        return _chunked(lambda i, f: np.stack(_interp_cols(self._elev, i, f), axis=-1), i, f)
+        # Only the margins are kept (memory grows with the campaign): elevation = margin + minimum.
+        return _chunked(lambda i, f: np.stack(_interp_cols(self._margin, i, f), axis=-1), i, f) + self._min_el
 
     def sample(self, unix_s) -> dict[str, np.ndarray]:
         """Direct-to-Earth coverage at the given UTC Unix seconds (1-D float64 arrays).
@@ -424,6 +427,9 @@ def _kepler_sincos(M, e: float, tol: float = 1e-10, max_iter: int = 50):
     sj, cj = tS[j], tC[j]
     sE = sj * cd + cj * sd
     cE = cj * cd - sj * sd
+    far = np.abs(dj) > _SMALL  # only for e > ~0.99999 (table size capped)
+    if np.any(far):
+        sE[far], cE[far] = np.sin(E[far]), np.cos(E[far])
     # Newton steps, carrying sin E and cos E along by the angle-addition
     # formulas. Each element stops as soon as its own step is <= tol (the error
     # after that step is ~tol^2 e / (1 - e) at most: machine precision).
@@ -665,11 +671,16 @@ class LinkGeometry:
         self.grid_unix_s = self._grid.times
 
         k = _kernels()
-        t = unix_to_time(self._grid.times)
-        R = k.frame.rotation_at(t)  # (3, 3, n) ICRS -> MOON_ME
-        self._rot = np.ascontiguousarray(R.reshape(9, -1))  # (9, n): row-major entries
-        earth_icrs = k.moon.at(t).observe(k.bodies["earth"]).xyz.km  # (3, n)
-        self._earth = np.ascontiguousarray(np.einsum("ijn,jn->in", R, earth_icrs))  # (3, n)
+        times = self._grid.times
+        self._rot = np.empty((9, times.size))  # row-major entries of ICRS -> MOON_ME
+        self._earth = np.empty((3, times.size))
+        for lo in range(0, times.size, GRID_CHUNK):  # slices bound the ephemeris' temporaries
+            cols = slice(lo, min(lo + GRID_CHUNK, times.size))
+            t = unix_to_time(times[cols])
+            R = k.frame.rotation_at(t)  # (3, 3, m)
+            self._rot[:, cols] = R.reshape(9, -1)
+            earth_icrs = k.moon.at(t).observe(k.bodies["earth"]).xyz.km  # (3, m)
+            self._earth[:, cols] = np.einsum("ijn,jn->in", R, earth_icrs)
 
         # Each relay's perifocal unit vectors P, Q taken from its frozen frame
         # to ICRS with the exact rotation at its epoch (transpose of ICRS -> ME).

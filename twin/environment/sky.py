@@ -123,6 +123,10 @@ def disk_fraction_above(height_deg, radius_deg) -> np.ndarray:
 _SE, _SN, _SU, _SD, _EE, _EN, _EU, _ED = range(8)
 
 
+#: Grid points computed per ephemeris call while building a grid (bounds memory for long campaigns).
+GRID_CHUNK = 20_000
+
+
 class SkyGrid:
     """Sun and Earth at a lunar site on a precomputed grid, sampled by interpolation.
 
@@ -160,12 +164,15 @@ class SkyGrid:
         self._n = n
         self.grid_unix_s = self._t0 + step * np.arange(n, dtype=np.float64)
         self._t_last = float(self.grid_unix_s[-1])
-        v = sky_vectors(self.lat_deg, self.lon_deg, self.grid_unix_s)
         table = np.empty((n, 8), dtype=np.float64)
-        table[:, _SE:_SU + 1] = v["sun_enu"]
-        table[:, _SD] = v["sun_distance_km"]
-        table[:, _EE:_EU + 1] = v["earth_enu"]
-        table[:, _ED] = v["earth_distance_km"]
+        # In slices: the ephemeris' temporaries would otherwise grow with the campaign's length.
+        for lo in range(0, n, GRID_CHUNK):
+            rows = slice(lo, min(lo + GRID_CHUNK, n))
+            v = sky_vectors(self.lat_deg, self.lon_deg, self.grid_unix_s[rows])
+            table[rows, _SE:_SU + 1] = v["sun_enu"]
+            table[rows, _SD] = v["sun_distance_km"]
+            table[rows, _EE:_EU + 1] = v["earth_enu"]
+            table[rows, _ED] = v["earth_distance_km"]
         self._table = table
 
     @property

@@ -1,0 +1,122 @@
+"""The coupled station: conservation of energy, data and mass over whole runs; deployment; what
+the choice of site means on the built-in roadmap scenarios."""
+from __future__ import annotations
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+
+from twin.clock import parse_utc
+from twin.conductor import Conductor
+from twin.run import make_runtime, make_sky, run
+from twin.scenario import load
+
+PRODUCERS = ("research", "general", "astronomy")
+
+
+@pytest.fixture(scope="module")
+def small_run(tmp_path_factory, small):
+    out = tmp_path_factory.mktemp("station")
+    with make_runtime(small, "local", out / "telemetry") as rt:
+        conductor = Conductor(small.clock, rt.handles, make_sky(small), small.window_steps)
+        conductor.advance(small.clock.n_steps)
+        states = {h.name: h.host.state for h in rt.handles}
+        models = {h.name: h.host.model for h in rt.handles}
+        for h in rt.handles:
+            h.finish()
+    return out, states, models
+
+
+def test_data_is_conserved_across_the_station(small_run):
+    out, states, _ = small_run
+    produced = {name: int(pq.read_table(out / "telemetry" / f"{name}.parquet").column("data_produced_bytes").to_numpy().sum()) for name in PRODUCERS}
+    comms = states["communications"]
+    assert comms.received_bytes == sum(produced.values()) > 0
+    assert comms.received_bytes == comms.downlinked_bytes + comms.lost_bytes + comms.stored_bytes
+    telemetry = pq.read_table(out / "telemetry" / "communications.parquet")
+    assert int(telemetry.column("downlinked_bytes").to_numpy().sum()) == comms.downlinked_bytes
+    assert int(telemetry.column("stored_bytes").to_numpy()[-1]) == comms.stored_bytes
+
+
+def test_mass_is_conserved_in_the_oxygen_plant(small_run):
+    _, states, models = small_run
+    v = models["isru"].variables(states["isru"])
+    assert v["o2_produced_kg"] > 0
+    accepted = v["regolith_initial_kg"] + v["regolith_delivered_kg"] - v["regolith_refused_kg"]
+    assert accepted == pytest.approx(v["regolith_stock_kg"] + v["regolith_processed_kg"], abs=1e-9)
+    assert v["regolith_processed_kg"] == pytest.approx(v["o2_produced_kg"] + v["tailings_kg"], abs=1e-9)
+    assert v["o2_produced_kg"] == pytest.approx(v["o2_tank_kg"] + v["o2_offtaken_kg"], abs=1e-9)
+
+
+def test_energy_is_conserved_across_the_station(small_run):
+    _, states, _ = small_run
+    t = dict(states["energy"].totals_mj)
+    assert t["generated"] == t["delivered"] + t["stored"] - t["drawn"] + t["losses"] + t["curtailed"]
+    assert t["demand"] == t["delivered"] + t["unserved"]
+
+
+def test_modules_do_nothing_before_landing(small_run, small):
+    out, _, _ = small_run
+    for name in ("research", "isru", "general", "astronomy"):
+        table = pq.read_table(out / "telemetry" / f"{name}.parquet")
+        landing = getattr(small.modules, name).deployed
+        times = table.column("time").to_numpy()
+        mask = times < np.datetime64(landing.replace(tzinfo=None), "ns")
+        assert mask.any() and not mask.all()
+        assert np.all(table.column("requested_w").to_numpy()[mask] == 0), name
+        assert np.all(table.column("power_w").to_numpy()[mask] == 0), name
+        if "data_produced_bytes" in table.column_names:
+            assert np.all(table.column("data_produced_bytes").to_numpy()[mask] == 0), name
+
+
+def test_roadmap_scenarios_follow_the_roadmap():
+    for site in ("amundsen", "aristarchus", "marius-hills"):
+        s = load(f"roadmap-{site}")
+        m = s.modules
+        assert s.site.name == site
+        assert s.time.start == parse_utc("2026-01-01T00:00:00Z") and s.time.end == parse_utc("2041-01-01T00:00:00Z")
+        landings = [m.energy.deployed, m.communications.deployed, m.research.deployed, m.isru.deployed, m.general.deployed, m.astronomy.deployed]
+        assert all(parse_utc("2031-01-01T00:00:00Z") <= d < parse_utc("2036-01-01T00:00:00Z") for d in landings)  # ILRS-1..5, 2031-35
+        assert m.research.crew_from == parse_utc("2036-01-01T00:00:00Z")
+
+
+def longest_run(flags: np.ndarray) -> int:
+    """Length of the longest stretch of True."""
+    edges = np.flatnonzero(np.diff(np.concatenate(([0], flags.astype(np.int8), [0]))))
+    return int((edges[1::2] - edges[::2]).max()) if edges.size else 0
+
+
+@pytest.fixture(scope="module")
+def sites(tmp_path_factory):
+    """Two months of each roadmap station once every module has landed (10-minute steps)."""
+    out = {}
+    for site in ("amundsen", "aristarchus"):
+        s = load(f"roadmap-{site}").with_span(parse_utc("2035-07-01T00:00:00Z"), parse_utc("2035-09-01T00:00:00Z"))
+        data = s.model_dump()
+        data["time"]["step"] = "600s"
+        s = type(s).model_validate(data)
+        folder = tmp_path_factory.mktemp(site)
+        run(s, runtime="local", out=folder)
+        out[site] = {name: pq.read_table(folder / "telemetry" / f"{name}.parquet") for name in ("energy", "communications")}
+    return out
+
+
+def test_at_the_pole_the_earth_sets_for_days_and_the_relay_carries_the_data(sites):
+    comms = sites["amundsen"]["communications"]
+    dte = comms.column("dte_visible_frac").to_numpy() > 0
+    relay = comms.column("relay_visible_frac").to_numpy() > 0
+    assert longest_run(~dte) * 600 > 5 * 86400  # the Earth below the horizon for days (REFERENCE: up to ~15 d)
+    only_relay = relay & ~dte
+    assert only_relay.mean() > 0.2
+    down = comms.column("downlinked_bytes").to_numpy()
+    assert down[only_relay].sum() > 0.2 * down.sum()
+
+
+def test_near_side_earth_never_sets_but_nights_last_354_hours(sites):
+    comms = sites["aristarchus"]["communications"]
+    dte = comms.column("dte_visible_frac").to_numpy() > 0
+    assert longest_run(~dte) * 600 < 86400  # only gaps of the ground-station network
+    energy = sites["aristarchus"]["energy"]
+    dark = energy.column("sun_visible_frac").to_numpy() == 0
+    night_h = longest_run(dark) * 600 / 3600
+    assert 340 < night_h < 360  # REFERENCE: equatorial night about 354 h
