@@ -24,7 +24,6 @@ import argparse
 import json
 import os
 import platform
-import resource
 import subprocess
 import sys
 import tempfile
@@ -53,11 +52,12 @@ def timed(spec, runtime: str, out: Path) -> dict:
 def peak_rss_mb(end: str, out: Path) -> float:
     """Peak RSS of a fresh process running the scenario with the local runtime."""
     code = (
-        "import sys, resource; sys.path.insert(0, %r)\n"
+        "import sys; sys.path.insert(0, %r)\n"
         "from pathlib import Path\n"
         "from twin.clock import parse_utc\nfrom twin.run import run\nfrom twin.scenario import load\n"
         "run(load('quickstart').with_end(parse_utc(%r)), runtime='local', out=Path(%r))\n"
-        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)\n"
+        # VmHWM, not ru_maxrss: the latter keeps this (parent) process's peak across fork and exec.
+        "print([int(l.split()[1]) for l in open('/proc/self/status') if l.startswith('VmHWM')][0] / 1024)\n"
     ) % (str(ROOT), end, str(out))
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     return float(done.stdout.strip().splitlines()[-1])

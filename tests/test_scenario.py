@@ -74,3 +74,13 @@ def test_a_missing_file_is_an_error(tmp_path):
         load(tmp_path / "nope.toml")
     with pytest.raises(ScenarioError, match="no built-in scenario named 'nope'"):
         load("nope")
+
+
+def test_the_readme_scenario_example_is_valid():
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    block = readme.split("```toml\n", 1)[1].split("```", 1)[0]
+    scenario = parse(block, "README.md")
+    assert scenario.modules.communications.relays[0].inclination_deg == 62.4
+    assert scenario.modules.energy.storage.isru_floor_soc_frac == 0.5
