@@ -1,7 +1,6 @@
 """Shared fixtures: one Ray cluster for the whole session, and small scenarios that switch loads."""
 from __future__ import annotations
 
-import os
 
 import pytest
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from twin.clock import Clock, parse_utc, unix_s
-from twin.models.base import LOAD_CLASSES, ModelHost, Window
+from twin.models.base import LOAD_CLASSES, Window
 from twin.models.energy import MJ_PER_KWH, EnergyModel, EnergyParams
 
 START = parse_utc("2030-01-01T00:00:00Z")

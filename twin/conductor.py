@@ -22,7 +22,6 @@ Order of one exchange (fixed; tests assert it):
 """
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from typing import Callable, Protocol, Sequence
 

@@ -39,6 +39,7 @@ from .ephemeris import (
     _kernels,
     unix_to_time,
 )
+from .grid import GridSampled, TimeGrid, check_span
 from .sky import GRID_CHUNK, HorizonMask
 
 __all__ = [
@@ -86,44 +87,6 @@ _TWO_PI = 2.0 * math.pi
 
 
 # ---------------------------------------------------------------- time grids
-
-
-def _check_span(start_unix_s: float, end_unix_s: float, grid_step_s: float) -> tuple[float, float, float]:
-    start, end, step = float(start_unix_s), float(end_unix_s), float(grid_step_s)
-    if not (math.isfinite(start) and math.isfinite(end)):
-        raise ValueError("start and end must be finite")
-    if end < start:
-        raise ValueError(f"end ({end}) before start ({start})")
-    if not (math.isfinite(step) and step > 0.0):
-        raise ValueError(f"grid_step_s must be positive, got {grid_step_s}")
-    return start, end, step
-
-
-class _Grid:
-    """Uniform time grid over ``[start - step, end + 2 step]`` (same layout as SkyGrid)."""
-
-    def __init__(self, start: float, end: float, step: float):
-        self.step = step
-        self.t0 = start - step
-        self.n = int(math.ceil((end + 2.0 * step - self.t0) / step)) + 1
-        self.times = self.t0 + step * np.arange(self.n, dtype=np.float64)
-        self.t_last = float(self.times[-1])
-
-    def locate(self, unix_s, what: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Times -> (contiguous times u, left node index i, fraction f in [0, 1])."""
-        u = np.ascontiguousarray(np.atleast_1d(np.asarray(unix_s, dtype=np.float64)))
-        if u.ndim != 1:
-            raise ValueError("unix_s must be a scalar or a 1-D array")
-        if u.size:
-            if not np.all(np.isfinite(u)):
-                raise ValueError("unix_s must be finite")
-            lo, hi = float(u.min()), float(u.max())
-            if lo < self.t0 or hi > self.t_last:
-                raise ValueError(f"times [{lo}, {hi}] outside the {what} grid [{self.t0}, {self.t_last}]")
-        x = (u - self.t0) / self.step
-        i = np.minimum(np.floor(x), self.n - 2).astype(np.intp)
-        f = x - i
-        return u, i, f
 
 
 def _interp_rows(table: np.ndarray, i: np.ndarray, f: np.ndarray) -> np.ndarray:
@@ -228,7 +191,7 @@ def _precession_nutation_eqeq(start: float, end: float, step: float = 43200.0):
     return u, A
 
 
-class EarthStationsGrid:
+class EarthStationsGrid(GridSampled):
     """Elevation of the Moon's centre at Earth ground stations, on a grid.
 
     ``stations``: ``[(lat_deg, lon_deg, min_elevation_deg), ...]``, geodetic
@@ -260,7 +223,7 @@ class EarthStationsGrid:
         end_unix_s: float,
         grid_step_s: float = 600.0,
     ):
-        start, end, step = _check_span(start_unix_s, end_unix_s, grid_step_s)
+        start, end, step = check_span(start_unix_s, end_unix_s, grid_step_s)
         st = np.asarray(list(stations), dtype=np.float64)
         if st.ndim != 2 or st.shape[1] != 3 or st.shape[0] == 0:
             raise ValueError("stations must be a non-empty list of (lat_deg, lon_deg, min_elevation_deg)")
@@ -272,7 +235,7 @@ class EarthStationsGrid:
             raise ValueError("station minimum elevation outside [-90, 90]")
         self.stations = [tuple(map(float, row)) for row in st]
         self.start_unix_s, self.end_unix_s, self.grid_step_s = start, end, step
-        self._grid = _Grid(start, end, step)
+        self._grid = TimeGrid(start, end, step)
         self.grid_unix_s = self._grid.times
         times = self._grid.times
         # In slices, so the ephemeris' temporaries do not grow with the campaign's length.
@@ -280,15 +243,6 @@ class EarthStationsGrid:
         self._min_el = st[:, 2].copy()
         # column-major (k, n): per-station rows, interpolated as 1-D arrays
         self._margin = np.ascontiguousarray((elev - self._min_el[None, :]).T)
-
-    @property
-    def n_points(self) -> int:
-        return self._grid.n
-
-    @property
-    def valid_range_unix_s(self) -> tuple[float, float]:
-        """Closed interval of times that :meth:`sample` accepts."""
-        return self._grid.t0, self._grid.t_last
 
     def _compute_elevations(self, u: np.ndarray) -> np.ndarray:
         """Elevation (deg) of the Moon's centre at each station, (len(u), k), direct."""
@@ -625,7 +579,7 @@ class RelayOrbit:
 # -------------------------------------------------------- site / relay / Earth
 
 
-class LinkGeometry:
+class LinkGeometry(GridSampled):
     """Site-relay and relay-Earth geometry for relays around the Moon.
 
     On a grid (default 1 h) over ``[start - step, end + 2 step]`` this
@@ -657,7 +611,7 @@ class LinkGeometry:
         grid_step_s: float = 3600.0,
     ):
         lat, lon = _check_latlon(lat_deg, lon_deg)
-        start, end, step = _check_span(start_unix_s, end_unix_s, grid_step_s)
+        start, end, step = check_span(start_unix_s, end_unix_s, grid_step_s)
         self.relays = tuple(relays)
         for r in self.relays:
             if not isinstance(r, RelayOrbit):
@@ -667,7 +621,7 @@ class LinkGeometry:
         self.horizon = horizon if isinstance(horizon, HorizonMask) else HorizonMask(horizon)
         fp = self.horizon._fp
         self._mask_const = float(fp[0]) if np.all(fp == fp[0]) else None
-        self._grid = _Grid(start, end, step)
+        self._grid = TimeGrid(start, end, step)
         self.grid_unix_s = self._grid.times
 
         k = _kernels()
@@ -697,15 +651,6 @@ class LinkGeometry:
         self._east = np.array([-math.sin(lo), math.cos(lo), 0.0])
         self._north = np.array([-math.sin(la) * math.cos(lo), -math.sin(la) * math.sin(lo), math.cos(la)])
         self._site = MOON_RADIUS_KM * self._up
-
-    @property
-    def n_points(self) -> int:
-        return self._grid.n
-
-    @property
-    def valid_range_unix_s(self) -> tuple[float, float]:
-        """Closed interval of times that :meth:`sample` accepts."""
-        return self._grid.t0, self._grid.t_last
 
     def keys(self) -> tuple[str, ...]:
         out = []

@@ -30,6 +30,7 @@ from .ephemeris import (
     _elev_az,
     sky_vectors,
 )
+from .grid import GridSampled, TimeGrid, check_span
 
 __all__ = ["HorizonMask", "SkyGrid", "SAMPLE_KEYS", "disk_fraction_above"]
 
@@ -127,7 +128,7 @@ _SE, _SN, _SU, _SD, _EE, _EN, _EU, _ED = range(8)
 GRID_CHUNK = 20_000
 
 
-class SkyGrid:
+class SkyGrid(GridSampled):
     """Sun and Earth at a lunar site on a precomputed grid, sampled by interpolation.
 
     The grid covers ``[start - grid_step, end + 2 * grid_step]`` (times UTC,
@@ -145,13 +146,7 @@ class SkyGrid:
         grid_step_s: float = 3600.0,
         horizon: HorizonMask | Iterable[tuple[float, float]] | None = None,
     ):
-        start, end, step = float(start_unix_s), float(end_unix_s), float(grid_step_s)
-        if not (math.isfinite(start) and math.isfinite(end)):
-            raise ValueError("start and end must be finite")
-        if end < start:
-            raise ValueError(f"end ({end}) before start ({start})")
-        if not (math.isfinite(step) and step > 0.0):
-            raise ValueError(f"grid_step_s must be positive, got {grid_step_s}")
+        start, end, step = check_span(start_unix_s, end_unix_s, grid_step_s)
         self.lat_deg = float(lat_deg)
         self.lon_deg = float(lon_deg)
         self.start_unix_s = start
@@ -159,11 +154,9 @@ class SkyGrid:
         self.grid_step_s = step
         self.horizon = horizon if isinstance(horizon, HorizonMask) else HorizonMask(horizon)
 
-        self._t0 = start - step
-        n = int(math.ceil((end + 2.0 * step - self._t0) / step)) + 1
-        self._n = n
-        self.grid_unix_s = self._t0 + step * np.arange(n, dtype=np.float64)
-        self._t_last = float(self.grid_unix_s[-1])
+        self._grid = TimeGrid(start, end, step)
+        self.grid_unix_s = self._grid.times
+        n = self._grid.n
         table = np.empty((n, 8), dtype=np.float64)
         # In slices: the ephemeris' temporaries would otherwise grow with the campaign's length.
         for lo in range(0, n, GRID_CHUNK):
@@ -174,15 +167,6 @@ class SkyGrid:
             table[rows, _EE:_EU + 1] = v["earth_enu"]
             table[rows, _ED] = v["earth_distance_km"]
         self._table = table
-
-    @property
-    def n_points(self) -> int:
-        return self._n
-
-    @property
-    def valid_range_unix_s(self) -> tuple[float, float]:
-        """Closed interval of times that :meth:`sample` accepts."""
-        return self._t0, self._t_last
 
     def sample(self, unix_s) -> dict[str, np.ndarray]:
         """Sky state at the given UTC Unix seconds (1-D float64 arrays, same length).
@@ -195,20 +179,8 @@ class SkyGrid:
         ``earth_distance_km``, ``earth_visible`` (1.0 when the Earth's centre is
         above the mask, else 0.0).
         """
-        u = np.ascontiguousarray(np.atleast_1d(np.asarray(unix_s, dtype=np.float64)))
-        if u.ndim != 1:
-            raise ValueError("unix_s must be a scalar or a 1-D array")
-        if u.size:
-            if not np.all(np.isfinite(u)):
-                raise ValueError("unix_s must be finite")
-            lo, hi = float(u.min()), float(u.max())
-            if lo < self._t0 or hi > self._t_last:
-                raise ValueError(
-                    f"times [{lo}, {hi}] outside the sky grid [{self._t0}, {self._t_last}]"
-                )
-        x = (u - self._t0) / self.grid_step_s
-        i = np.minimum(np.floor(x), self._n - 2).astype(np.intp)
-        f = (x - i)[:, None]
+        u, i, f = self._grid.locate(unix_s, "sky")
+        f = f[:, None]
         a = self._table[i]
         b = self._table[i + 1]
         row = a + f * (b - a)  # (m, 8), elementwise IEEE arithmetic only
@@ -243,5 +215,5 @@ class SkyGrid:
         return (
             f"SkyGrid(lat={self.lat_deg}, lon={self.lon_deg}, "
             f"[{self.start_unix_s}, {self.end_unix_s}], step={self.grid_step_s} s, "
-            f"{self._n} points)"
+            f"{self._grid.n} points)"
         )

@@ -12,12 +12,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 import numpy as np
 from pydantic import Field, field_validator
 
-from twin.clock import parse_utc, unix_s
+from twin.clock import parse_utc
 from twin.models.base import Advance, LoadClass, Model, Window
 from twin.models.params import Deployed, Params
 from twin.models.store import bounded_walk, drain_in_order

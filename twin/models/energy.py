@@ -17,7 +17,7 @@ however a run is cut into windows, and the balance
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, Mapping
 
