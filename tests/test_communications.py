@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from twin.clock import Clock, parse_utc, unix_s
 from twin.models.base import LoadClass, Window
 from twin.models.communications import SPEED_OF_LIGHT_KM_S, CommunicationsModel, CommunicationsParams
-from twin.models.store import bounded_walk, drain_in_order
+from twin.models.store import bounded_walk, priority_store
 
 START = unix_s(parse_utc("2031-01-01T00:00:00Z"))
 
@@ -38,35 +38,50 @@ def advance(model, e, inputs, powered=True, state=None, start=0):
     return model.advance(state or model.initial_state(), Window(start, n, model.clock), e, inputs, on)
 
 
-@settings(max_examples=200, deadline=None)
-@given(st.integers(0, 50), st.lists(st.integers(-30, 30), min_size=1, max_size=60), st.integers(0, 60))
-def test_bounded_walk_equals_the_step_by_step_clip(start, deltas, cap):
-    start = min(start, cap)
-    level, refused = bounded_walk(start, np.array(deltas, dtype=np.int64), cap)
+@settings(max_examples=300, deadline=None)
+@given(st.integers(0, 50), st.lists(st.tuples(st.integers(-30, 30), st.integers(0, 60)), min_size=1, max_size=300))
+def test_bounded_walk_equals_the_step_by_step_clip(start, steps):
+    deltas = np.array([d for d, _ in steps], dtype=np.int64)
+    caps = np.array([c for _, c in steps], dtype=np.int64)
+    level, refused = bounded_walk(start, deltas, caps)
     s = start
-    for i, d in enumerate(deltas):
+    for i, (d, cap) in enumerate(steps):
         raw = s + d
         s = min(max(raw, 0), cap)
         assert level[i] == s and refused[i] == max(raw - cap, 0)
 
 
+def test_bounded_walk_stays_linear_when_phases_alternate():
+    import time
+
+    deltas = np.tile(np.array([5, -5], dtype=np.int64), 21_600)  # full, empty, full, ... for 30 days of minutes
+    t0 = time.perf_counter()
+    level, refused = bounded_walk(0, deltas, 3)
+    assert time.perf_counter() - t0 < 2.0  # quadratic would take tens of seconds
+    assert level[0] == 3 and level[1] == 0 and refused.sum() == 2 * 21_600
+
+
 @settings(max_examples=200, deadline=None)
 @given(st.data())
-def test_priority_drain_equals_serving_queues_in_order(data):
+def test_priority_store_equals_serving_queues_in_order(data):
     n = data.draw(st.integers(1, 40))
     k = data.draw(st.integers(1, 4))
-    starts = data.draw(st.lists(st.integers(0, 30), min_size=k, max_size=k))
+    starts = data.draw(st.lists(st.integers(0, 10), min_size=k, max_size=k))
     inflows = [np.array(data.draw(st.lists(st.integers(0, 10), min_size=n, max_size=n)), dtype=np.int64) for _ in range(k)]
     capacity = np.array(data.draw(st.lists(st.integers(0, 25), min_size=n, max_size=n)), dtype=np.int64)
-    levels, served = drain_in_order(starts, inflows, capacity)
+    space = np.array(data.draw(st.lists(st.integers(sum(starts), sum(starts) + 40), min_size=n, max_size=n)), dtype=np.int64)
+    levels, served, lost = priority_store(starts, inflows, capacity, space)
     queues = list(starts)
     for t in range(n):
-        left = int(capacity[t])
+        link, room = int(capacity[t]), int(space[t])
         for q in range(k):
-            out = min(queues[q] + int(inflows[q][t]), left)
-            left -= out
-            queues[q] += int(inflows[q][t]) - out
-            assert levels[q][t] == queues[q] and served[q][t] == out
+            available = queues[q] + int(inflows[q][t])
+            out = min(available, link)
+            kept = min(available - out, room)
+            link -= out
+            room -= kept
+            assert served[q][t] == out and levels[q][t] == kept and lost[q][t] == available - out - kept
+            queues[q] = kept
 
 
 def test_a_store_filled_faster_than_it_drains_loses_exactly_the_excess():
@@ -94,7 +109,29 @@ def test_downlink_serves_higher_priority_first_and_loses_lower_priority_first():
     assert backlog == {"astronomy": 0, "research": 10 * (30 - 20)}  # 50 bytes a step: astronomy's 30 first
     tight = comms(n, step_s=1, dte_rate_bps=0.001, store_capacity_bytes=100, relays=[], priority=["astronomy", "research"])
     lost = advance(tight, e, inputs).state
-    assert dict(lost.backlog_bytes)["astronomy"] >= 60 and lost.lost_bytes == 10 * 60 - 100
+    assert dict(lost.backlog_bytes) == {"astronomy": 100, "research": 0}  # the store keeps the best 100 bytes
+    assert lost.lost_bytes == 10 * 60 - 100
+
+
+def test_a_full_store_drops_stored_low_priority_data_for_high_priority_arrivals():
+    n = 10
+    model = comms(n, step_s=1, dte_rate_bps=400.0, store_capacity_bytes=1000, relays=[], priority=["astronomy", "research"])
+    e = {k: v for k, v in env(n).items() if not k.startswith("relay")}
+    full = model.initial_state().__class__((("astronomy", 0), ("research", 1000)), 1000, 0, 0, 0, 0)
+    out = advance(model, e, {"astronomy/data_bytes": np.full(n, 100, dtype=np.int64), "research/data_bytes": np.zeros(n, dtype=np.int64)}, state=full)
+    # 50 bytes go down each step, astronomy's first; astronomy grows by 50 a step and displaces
+    # research from the full store: 500 bytes of research are lost, none of astronomy.
+    assert dict(out.state.backlog_bytes) == {"astronomy": 500, "research": 500}
+    assert out.state.lost_bytes == 500 and out.state.received_bytes == 500 + 500 + 1000
+    assert list(out.telemetry["downlinked_bytes"]) == [50] * n
+
+
+def test_nothing_is_stored_before_communications_lands():
+    n = 4
+    model = comms(n, step_s=3600, deployed="2031-01-01T02:00:00Z", relays=[])
+    e = {k: v for k, v in env(n).items() if not k.startswith("relay")}
+    out = advance(model, e, {"research/data_bytes": np.full(n, 10, dtype=np.int64)})
+    assert list(out.telemetry["lost_bytes"][:2]) == [10, 10] and list(out.telemetry["stored_bytes"][:2]) == [0, 0]
 
 
 def test_links_choose_the_fastest_and_report_light_time():

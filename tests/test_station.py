@@ -120,3 +120,16 @@ def test_near_side_earth_never_sets_but_nights_last_354_hours(sites):
     dark = energy.column("sun_visible_frac").to_numpy() == 0
     night_h = longest_run(dark) * 600 / 3600
     assert 340 < night_h < 360  # REFERENCE: equatorial night about 354 h
+
+
+def test_the_power_the_modules_draw_is_what_energy_delivers(small_run):
+    out, _, _ = small_run
+    energy = pq.read_table(out / "telemetry" / "energy.parquet")
+    drawn = sum(pq.read_table(out / "telemetry" / f"{m}.parquet").column("power_w").to_numpy()
+                for m in ("communications", "research", "isru", "general", "astronomy"))
+    requested = sum(pq.read_table(out / "telemetry" / f"{m}.parquet").column("requested_w").to_numpy()
+                    for m in ("communications", "research", "isru", "general", "astronomy"))
+    survival_served = energy.column("survival_demand_w").to_numpy() - energy.column("survival_unserved_w").to_numpy()
+    # Both sides are rounded to whole millijoules per step in the energy ledger: 1e-3 J / 600 s per module.
+    assert np.allclose(drawn + survival_served, energy.column("delivered_w").to_numpy(), rtol=0, atol=1e-4)
+    assert np.allclose(requested + energy.column("survival_demand_w").to_numpy(), energy.column("demand_w").to_numpy(), rtol=0, atol=1e-4)

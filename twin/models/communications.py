@@ -3,9 +3,9 @@
 A link carries data when it exists at that step (direct: the Earth above the site's horizon mask
 and a ground station seeing the Moon; relay: the orbiter above the mask, the Earth not hidden by
 the Moon from it, and a ground station seeing the Moon) and the communications class is powered.
-The fastest available link is used. Data from the other modules arrives in the store; what does
-not fit is lost (the lowest-priority arrivals first) and counted; the downlink drains the store in
-priority order. All data is counted in integer bytes, so produced = downlinked + stored + lost
+The fastest available link is used. Data from the other modules arrives in the store; the downlink
+drains it in priority order and, when it is full, the lowest-priority data (stored or arriving) is
+lost first, and counted. All data is counted in integer bytes, so produced = downlinked + stored + lost
 holds exactly.
 """
 from __future__ import annotations
@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from twin.clock import parse_utc
 from twin.models.base import Advance, LoadClass, Model, Window
 from twin.models.params import Deployed, Params
-from twin.models.store import bounded_walk, drain_in_order
+from twin.models.store import priority_store
 
 SPEED_OF_LIGHT_KM_S = 299_792.458
 
@@ -46,26 +46,32 @@ class Relay(Params):
     # about 100 Mbps, S band up to 6 Mbps (REFERENCE.md). Apolune over the south: periapsis
     # argument 90 deg. Elements are relative to the Moon's mean equator frozen at the epoch.
     name: str = "queqiao-2"
-    periapsis_altitude_km: float = Field(default=200.0, ge=0)
-    apoapsis_altitude_km: float = Field(default=16_000.0, ge=0)
+    periapsis_altitude_km: float = Field(default=200.0, gt=0)
+    apoapsis_altitude_km: float = Field(default=16_000.0, gt=0)
     inclination_deg: float = Field(default=62.4, ge=0, le=180)
     raan_deg: float = Field(default=0.0, ge=0, lt=360)
     arg_periapsis_deg: float = Field(default=90.0, ge=0, lt=360)
     mean_anomaly_deg: float = Field(default=0.0, ge=0, lt=360)
     epoch: datetime = parse_utc("2024-04-01T00:00:00Z")
-    surface_rate_bps: float = Field(default=6e6, gt=0, description="site to relay")
-    earth_rate_bps: float = Field(default=100e6, gt=0, description="relay to Earth")
+    surface_rate_bps: float = Field(default=6e6, gt=0, le=1e12, description="site to relay")
+    earth_rate_bps: float = Field(default=100e6, gt=0, le=1e12, description="relay to Earth")
 
     _utc = field_validator("epoch", mode="before")(lambda value: parse_utc(value))
+
+    @model_validator(mode="after")
+    def _apsides(self) -> "Relay":
+        if self.apoapsis_altitude_km < self.periapsis_altitude_km:
+            raise ValueError("apoapsis_altitude_km must not be below periapsis_altitude_km")
+        return self
 
 
 class CommunicationsParams(Deployed):
     # Direct-to-Earth rate from the surface: an assumption [U] (LRO's Ka link reached 100 Mbps to
     # an 18 m dish; Queqiao-1's X band to a lander 1.4-555 kbps; REFERENCE.md).
-    dte_rate_bps: float = Field(default=20e6, gt=0)
+    dte_rate_bps: float = Field(default=20e6, gt=0, le=1e12)
     ground_stations: tuple[GroundStation, ...] = DEFAULT_STATIONS
     relays: tuple[Relay, ...] = (Relay(),)
-    store_capacity_bytes: int = Field(default=2_000_000_000_000, ge=0, description="onboard store [U]")
+    store_capacity_bytes: int = Field(default=2_000_000_000_000, ge=0, le=2**62, description="onboard store [U]")
     # Downlink order of the sources; sources not listed follow in name order.
     priority: tuple[str, ...] = ("astronomy", "research", "general", "robotics")
     standby_w: float = Field(default=80.0, ge=0, description="receivers and avionics [U]")
@@ -150,17 +156,13 @@ class CommunicationsModel(Model):
         order = self._order(set(backlog) | set(arrivals))
         incoming = [arrivals.get(s, np.zeros(n, dtype=np.int64)) for s in order]
         total_in = np.sum(incoming, axis=0) if incoming else np.zeros(n, dtype=np.int64)
-
-        stored, lost = bounded_walk(state.stored_bytes, total_in - capacity, p.store_capacity_bytes)
-        # What does not fit is lost, the lowest-priority arrivals first.
-        remaining = lost.copy()
-        accepted = list(incoming)
-        for j in range(len(order) - 1, -1, -1):
-            dropped = np.minimum(incoming[j], remaining)
-            accepted[j] = incoming[j] - dropped
-            remaining -= dropped
-        levels, served = drain_in_order([backlog.get(s, 0) for s in order], accepted, capacity)
-        downlinked = np.sum(served, axis=0) if served else np.zeros(n, dtype=np.int64)
+        # No store before landing: whatever arrives then is lost, and counted.
+        space = np.where(landed, p.store_capacity_bytes, 0)
+        levels, served, dropped = priority_store([backlog.get(s, 0) for s in order], incoming, capacity, space)
+        zeros = np.zeros(n, dtype=np.int64)
+        downlinked = np.sum(served, axis=0) if served else zeros
+        lost = np.sum(dropped, axis=0) if dropped else zeros
+        stored = np.sum(levels, axis=0) if levels else zeros
 
         end = CommunicationsState(
             backlog_bytes=tuple((s, int(level[-1]) if n else backlog.get(s, 0)) for s, level in zip(order, levels)),
