@@ -41,6 +41,7 @@ def test_quickstart_is_a_year_at_amundsen():
         ('name = "amundsen"', 'name = "amundsen"\nhorizon_mask = [[400, 2]]', "site.horizon_mask", "outside [0, 360)"),
         ('power_w = 300.0', 'power_w = "lots"', "modules.general.power_w", "valid number"),
         ("[modules.isru]", "[modules.robots]\ndeployed = 2030-01-01T00:00:00Z\n[modules.isru]", "modules.robots", "unknown key"),
+        ("store_capacity_bytes = 500_000_000_000", "store_capacity_bytes = 5\npriority = ['astronmy']", "modules", "astronmy is not a data source"),
     ],
 )
 def test_bad_fields_are_named(old, new, field, reason):

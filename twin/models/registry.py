@@ -4,7 +4,7 @@ from __future__ import annotations
 import zlib
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, model_validator
 
 from twin.clock import Clock
 from twin.models.astronomy import AstronomyModel, AstronomyParams
@@ -36,6 +36,16 @@ class Modules(BaseModel):
     isru: IsruParams | None = None  # ILRS-3
     general: ScheduledLoadParams | None = None  # ILRS-4, general technologies
     astronomy: AstronomyParams | None = None  # ILRS-5
+
+    @model_validator(mode="after")
+    def _priorities_name_sources(self) -> "Modules":
+        if self.communications is not None:
+            # Robots join the store through the same coupling when the robotics issue lands.
+            known = set(type(self).model_fields) - {"energy", "communications"} | {"robotics"}
+            unknown = [name for name in self.communications.priority if name not in known]
+            if unknown:
+                raise ValueError(f"communications.priority: {', '.join(unknown)} is not a data source; sources: {', '.join(sorted(known))}")
+        return self
 
     def present(self) -> dict[str, BaseModel]:
         return {name: getattr(self, name) for name in type(self).model_fields if getattr(self, name) is not None}
