@@ -181,14 +181,15 @@ def test_polar_orbit_visible_fraction_from_south_pole(r, raan, u0):
     want = (math.pi - 2.0 * math.asin(R / r)) / (2.0 * math.pi)
     tol = (2 * n_orb + 2) * dt / span + 1e-3
     assert abs(s["relay0_visible"].mean() - want) < tol
-    # pointwise: visible <=> z < -R, away from the crossings (pole drift < ~5e-4 rad)
+    # pointwise: visible <=> z < -R, away from the crossings (the pole drifts in the frozen frame by
+    # up to ~5e-4 rad over the ~5 days of the longest case: physical libration; allow 1e-3)
     z = o.position_km(t)[:, 2]
-    clear = np.abs(z + R) > 5e-4 * r + 1e-3
+    clear = np.abs(z + R) > 1e-3 * r + 1e-3
     assert np.array_equal(s["relay0_visible"][clear], (z < -R)[clear].astype(float))
     # height above the pole's horizontal plane: range sin(elevation) = -z - R
-    # (up to the pole's drift in the frozen frame, < 5e-4 rad over these days)
+    # (up to the pole's drift in the frozen frame)
     up = s["relay0_range_km"] * np.sin(np.radians(s["relay0_elevation_deg"]))
-    assert np.abs(up - (-z - R)).max() < 5e-4 * r
+    assert np.abs(up - (-z - R)).max() < 1e-3 * r
 
 
 def test_overhead_and_far_side_at_pole():
