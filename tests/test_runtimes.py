@@ -14,7 +14,10 @@ SUBSYSTEMS = ("energy", "communications", "research", "isru", "general", "astron
 
 def test_ray_and_local_telemetry_are_bit_identical(tmp_path, small, ray_cluster):
     local = run(small, runtime="local", out=tmp_path / "local")
-    remote = run(small, runtime="ray", out=tmp_path / "ray")
+    published = {}
+    remote = run(small, runtime="ray", out=tmp_path / "ray", on_ready=published.update)
+    assert set(published) == set(SUBSYSTEMS) and remote["endpoints"] == published
+    assert "endpoints" not in local
     for name in SUBSYSTEMS:
         a = pq.read_table(tmp_path / "local" / "telemetry" / f"{name}.parquet")
         b = pq.read_table(tmp_path / "ray" / "telemetry" / f"{name}.parquet")

@@ -97,8 +97,11 @@ def run(
             rate = (step - first[1]) * clock.step_s / max(now - first[0], 1e-9)
             progress.update(task, completed=step, date=clock.datetime_at(step).strftime("%Y-%m-%d %H:%M"), speed=f"{rate:,.0f}x real time" if step > first[1] else "")
 
+        def on_ready(endpoints: dict[str, str]) -> None:
+            progress.console.print("gRPC (reflection, health): " + ", ".join(f"{name} {where}" for name, where in endpoints.items()))
+
         with progress:
-            summary = run_scenario(spec, runtime=runtime, out=out, address=address, actor_cpus=actor_cpus, on_progress=on_progress)
+            summary = run_scenario(spec, runtime=runtime, out=out, address=address, actor_cpus=actor_cpus, on_progress=on_progress, on_ready=on_ready)
     else:
         summary = run_scenario(spec, runtime=runtime, out=out, address=address, actor_cpus=actor_cpus)
 

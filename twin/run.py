@@ -80,15 +80,22 @@ def run(
     address: str | None = None,
     actor_cpus: float = 0.25,
     on_progress: Callable[[int], None] | None = None,
+    on_ready: Callable[[dict[str, str]], None] | None = None,
     window_steps: int | None = None,
 ) -> dict:
-    """Run ``scenario`` to its end; write telemetry, summary and resolved scenario under ``out``."""
+    """Run ``scenario`` to its end; write telemetry, summary and resolved scenario under ``out``.
+
+    ``on_ready`` gets each subsystem's gRPC endpoint (Ray runtime) once all serve, before the first window.
+    """
     t0 = time.perf_counter()
     clock = scenario.clock
     telemetry_dir = None if out is None else out / "telemetry"
     with ExitStack() as stack:
         sky = make_sky(scenario)
         rt = stack.enter_context(make_runtime(scenario, runtime, telemetry_dir, address, actor_cpus))
+        endpoints = {h.name: h.endpoint for h in rt.handles if hasattr(h, "endpoint")}
+        if endpoints and on_ready is not None:
+            on_ready(endpoints)
         conductor = Conductor(clock, rt.handles, sky, window_steps or scenario.window_steps, on_progress=on_progress)
         t1 = time.perf_counter()
         try:
@@ -100,6 +107,8 @@ def run(
         for handle in rt.handles:
             handle.finish()
         summary = summarize(scenario, runtime, conductor, {"startup_s": t1 - t0, "simulate_s": time.perf_counter() - t1})
+        if endpoints:
+            summary["endpoints"] = endpoints
     summary["wall_s"] = round(time.perf_counter() - t0, 3)
     summary["speedup"] = summary["simulated_s"] / summary["wall_s"]
     summary["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
