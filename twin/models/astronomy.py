@@ -31,7 +31,7 @@ import numpy as np
 from pydantic import Field, field_validator, model_validator
 
 from twin.models.base import Advance, LoadClass, Model, Window
-from twin.models.params import Deployed, Params
+from twin.models.params import Deployed, Params, repeated_names
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 # floor(S * rate / 8) = S * (rate // 8) + S * (rate % 8) // 8 stays inside int64 for 10 Gbit/s over
@@ -72,8 +72,7 @@ class AstronomyParams(Deployed):
 
     @model_validator(mode="after")
     def _unique(self) -> "AstronomyParams":
-        names = [i.name for i in self.instruments]
-        duplicates = sorted({n for n in names if names.count(n) > 1})
+        duplicates = repeated_names([x.name for x in self.instruments])
         if duplicates:
             raise ValueError(f"instrument names must be unique: {', '.join(duplicates)} repeated")
         return self

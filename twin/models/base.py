@@ -71,7 +71,6 @@ class Model:
     stage: ClassVar[int] = 0
     environment: ClassVar[tuple[str, ...]] = ()
     consumes: ClassVar[tuple[str, ...]] = ()
-    telemetry_units: ClassVar[Mapping[str, str]] = {}
 
     def __init__(self, name: str, params: Any, clock: Clock, seed: int):
         self.name = name

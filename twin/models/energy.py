@@ -19,21 +19,16 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal, Mapping
+from typing import Literal, Mapping
 
 import numpy as np
 from pydantic import Field, field_validator, model_validator
 
-from twin.clock import parse_utc, unix_s
+from twin.clock import unix_s
 from twin.models.base import LOAD_CLASSES, N_CLASSES, Advance, LoadClass, Model, Window
-from twin.models.params import Deployed, Params
+from twin.models.params import MJ_PER_KWH, Deployed, Params, optional_utc
 
-MJ_PER_KWH = 3.6e9
 SECONDS_PER_YEAR = 365.25 * 86400
-
-
-def _optional_utc(value: Any) -> datetime | None:
-    return None if value is None else parse_utc(value)
 
 
 class Solar(Params):
@@ -51,7 +46,7 @@ class Solar(Params):
     radiation_loss_per_year: float = Field(default=0.005, ge=0, le=1, description="assumption [U]")
     deployed: datetime | None = None
 
-    _utc = field_validator("deployed", mode="before")(_optional_utc)
+    _utc = field_validator("deployed", mode="before")(optional_utc)
 
 
 class Fission(Params):
@@ -59,7 +54,7 @@ class Fission(Params):
     power_kwe: float = Field(default=0.0, ge=0)
     deployed: datetime | None = None
 
-    _utc = field_validator("deployed", mode="before")(_optional_utc)
+    _utc = field_validator("deployed", mode="before")(optional_utc)
 
 
 class Storage(Params):
@@ -138,7 +133,6 @@ class EnergyModel(Model):
     stage = 2  # last: it dispatches every request of the window
     environment = ("sun_elevation_deg", "sun_azimuth_deg", "sun_visible_frac", "solar_irradiance_w_m2")
     consumes = ("power_request_w/",)
-    telemetry_units = {}
 
     def __init__(self, name: str, params: EnergyParams, clock, seed: int):
         super().__init__(name, params, clock, seed)

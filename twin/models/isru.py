@@ -54,18 +54,17 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal, Mapping
+from typing import Literal, Mapping
 
 import numpy as np
 from pydantic import Field, field_validator, model_validator
 
-from twin.clock import parse_utc, unix_s
+from twin.clock import unix_s
 from twin.models.base import Advance, LoadClass, Model, Window
-from twin.models.params import Deployed
+from twin.models.params import MJ_PER_KWH, Deployed, optional_utc
 
 UG_PER_G = 1_000_000
 MG_PER_DAY_TO_G_PER_S = 86_400 * 1000  # g delivered = seconds * mg/day / this
-MJ_PER_KWH = 3.6e9
 FIRST_HORIZON = 64
 
 # Per-process defaults (REFERENCE.md, ISRU) and the physical ceiling on the yield.
@@ -77,10 +76,6 @@ PROCESS_DEFAULTS: dict[str, dict[str, float]] = {
     # 0.2 is an assumption [U].
     "molten_regolith_electrolysis": {"energy_kwh_per_kg_o2": 26.5, "o2_yield_kg_per_kg_regolith": 0.2, "max_yield": 0.45},
 }
-
-
-def _optional_utc(value: Any) -> datetime | None:
-    return None if value is None else parse_utc(value)
 
 
 class IsruParams(Deployed):
@@ -99,7 +94,7 @@ class IsruParams(Deployed):
     o2_offtake_kg_per_day: float = Field(default=0.0, ge=0, le=1e6, description="O2 drawn from the tank (e.g. life support) [U]")
     o2_offtake_start: datetime | None = Field(default=None, description="start of the offtake (default: deployment), e.g. crew arrival")
 
-    _utc = field_validator("regolith_delivery_until", "o2_offtake_start", mode="before")(_optional_utc)
+    _utc = field_validator("regolith_delivery_until", "o2_offtake_start", mode="before")(optional_utc)
 
     @property
     def energy_per_kg(self) -> float:
@@ -168,7 +163,6 @@ class IsruModel(Model):
     stage = 0
     environment = ()
     consumes = ("regolith_kg",)
-    telemetry_units = {}
 
     def __init__(self, name: str, params: IsruParams, clock, seed: int):
         super().__init__(name, params, clock, seed)

@@ -8,6 +8,18 @@ from pydantic import BaseModel, ConfigDict, field_validator
 
 from twin.clock import parse_utc, unix_s
 
+MJ_PER_KWH = 3.6e9
+
+
+def optional_utc(value: Any) -> datetime | None:
+    """Validator for optional instants: None stays None, anything else becomes aware UTC."""
+    return None if value is None else parse_utc(value)
+
+
+def repeated_names(names: list[str]) -> list[str]:
+    """Names that occur more than once, sorted (for 'must be unique' errors)."""
+    return sorted({n for n in names if names.count(n) > 1})
+
 
 class Params(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)

@@ -46,7 +46,7 @@ from pydantic import Field, field_validator, model_validator
 
 from twin.clock import parse_utc, unix_s
 from twin.models.base import Advance, LoadClass, Model, Window
-from twin.models.params import Deployed, Params
+from twin.models.params import Deployed, Params, repeated_names
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 # Integer progress arithmetic stays inside int64: r * p < duration_s^2 <= (1e5 h * 3600)^2 ~ 1.3e17.
@@ -107,8 +107,7 @@ class ResearchParams(Deployed):
 
     @model_validator(mode="after")
     def _unique(self) -> "ResearchParams":
-        names = [e.name for e in self.experiments]
-        duplicates = sorted({n for n in names if names.count(n) > 1})
+        duplicates = repeated_names([x.name for x in self.experiments])
         if duplicates:
             raise ValueError(f"experiment names must be unique: {', '.join(duplicates)} repeated (use repeat)")
         return self
