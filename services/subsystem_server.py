@@ -82,8 +82,8 @@ class SubsystemServicer(subsystem_pb2_grpc.SubsystemServiceServicer):
                 raise ValueError("commit_steps: must not be negative")
             if request.HasField("window"):
                 window = decode_window(request.window, self.host.model.clock)
-                env = decode_arrays(request.environment)
-                inputs = decode_arrays(request.inputs)
+                env = decode_arrays(request.environment, window.steps)
+                inputs = decode_arrays(request.inputs, window.steps)
                 assumed = decode_schedules(request.assumed, window.steps)
                 for name, values in [*env.items(), *inputs.items()]:
                     if len(values) != window.steps:

@@ -520,7 +520,8 @@ def _bits(array: np.ndarray) -> bytes:
 def test_codec_float64_round_trip_bit_exact(values):
     series = codec.to_series("x_w", values)
     assert series.element_type == coupling_pb2.ELEMENT_TYPE_FLOAT64
-    assert len(series.data) == 8 * values.size
+    runs = len(series.run_lengths) // 4
+    assert len(series.data) == 8 * (runs if runs else values.size)
     back = codec.from_series(series)
     assert back.dtype == np.float64
     assert np.array_equal(back, values, equal_nan=True)
@@ -551,7 +552,8 @@ def test_codec_int64_round_trip(values):
 def test_codec_uint8_round_trip(values):
     series = codec.to_series("powered/x", values)
     assert series.element_type == coupling_pb2.ELEMENT_TYPE_UINT8
-    assert series.data == values.tobytes()
+    if not series.run_lengths:
+        assert series.data == values.tobytes()
     back = codec.from_series(series)
     assert back.dtype == np.uint8
     assert np.array_equal(back, values)
@@ -575,6 +577,33 @@ def test_codec_any_byte_order_round_trips_to_native(values):
 def test_codec_wire_is_little_endian():
     assert codec.to_series("n", np.array([1, -2], dtype=">i8")).data == (1).to_bytes(8, "little") + (-2).to_bytes(8, "little", signed=True)
     assert codec.to_series("x", np.array([1.0])).data == bytes.fromhex("000000000000f03f")
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from([0.0, -0.0, 300.0, np.nan, 1e-300, -np.inf]), st.integers(1, 500)), min_size=1, max_size=12))
+def test_codec_piecewise_constant_series_travel_as_exact_runs(runs):
+    values = np.concatenate([np.full(length, value) for value, length in runs])
+    series = codec.to_series("power_request_w/science", values)
+    back = codec.from_series(series)
+    assert _bits(back) == _bits(values)  # -0.0 and NaN kept exactly
+    distinct_runs = 1 + int(np.count_nonzero(values.view(np.uint64)[1:] != values.view(np.uint64)[:-1]))
+    if series.run_lengths:
+        assert len(series.run_lengths) == 4 * distinct_runs and len(series.data) == 8 * distinct_runs
+    else:
+        assert distinct_runs * 12 * 4 >= values.size * 8 or values.size < 64  # encoded raw only when runs do not pay
+
+
+def test_codec_a_week_of_a_constant_request_is_a_few_bytes():
+    series = codec.to_series("power_request_w/isru", np.full(10_080, 3000.0))
+    assert len(series.data) + len(series.run_lengths) == 12
+    assert np.array_equal(codec.from_series(series), np.full(10_080, 3000.0))
+
+
+def test_codec_rejects_run_lengths_that_do_not_match():
+    series = codec.to_series("x", np.full(1000, 1.0))
+    series.run_lengths = series.run_lengths + b"\x01\x00\x00\x00"
+    with pytest.raises(ValueError, match="run_lengths"):
+        codec.from_series(series)
 
 
 def test_codec_non_contiguous_input():

@@ -34,14 +34,16 @@ LOAD_CLASS_SCIENCE: LoadClass
 LOAD_CLASS_ISRU: LoadClass
 
 class Series(_message.Message):
-    __slots__ = ("name", "element_type", "data")
+    __slots__ = ("name", "element_type", "data", "run_lengths")
     NAME_FIELD_NUMBER: _ClassVar[int]
     ELEMENT_TYPE_FIELD_NUMBER: _ClassVar[int]
     DATA_FIELD_NUMBER: _ClassVar[int]
+    RUN_LENGTHS_FIELD_NUMBER: _ClassVar[int]
     name: str
     element_type: ElementType
     data: bytes
-    def __init__(self, name: _Optional[str] = ..., element_type: _Optional[_Union[ElementType, str]] = ..., data: _Optional[bytes] = ...) -> None: ...
+    run_lengths: bytes
+    def __init__(self, name: _Optional[str] = ..., element_type: _Optional[_Union[ElementType, str]] = ..., data: _Optional[bytes] = ..., run_lengths: _Optional[bytes] = ...) -> None: ...
 
 class Window(_message.Message):
     __slots__ = ("start_step", "steps", "start_time", "step_s")
