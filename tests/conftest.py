@@ -75,3 +75,18 @@ def ray_cluster():
     ray.init(num_cpus=2, include_dashboard=False, logging_level="ERROR", log_to_driver=False)
     yield ray
     ray.shutdown()
+
+
+def conduct(models, clock, sky, window_steps: int, folder):
+    """Run hand-picked models through the conductor, each writing its telemetry under ``folder``."""
+    from twin.conductor import Conductor
+    from twin.models.base import ModelHost
+    from twin.runtime.local import LocalHandle
+    from twin.telemetry import TelemetrySink
+
+    hosts = [ModelHost(model, TelemetrySink(folder, clock)) for model in models]
+    conductor = Conductor(clock, [LocalHandle(h) for h in hosts], sky, window_steps)
+    conductor.advance(clock.n_steps)
+    for host in hosts:
+        host.finish()
+    return conductor

@@ -8,13 +8,11 @@ import pyarrow.parquet as pq
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import small_scenario
+from conftest import conduct, small_scenario
 from twin.conductor import Conductor
-from twin.models.base import Advance, LoadClass, Model, ModelHost
+from twin.models.base import Advance, LoadClass, Model
 from twin.models.registry import build_model
 from twin.run import make_runtime, make_sky, run
-from twin.runtime.local import LocalHandle
-from twin.telemetry import TelemetrySink
 
 SUBSYSTEMS = ("energy", "communications", "research", "isru", "general", "astronomy")
 
@@ -109,19 +107,14 @@ class BacklogModel(Model):
 
 
 def test_a_consumer_that_reacts_to_shedding_still_equals_lockstep(tmp_path):
-    def conduct(window_steps: int, folder: Path) -> Conductor:
-        scenario = small_scenario()
-        clock = scenario.clock
-        energy = build_model("energy", scenario.modules.energy, clock, 0)
-        hosts = [ModelHost(BacklogModel(clock), TelemetrySink(folder, clock)), ModelHost(energy, TelemetrySink(folder, clock))]
-        conductor = Conductor(clock, [LocalHandle(h) for h in hosts], make_sky(scenario), window_steps)
-        conductor.advance(clock.n_steps)
-        for host in hosts:
-            host.finish()
-        return conductor
+    scenario = small_scenario()
+    clock, sky = scenario.clock, make_sky(scenario)
 
-    lockstep = conduct(1, tmp_path / "lockstep")
-    windows = conduct(400, tmp_path / "windows")
+    def models():
+        return [BacklogModel(clock), build_model("energy", scenario.modules.energy, clock, 0)]
+
+    lockstep = conduct(models(), clock, sky, 1, tmp_path / "lockstep")
+    windows = conduct(models(), clock, sky, 400, tmp_path / "windows")
     for name in ("energy", "isru"):
         a = pq.read_table(tmp_path / "lockstep" / f"{name}.parquet")
         b = pq.read_table(tmp_path / "windows" / f"{name}.parquet")

@@ -339,12 +339,10 @@ def test_coupled_with_energy_windows_equal_lockstep(tmp_path):
     Built directly (not through the scenario registry) so it tests these models alone."""
     import pyarrow.parquet as pq
 
-    from twin.conductor import Conductor
+    from conftest import conduct
     from twin.environment.sky import SkyGrid
     from twin.models.astronomy import AstronomyModel, AstronomyParams
     from twin.models.energy import EnergyModel, EnergyParams
-    from twin.runtime.local import LocalHandle
-    from twin.telemetry import TelemetrySink
 
     begin = parse_utc("2030-01-01T00:00:00Z")
     c = Clock(unix_s(begin), 600, 21 * 144)  # three weeks at 10-min steps
@@ -361,18 +359,12 @@ def test_coupled_with_energy_windows_equal_lockstep(tmp_path):
     })
     astronomy_params = AstronomyParams(deployed="2030-01-03T00:00:00Z")
 
-    def conduct(window_steps: int, folder):
-        hosts = [ModelHost(ResearchModel("research", research_params, c, 0), TelemetrySink(folder, c)),
-                 ModelHost(AstronomyModel("astronomy", astronomy_params, c, 0), TelemetrySink(folder, c)),
-                 ModelHost(EnergyModel("energy", energy_params, c, 0), TelemetrySink(folder, c))]
-        conductor = Conductor(c, [LocalHandle(h) for h in hosts], sky_grid, window_steps)
-        conductor.advance(c.n_steps)
-        for host in hosts:
-            host.finish()
-        return conductor
+    def models():
+        return [ResearchModel("research", research_params, c, 0), AstronomyModel("astronomy", astronomy_params, c, 0),
+                EnergyModel("energy", energy_params, c, 0)]
 
-    lockstep = conduct(1, tmp_path / "lockstep")
-    windows = conduct(400, tmp_path / "windows")
+    lockstep = conduct(models(), c, sky_grid, 1, tmp_path / "lockstep")
+    windows = conduct(models(), c, sky_grid, 400, tmp_path / "windows")
     for name in ("research", "astronomy", "energy"):
         a = pq.read_table(tmp_path / "lockstep" / f"{name}.parquet")
         b = pq.read_table(tmp_path / "windows" / f"{name}.parquet")

@@ -23,7 +23,6 @@ so any cut of a run into windows gives the same bytes and the totals telescope e
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Literal
 
@@ -31,9 +30,8 @@ import numpy as np
 from pydantic import Field, field_validator, model_validator
 
 from twin.models.base import Advance, LoadClass, Model, Window
-from twin.models.params import Deployed, Params, repeated_names
+from twin.models.params import Deployed, Params, identifier, repeated_names
 
-_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 # floor(S * rate / 8) = S * (rate // 8) + S * (rate % 8) // 8 stays inside int64 for 10 Gbit/s over
 # about 230 years of observing (S * (rate // 8) < 2^63).
 MAX_RATE_BPS = 10_000_000_000
@@ -53,9 +51,7 @@ class Instrument(Params):
     @field_validator("name")
     @classmethod
     def _name(cls, value: str) -> str:
-        if not _NAME.match(value):
-            raise ValueError(f"instrument name {value!r}: use lower case letters, digits and underscores, starting with a letter")
-        return value
+        return identifier(value, "instrument")
 
 
 # Illustrative instruments [U]: no ILRS-5 payload figures have been published.

@@ -1,6 +1,7 @@
 """Shared pieces of module parameter models."""
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
@@ -14,6 +15,16 @@ MJ_PER_KWH = 3.6e9
 def optional_utc(value: Any) -> datetime | None:
     """Validator for optional instants: None stays None, anything else becomes aware UTC."""
     return None if value is None else parse_utc(value)
+
+
+_IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+def identifier(value: str, what: str) -> str:
+    """Validator for names that become column and variable prefixes."""
+    if not _IDENTIFIER.match(value):
+        raise ValueError(f"{what} name {value!r}: use lower case letters, digits and underscores, starting with a letter")
+    return value
 
 
 def repeated_names(names: list[str]) -> list[str]:

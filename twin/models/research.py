@@ -37,7 +37,6 @@ with cumulative sums over the powered steps.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -46,9 +45,8 @@ from pydantic import Field, field_validator, model_validator
 
 from twin.clock import parse_utc, unix_s
 from twin.models.base import Advance, LoadClass, Model, Window
-from twin.models.params import Deployed, Params, repeated_names
+from twin.models.params import Deployed, Params, identifier, repeated_names
 
-_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 # Integer progress arithmetic stays inside int64: r * p < duration_s^2 <= (1e5 h * 3600)^2 ~ 1.3e17.
 MAX_DURATION_H = 100_000.0
 MAX_DATA_BYTES = 2**62
@@ -68,9 +66,7 @@ class Experiment(Params):
     @field_validator("name")
     @classmethod
     def _name(cls, value: str) -> str:
-        if not _NAME.match(value):
-            raise ValueError(f"experiment name {value!r}: use lower case letters, digits and underscores, starting with a letter")
-        return value
+        return identifier(value, "experiment")
 
     @property
     def duration_s(self) -> int:
