@@ -1,7 +1,7 @@
 """numpy <-> protobuf: arrays travel as raw little-endian bytes, decoded without copying per element.
 
-Piecewise-constant series (most of a window's coupling: power requests, switch schedules,
-visibility flags) go run-length encoded when that is much smaller; runs are found on the bit
+Piecewise-constant series (most of a window's coupling: power requests, switch states and other
+feedback answers) go run-length encoded when that is much smaller; runs are found on the bit
 patterns, so decoding gives back exactly the same values (-0.0 and NaN payloads included).
 """
 from __future__ import annotations
@@ -12,8 +12,10 @@ import numpy as np
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from services.gen.ilrs.twin.v1 import coupling_pb2 as pb
+from services.gen.ilrs.twin.v1 import snapshot_pb2
 from twin.clock import Clock
-from twin.models.base import LOAD_CLASSES, Window
+from twin.conductor import StationSnapshot
+from twin.model import Snapshot, Window
 
 _DTYPES = {
     pb.ELEMENT_TYPE_FLOAT64: np.dtype("<f8"),
@@ -87,22 +89,30 @@ def decode_window(message: pb.Window, clock: Clock) -> Window:
     return Window(message.start_step, message.steps, clock)
 
 
-def encode_schedules(on: np.ndarray) -> list[pb.ClassSchedule]:
-    """(classes, steps) bool -> one ClassSchedule per load class."""
-    rows = np.asarray(on, dtype=np.uint8)
-    return [pb.ClassSchedule(load_class=int(cls), on=rows[i].tobytes()) for i, cls in enumerate(LOAD_CLASSES)]
+def encode_snapshot(snap: Snapshot) -> snapshot_pb2.InstanceSnapshot:
+    return snapshot_pb2.InstanceSnapshot(id=snap.id, kind=snap.kind, schema_version=snap.schema_version, step=snap.step, payload=snap.payload, rng_state=snap.rng_state)
 
 
-def decode_schedules(schedules: Iterable[pb.ClassSchedule], steps: int) -> np.ndarray:
-    on = np.zeros((len(LOAD_CLASSES), steps), dtype=bool)
-    seen = set()
-    for schedule in schedules:
-        if not 1 <= schedule.load_class <= len(LOAD_CLASSES):
-            raise ValueError(f"assumed: load_class {schedule.load_class} is not a load class")
-        if len(schedule.on) != steps:
-            raise ValueError(f"assumed: the schedule of load_class {schedule.load_class} has {len(schedule.on)} steps for a window of {steps}")
-        seen.add(schedule.load_class)
-        on[schedule.load_class - 1] = np.frombuffer(schedule.on, dtype=np.uint8) != 0
-    if len(seen) != len(LOAD_CLASSES):
-        raise ValueError("assumed: give the schedule of every load class")
-    return on
+def decode_snapshot(message: snapshot_pb2.InstanceSnapshot) -> Snapshot:
+    return Snapshot(message.id, message.kind, message.schema_version, message.step, bytes(message.payload), bytes(message.rng_state))
+
+
+def encode_station(snap: StationSnapshot) -> snapshot_pb2.StationSnapshot:
+    windows, cut, proposals = snap.stats
+    return snapshot_pb2.StationSnapshot(
+        scenario_sha256=snap.scenario_sha256,
+        step=snap.step,
+        instances=[encode_snapshot(s) for s in snap.instances.values()],
+        plan=encode_arrays(snap.plan),
+        stats=snapshot_pb2.ExchangeStats(windows=windows, cut_windows=cut, proposals=proposals),
+    )
+
+
+def decode_station(message: snapshot_pb2.StationSnapshot) -> StationSnapshot:
+    return StationSnapshot(
+        step=message.step,
+        instances={s.id: decode_snapshot(s) for s in message.instances},
+        plan={key: value.astype(np.float64) for key, value in decode_arrays(message.plan).items()},
+        stats=(message.stats.windows, message.stats.cut_windows, message.stats.proposals),
+        scenario_sha256=message.scenario_sha256,
+    )

@@ -1,7 +1,9 @@
-"""Client side of SubsystemService, shaped as the conductor's subsystem handle.
+"""Client side of SubsystemService, shaped as the conductor's instance handle.
 
-Calls go through grpc.aio on one background event loop: a window's calls to all subsystems of a
-stage are in flight together without a thread per call (grpc's sync futures start one each).
+Calls go through grpc.aio on one background event loop: a window's calls to all instances of a
+level are in flight together without a thread per call (grpc's sync futures start one each).
+A call that finds the server gone raises :class:`twin.conductor.SubsystemLost`, which the Ray
+runtime answers by reconnecting to the restarted actor.
 """
 from __future__ import annotations
 
@@ -13,13 +15,16 @@ import grpc
 import numpy as np
 
 from services.auth import bearer
-from services.codec import decode_arrays, encode_arrays, encode_schedules, encode_window
+from services.codec import decode_arrays, decode_snapshot, encode_arrays, encode_snapshot, encode_window
 from services.gen.ilrs.twin.v1 import subsystem_pb2, subsystem_pb2_grpc
-from services.subsystem_server import CHANNEL_OPTIONS
-from twin.models.base import LoadClass, Window
+from services.subsystem_server import CHANNEL_OPTIONS, DURABLE_STEP
+from twin.conductor import SubsystemLost
+from twin.model import Snapshot, TelemetryBehind, Window
 
 _loop: asyncio.AbstractEventLoop | None = None
 _loop_lock = threading.Lock()
+# The server's process is gone (killed, crashed, restarting).
+_LOST = (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED)
 
 
 def _event_loop() -> asyncio.AbstractEventLoop:
@@ -34,12 +39,19 @@ def _event_loop() -> asyncio.AbstractEventLoop:
 class _Pending:
     """A call in flight; ``result()`` waits and decodes."""
 
-    def __init__(self, future, decode):
+    def __init__(self, future, decode, name: str):
         self._future = future
         self._decode = decode
+        self._name = name
 
     def result(self):
-        return self._decode(self._future.result())
+        try:
+            response = self._future.result()
+        except grpc.aio.AioRpcError as exc:
+            if exc.code() in _LOST:
+                raise SubsystemLost(self._name, exc.details() or exc.code().name) from None
+            raise
+        return self._decode(response)
 
 
 class SubsystemClient:
@@ -54,31 +66,43 @@ class SubsystemClient:
             return channel, subsystem_pb2_grpc.SubsystemServiceStub(channel)
 
         self._channel, self._stub = self._run(connect()).result()
+        self.name = endpoint
         info = self._call(self._stub.Describe, subsystem_pb2.DescribeRequest(), wait_for_ready=True).result()
         self.name = info.name
         self.kind = info.kind
-        self.stage = info.stage
-        self.environment = tuple(info.environment)
-        self.consumes = tuple(info.consumes)
-        self.load_class = LoadClass(info.load_class) if info.load_class else None
 
     def _run(self, coroutine):
         return asyncio.run_coroutine_threadsafe(coroutine, self._loop)
 
-    def _call(self, method, request, metadata=None, **kwargs):
+    def _call(self, method, request, metadata=None, decode=lambda response: response, **kwargs) -> _Pending:
         async def call():
             return await method(request, timeout=self._timeout, metadata=metadata, **kwargs)
 
-        return self._run(call())
+        return _Pending(self._run(call()), decode, self.name)
 
-    def exchange(self, commit_steps: int, window: Window | None, env: Mapping[str, np.ndarray] | None = None, inputs: Mapping[str, np.ndarray] | None = None, assumed: np.ndarray | None = None):
-        request = subsystem_pb2.ExchangeRequest(commit_steps=commit_steps)
+    def exchange(self, commit_steps: int, window: Window | None, inputs: Mapping[str, np.ndarray] | None = None, snapshot: bool = False):
+        request = subsystem_pb2.ExchangeRequest(commit_steps=commit_steps, snapshot=snapshot)
         if window is not None:
             request.window.CopyFrom(encode_window(window))
-            request.environment.extend(encode_arrays(env))
             request.inputs.extend(encode_arrays(inputs))
-            request.assumed.extend(encode_schedules(assumed))
-        return _Pending(self._call(self._stub.Exchange, request, self._metadata), lambda response: decode_arrays(response.outputs))
+
+        def decode(response):
+            return decode_arrays(response.outputs), decode_snapshot(response.snapshot) if response.HasField("snapshot") else None
+
+        return self._call(self._stub.Exchange, request, self._metadata, decode)
+
+    def snapshot(self) -> Snapshot:
+        response = self._call(self._stub.Snapshot, subsystem_pb2.SnapshotRequest(), self._metadata).result()
+        return decode_snapshot(response.snapshot)
+
+    def restore(self, snapshot: Snapshot) -> int:
+        try:
+            return self._call(self._stub.Restore, subsystem_pb2.RestoreRequest(snapshot=encode_snapshot(snapshot)), self._metadata).result().step
+        except grpc.aio.AioRpcError as exc:
+            durable = dict(exc.trailing_metadata() or ()).get(DURABLE_STEP)
+            if exc.code() == grpc.StatusCode.FAILED_PRECONDITION and durable is not None:
+                raise TelemetryBehind(self.name, snapshot.step, int(durable)) from None
+            raise
 
     def finish(self, discard: bool = False) -> list[str]:
         request = subsystem_pb2.FinishRequest(discard=discard)

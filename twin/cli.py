@@ -1,4 +1,4 @@
-"""ilrs-twin: run ILRS station scenarios, print lunar ephemerides, list built-in scenarios."""
+"""ilrs-twin: run ILRS station scenarios, list model kinds and built-in scenarios, print lunar ephemerides."""
 from __future__ import annotations
 
 import csv
@@ -20,6 +20,8 @@ app = typer.Typer(
 )
 scenarios_app = typer.Typer(help="List built-in scenarios, or print one as TOML (`scenarios show NAME`).", invoke_without_command=True)
 app.add_typer(scenarios_app, name="scenarios")
+kinds_app = typer.Typer(help="List the registered model kinds and their ports, or one kind's parameters (`kinds show KIND`).", invoke_without_command=True)
+app.add_typer(kinds_app, name="kinds")
 
 
 def fail(message: str) -> None:
@@ -45,7 +47,8 @@ def run(
     until: Optional[str] = typer.Option(None, "--until", help="Stop at this UTC instant (ISO 8601) instead of the scenario's end."),
     address: Optional[str] = typer.Option(None, "--address", help="Join this Ray cluster (e.g. ray://head:10001 or auto); default starts a local one."),
     actor_cpus: float = typer.Option(0.25, "--actor-cpus", min=0.0, help="CPUs Ray reserves for each subsystem actor."),
-    overwrite: bool = typer.Option(False, "--overwrite", help="Allow writing into a non-empty output folder."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Allow writing into a non-empty output folder (its old run is replaced)."),
+    resume: bool = typer.Option(False, "--resume", help="Continue the run in --out from its last complete checkpoint (after a crash, a kill or Ctrl-C)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar; print the summary as one JSON line."),
 ) -> None:
     """Run a scenario and write its telemetry (Parquet), summary.json and the resolved scenario."""
@@ -68,9 +71,20 @@ def run(
     out = out or Path("runs") / spec.scenario.name
     if out.exists() and not out.is_dir():
         fail(f"--out: {out} exists and is not a folder")
-    if out.is_dir() and any(out.iterdir()) and not overwrite:
-        fail(f"--out: {out} is not empty; choose another folder or pass --overwrite")
+    if resume and overwrite:
+        fail("--resume and --overwrite: choose one (continue the run in --out, or replace it)")
+    if resume:
+        from twin.run import ResumeError, _check_resume
 
+        try:
+            _check_resume(spec, out)
+        except ResumeError as exc:
+            fail(str(exc))
+    elif out.is_dir() and any(out.iterdir()) and not overwrite:
+        hint = " or --resume to continue it" if (out / "scenario.toml").exists() and not (out / "summary.json").exists() else ""
+        fail(f"--out: {out} is not empty; choose another folder, pass --overwrite to replace it{hint}")
+
+    again = f"ilrs-twin run {scenario} --out {out}" + (f" --until {until}" if until else "") + (f" --runtime {runtime}" if runtime != "ray" else "")
     interactive = sys.stderr.isatty() and not quiet
     clock = spec.clock
     if interactive:
@@ -97,13 +111,13 @@ def run(
             rate = (step - first[1]) * clock.step_s / max(now - first[0], 1e-9)
             progress.update(task, completed=step, date=clock.datetime_at(step).strftime("%Y-%m-%d %H:%M"), speed=f"{rate:,.0f}x real time" if step > first[1] else "")
 
-        def on_ready(endpoints: dict[str, str]) -> None:
-            progress.console.print("gRPC (reflection, health): " + ", ".join(f"{name} {where}" for name, where in endpoints.items()))
+        def on_ready(endpoints: list[dict]) -> None:
+            progress.console.print("gRPC (reflection, health), also in endpoints.json: " + ", ".join(f"{e['id']} {e['address']}" for e in endpoints), markup=False, highlight=False)
 
         with progress:
-            summary = run_scenario(spec, runtime=runtime, out=out, address=address, actor_cpus=actor_cpus, on_progress=on_progress, on_ready=on_ready)
+            summary = _run_or_explain(run_scenario, again, spec, runtime=runtime, out=out, address=address, actor_cpus=actor_cpus, on_progress=on_progress, on_ready=on_ready, resume=resume)
     else:
-        summary = run_scenario(spec, runtime=runtime, out=out, address=address, actor_cpus=actor_cpus)
+        summary = _run_or_explain(run_scenario, again, spec, runtime=runtime, out=out, address=address, actor_cpus=actor_cpus, resume=resume)
 
     if interactive:
         e = summary["energy"]
@@ -116,6 +130,16 @@ def run(
         )
     else:
         typer.echo(json.dumps(summary))
+
+
+def _run_or_explain(run_scenario, again: str, spec, **kwargs) -> dict:
+    """Run; on Ctrl-C say how to continue (exit 130) instead of a traceback."""
+    try:
+        return run_scenario(spec, **kwargs)
+    except KeyboardInterrupt:
+        if (kwargs["out"] / "scenario.toml").exists():
+            typer.echo(f"interrupted; continue from the last checkpoint with: {again} --resume", err=True)
+        raise typer.Exit(130)
 
 
 def _instants(start: Optional[str], end: Optional[str], step: str, at: Optional[str]) -> list[float]:
@@ -224,6 +248,39 @@ def scenarios_show(name: str = typer.Argument(..., help="Built-in scenario name.
         typer.echo(builtin_text(name), nl=False)
     except ScenarioError as exc:
         fail(str(exc))
+
+
+@kinds_app.callback()
+def kinds(ctx: typer.Context) -> None:
+    """List the registered kinds: their ports (quantity, unit, direction) and where they come from."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from twin.registry import kinds as registered, origin
+
+    for name, cls in registered().items():
+        limit = f", at most {cls.max_instances} per station" if cls.max_instances else ""
+        typer.echo(f"{name}: {cls.summary}{limit}\n  from {origin(name)}")
+        for port in cls.ports:
+            arrow = "<-" if port.direction == "in" else "->"
+            flags = " (feedback)" if port.feedback else ""
+            typer.echo(f"  {arrow} {port.name:18} {port.quantity:22} {port.unit}{flags}")
+
+
+@kinds_app.command("show")
+def kinds_show(kind: str = typer.Argument(..., help="A kind name (see `ilrs-twin kinds`).")) -> None:
+    """A kind's parameters: name, type, default, unit, description and source."""
+    from twin.params import describe
+    from twin.registry import KindError, get, origin
+
+    try:
+        cls = get(kind)
+    except KindError as exc:
+        fail(str(exc))
+    typer.echo(f"{kind}: {cls.summary}\nfrom {origin(kind)}\n")
+    typer.echo(f"{'parameter':44} {'default':>22}  {'unit':10} description [source]")
+    for row in describe(cls.Params):
+        source = f" [{row['source']}]" if row["source"] else ""
+        typer.echo(f"{row['name']:44} {row['default']:>22}  {row['unit']:10} {row['description']}{source}")
 
 
 def main() -> None:

@@ -1,150 +1,245 @@
-"""The conductor: drives all subsystems through the run, one window of micro steps per exchange.
+"""The conductor: drives all instances through the run, one window of micro steps per exchange.
 
-Order of one exchange (fixed; tests assert it):
+Order of one exchange round (tests assert it):
 
-1. The environment (Sun, Earth) is sampled for every micro step of the window.
-2. Stages run in increasing order; within a stage, subsystems in scenario order, concurrently.
-   Each subsystem gets one ``Exchange`` call per window: it first commits the steps accepted
-   from its previous proposal (their telemetry goes to its own file), then proposes the new
-   window from there, given the environment columns it reads, the outputs of earlier stages it
-   consumes, and the switch state of every load class *assumed* at every step of the window.
-   Stage 0: the consumers propose their power requests. Stage 1: energy dispatches them and
-   returns the switch state it actually sets at every step.
-3. The proposal is accepted up to the first step where energy's switch state differs from the
-   assumption: the steps before it are exactly what exchanging at every micro step would give
-   (models are causal and deterministic). The next window starts there and assumes what energy
-   just decided for the steps after it (waveform relaxation): when the consumers' requests do not
-   react to the switching, that assumption holds and the rest of the window is accepted in one
-   more exchange, however many switchings it contains. Past the end of the known profile the last
-   switch state is assumed to hold. A difference at the very first step accepts nothing; the
-   window is proposed again with energy's profile assumed, which then holds at that step.
-4. After the last window, one more exchange per subsystem commits the accepted steps.
+1. Levels of the station graph run in order (:class:`twin.station.Station`); within a level,
+   instances in scenario order, concurrently. Each instance gets one ``Exchange`` call per window:
+   it first commits the steps accepted from its previous proposal (their telemetry goes to its own
+   files), then proposes the new window from there, given the outputs of earlier levels it takes
+   and, for each feedback route into it, the answer *assumed* at every step of the window (the
+   power switch of its load class, a hopper's refusals, ...).
+2. The proposal is accepted up to the first step where any feedback answer differs from what its
+   consumer assumed: the steps before it are exactly what exchanging at every micro step would
+   give (models are causal and deterministic). The next window starts there and assumes the
+   answers just given for the steps after it (waveform relaxation): when the consumers do not
+   react, that assumption holds and the rest of the window is accepted in one more exchange,
+   however many switchings it contains. Past the end of a known answer its last value is assumed
+   to hold. A difference at the very first step accepts nothing; the window is proposed again
+   with the answers given, which then hold at that step.
+3. After the last window, one more exchange per instance commits the accepted steps.
+
+Checkpoints: at the first window boundary after every ``checkpoint_steps`` (and at the start),
+the round's calls also snapshot each instance's committed state; with the conductor's own state
+(its plan of assumed answers and counters) they form a station snapshot. ``restore`` continues
+from one, bit for bit. When a runtime loses an instance (its process died), the conductor asks it
+to ``recover`` and replays from the newest snapshot the instances' telemetry reaches.
 """
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
-from typing import Callable, Protocol, Sequence
+from typing import Callable, Protocol
 
 import numpy as np
 
-from twin.clock import Clock
-from twin.models.base import LOAD_CLASSES, N_CLASSES, Window
+from twin.model import Snapshot, TelemetryBehind, Window
+from twin.ports import Route
 
-FEEDBACK = "energy"
+
+class SubsystemLost(RuntimeError):
+    """An instance's process is gone (the runtime may be able to restart it)."""
+
+    def __init__(self, id: str, detail: str):
+        self.id, self.detail = id, detail
+        super().__init__(f"subsystem {id} is unreachable: {detail}")
 
 
 class Handle(Protocol):
     name: str
-    stage: int
-    environment: tuple[str, ...]
-    consumes: tuple[str, ...]
 
-    def exchange(self, commit_steps: int, window, env=None, inputs=None, assumed=None): ...
+    def exchange(self, commit_steps: int, window, inputs=None, snapshot: bool = False): ...
+    def restore(self, snapshot: Snapshot) -> int: ...
     def variables(self) -> dict[str, float]: ...
 
 
 @dataclass
 class ExchangeStats:
     windows: int = 0  # accepted windows
-    cut: int = 0  # windows accepted short because the switch state changed
+    cut: int = 0  # windows accepted short because a feedback answer changed
     proposals: int = 0  # exchange rounds, including re-proposals
-    log: list[tuple[str, int, int]] = field(default_factory=list)  # (subsystem, window start, commit steps) when tracing
+    log: list[tuple[str, int, int]] = field(default_factory=list)  # (instance, window start, commit steps) when tracing
+
+
+@dataclass(frozen=True)
+class StationSnapshot:
+    step: int
+    instances: dict[str, Snapshot]
+    plan: dict[str, np.ndarray]  # "<target>/<in_key>" -> answers expected from `step` on
+    stats: tuple[int, int, int]  # windows, cut, proposals
+    scenario_sha256: str = ""
+
+
+def scenario_sha256(scenario) -> str:
+    return hashlib.sha256(scenario.to_toml().encode()).hexdigest()
+
+
+def _plan_key(route: Route) -> str:
+    return f"{route.target}/{route.in_key}"
 
 
 class Conductor:
     def __init__(
         self,
-        clock: Clock,
-        handles: Sequence[Handle],
-        sky,
+        clock,
+        station,
+        handles: dict[str, Handle],
         window_steps: int,
+        checkpoint_steps: int | None = None,
         on_progress: Callable[[int], None] | None = None,
+        on_checkpoint: Callable[[StationSnapshot], None] | None = None,
+        recover: Callable[[list[str]], None] | None = None,
         trace: bool = False,
+        scenario_sha256: str = "",
     ):
-        if not any(h.name == FEEDBACK for h in handles):
-            raise ValueError("the conductor needs an energy subsystem")
-        last = max(h.stage for h in handles)
-        if [h.name for h in handles if h.stage == last] != [FEEDBACK]:
-            raise ValueError("energy must be alone in the last stage: it dispatches every power request of the window")
         self.clock = clock
-        self.handles = list(handles)
-        self.stages = [[h for h in self.handles if h.stage == s] for s in sorted({h.stage for h in self.handles})]
-        self.sky = sky
+        self.handles = handles
+        self.levels = station.levels
+        self.routes = [r for r in station.routes]
+        self.feedback = [r for r in self.routes if r.feedback]
+        self.inputs_of = {id: [r for r in self.routes if r.target == id] for id in station.ids}
         self.window_steps = window_steps
+        self.checkpoint_steps = checkpoint_steps
         self.on_progress = on_progress
+        self.on_checkpoint = on_checkpoint
+        self.recover = recover
         self.trace = trace
+        self.sha = scenario_sha256
         self.step = 0  # committed steps
         self.accepted = 0  # steps accepted from the last proposal, committed with the next exchange
-        # Switch states expected from the next step on; the last column holds beyond.
-        self.plan = np.ones((N_CLASSES, 1), dtype=bool)
+        # Feedback answers expected from the next step on; the last column holds beyond.
+        self.plan = {_plan_key(r): np.full(1, r.assume) for r in self.feedback}
         self.stats = ExchangeStats()
+        self.checkpoints: list[StationSnapshot] = []
+        self._next_checkpoint = 0
 
-    def _inputs(self, handle: Handle, outputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        return {
-            key: value
-            for key, value in outputs.items()
-            if any(key.split("/", 1)[1].startswith(prefix) for prefix in handle.consumes)
-        }
-
-    def _assumption(self, steps: int) -> np.ndarray:
-        plan = self.plan[:, :steps]
-        if plan.shape[1] < steps:
-            plan = np.concatenate([plan, np.repeat(plan[:, -1:], steps - plan.shape[1], axis=1)], axis=1)
+    # -- one round --------------------------------------------------------------------------
+    def _assumption(self, key: str, steps: int) -> np.ndarray:
+        plan = self.plan[key][:steps]
+        if plan.shape[0] < steps:
+            plan = np.concatenate([plan, np.repeat(plan[-1:], steps - plan.shape[0])])
         return plan
 
-    def _exchange(self, window: Window | None, env: dict[str, np.ndarray] | None, assumed: np.ndarray | None = None) -> dict[str, np.ndarray]:
-        """One exchange round over all stages; commits ``self.accepted`` steps everywhere."""
-        outputs: dict[str, np.ndarray] = {}
-        for stage in self.stages:
+    def _exchange(self, window: Window | None, snapshot: bool = False) -> tuple[dict[tuple[str, str], np.ndarray], dict[str, Snapshot]]:
+        """One exchange round over all levels; commits ``self.accepted`` steps everywhere."""
+        outputs: dict[tuple[str, str], np.ndarray] = {}
+        taken: dict[str, Snapshot] = {}
+        lost: list[SubsystemLost] = []
+        for level in self.levels:
             pending = []
-            for handle in stage:
+            for id in level:
+                handle = self.handles[id]
                 if self.trace:
-                    self.stats.log.append((handle.name, self.step + self.accepted, self.accepted))
+                    self.stats.log.append((id, self.step + self.accepted, self.accepted))
                 if window is None:
-                    call = handle.exchange(self.accepted, None)
+                    call = handle.exchange(self.accepted, None, snapshot=snapshot)
                 else:
-                    local_env = {key: env[key] for key in handle.environment}
-                    call = handle.exchange(self.accepted, window, local_env, self._inputs(handle, outputs), assumed)
-                pending.append((handle, call))
-            for handle, call in pending:
-                for key, value in call.result().items():
-                    outputs[f"{handle.name}/{key}"] = value
+                    inputs = {}
+                    for r in self.inputs_of[id]:
+                        inputs[r.in_key] = self._assumption(_plan_key(r), window.steps) if r.feedback else outputs[(r.source, r.out_key)]
+                    call = handle.exchange(self.accepted, window, inputs, snapshot=snapshot)
+                pending.append((id, call))
+            for id, call in pending:  # wait for every call of the level, even after a loss
+                try:
+                    result, snap = call.result()
+                except SubsystemLost as exc:
+                    lost.append(exc)
+                    continue
+                for key, value in result.items():
+                    outputs[(id, key)] = value
+                if snap is not None:
+                    taken[id] = snap
+            if lost:
+                raise lost[0]
         if self.accepted:
             self.step += self.accepted
             self.accepted = 0
             if self.on_progress is not None:
                 self.on_progress(self.step)
+        return outputs, taken
+
+    def _checkpoint_due(self) -> bool:
+        return self.checkpoint_steps is not None and self.step + self.accepted >= self._next_checkpoint or not self.checkpoints
+
+    def _round(self, window: Window | None) -> dict[tuple[str, str], np.ndarray]:
+        due = self._checkpoint_due()
+        at = self.step + self.accepted
+        plan, stats = dict(self.plan), (self.stats.windows, self.stats.cut, self.stats.proposals)
+        outputs, taken = self._exchange(window, snapshot=due)
+        if due:
+            snap = StationSnapshot(at, taken, plan, stats, self.sha)
+            self.checkpoints.append(snap)
+            if self.checkpoint_steps is not None:
+                self._next_checkpoint = (at // self.checkpoint_steps + 1) * self.checkpoint_steps
+            if self.on_checkpoint is not None:
+                self.on_checkpoint(snap)
         return outputs
 
+    # -- the run ----------------------------------------------------------------------------
     def advance(self, until_step: int) -> None:
-        """Run windows until ``until_step`` micro steps are committed."""
+        """Run windows until ``until_step`` micro steps are committed (recovering lost instances)."""
+        while True:
+            try:
+                self._advance(until_step)
+                return
+            except SubsystemLost as exc:
+                if self.recover is None:
+                    raise
+                self.recover([exc.id])
+                self.restore_latest()
+
+    def _advance(self, until_step: int) -> None:
         retry_at = -1
         while self.step + self.accepted < until_step:
             start = self.step + self.accepted
             n = min(self.window_steps, until_step - start)
             window = Window(start, n, self.clock)
-            assumed = self._assumption(n)
-            outputs = self._exchange(window, self.sky.sample(window.times()), assumed)
+            assumed = {_plan_key(r): self._assumption(_plan_key(r), n) for r in self.feedback}
+            outputs = self._round(window)
             self.stats.proposals += 1
-            switches = np.stack([outputs[f"{FEEDBACK}/powered/{cls.key}"] for cls in LOAD_CLASSES]).astype(bool)
-            differs = np.flatnonzero((switches != assumed).any(axis=0))
-            k = int(differs[0]) if differs.size else n
+            given = {_plan_key(r): np.asarray(outputs[(r.source, r.out_key)], dtype=np.float64) for r in self.feedback}
+            k = n
+            for key, answer in given.items():
+                differs = np.flatnonzero(answer != assumed[key])
+                if differs.size:
+                    k = min(k, int(differs[0]))
             if k == 0:
                 if retry_at == start:
                     raise RuntimeError(
-                        f"switch state at step {start} does not settle: a power request depends on the switch state "
+                        f"feedback at step {start} does not settle: an output depends on a feedback answer "
                         "of its own step (see Model.advance); make it depend on earlier steps only"
                     )
                 retry_at = start
-                self.plan = switches
+                self.plan = given
                 continue
             self.accepted = k
             self.stats.windows += 1
             if k < n:
                 self.stats.cut += 1
-            self.plan = switches[:, k:] if k < n else switches[:, -1:]
+            self.plan = {key: answer[k:] if k < n else answer[-1:] for key, answer in given.items()}
         if self.accepted:
-            self._exchange(None, None)
+            self._round(None)
+
+    # -- snapshots --------------------------------------------------------------------------
+    def restore(self, snap: StationSnapshot) -> None:
+        """Continue from ``snap``: every instance restored, the conductor's plan and counters too."""
+        for id, handle in self.handles.items():
+            handle.restore(snap.instances[id])
+        self.step, self.accepted = snap.step, 0
+        self.plan = {key: np.asarray(value, dtype=np.float64) for key, value in snap.plan.items()}
+        self.stats.windows, self.stats.cut, self.stats.proposals = snap.stats
+        self.checkpoints = [c for c in self.checkpoints if c.step <= snap.step] or [snap]
+        self._next_checkpoint = snap.step if self.checkpoint_steps is None else (snap.step // self.checkpoint_steps + 1) * self.checkpoint_steps
+
+    def restore_latest(self, candidates: list[StationSnapshot] | None = None) -> StationSnapshot:
+        """Restore the newest snapshot that every instance's published telemetry reaches."""
+        options = sorted(candidates if candidates is not None else self.checkpoints, key=lambda c: c.step, reverse=True)
+        for snap in options:
+            try:
+                self.restore(snap)
+                return snap
+            except TelemetryBehind:
+                continue
+        raise RuntimeError("no checkpoint can be restored: the telemetry on disk does not reach any of them")
 
     def variables(self) -> dict[str, dict[str, float]]:
-        return {h.name: h.variables() for h in self.handles}
+        return {id: h.variables() for id, h in self.handles.items()}

@@ -1,44 +1,51 @@
-"""One run of a scenario: build the sky, start a runtime, conduct the windows, write the outputs."""
+"""One run of a scenario: build the station and its sky, start a runtime, conduct the windows,
+write the outputs; checkpoint as it goes and resume from the last checkpoint when asked."""
 from __future__ import annotations
 
 import resource
+import shutil
 import time
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Callable
 
+from twin.checkpoint import CheckpointStore
 from twin.clock import iso
-from twin.conductor import Conductor
+from twin.conductor import Conductor, scenario_sha256
 from twin.environment.station import StationEnvironment
-from twin.models.base import LOAD_CLASSES
+from twin.loads import LOAD_CLASSES
 from twin.scenario import Scenario
-from twin.telemetry import atomic_write_json, atomic_write_text
+from twin.station import Station
+from twin.telemetry import atomic_write_json, atomic_write_text, parts
 
 RUNTIMES = ("ray", "local")
 
 
-def make_runtime(scenario: Scenario, runtime: str, telemetry_dir: Path | None = None, address: str | None = None, actor_cpus: float = 0.25):
+class ResumeError(ValueError):
+    """--resume cannot continue this output folder (the reason names what to do)."""
+
+
+def make_runtime(scenario: Scenario, runtime: str, station: Station | None = None, environment=None, telemetry_dir: Path | None = None,
+                 address: str | None = None, actor_cpus: float = 0.25, on_endpoints=None, max_restarts: int = 3):
+    station = station or Station(scenario)
+    environment = environment or StationEnvironment(scenario, station.models)
     if runtime == "local":
         from twin.runtime.local import LocalRuntime
 
-        return LocalRuntime(scenario, telemetry_dir)
+        return LocalRuntime(scenario, station, environment, telemetry_dir)
     if runtime == "ray":
         from twin.runtime.ray_runtime import RayRuntime
 
-        return RayRuntime(scenario, telemetry_dir, address=address, actor_cpus=actor_cpus)
+        return RayRuntime(scenario, station, environment, telemetry_dir, address=address, actor_cpus=actor_cpus,
+                          on_endpoints=on_endpoints, max_restarts=max_restarts)
     raise ValueError(f"runtime must be one of {', '.join(RUNTIMES)}, not {runtime!r}")
 
 
-def make_sky(scenario: Scenario) -> StationEnvironment:
-    return StationEnvironment(scenario)
-
-
-def summarize(scenario: Scenario, runtime: str, conductor: Conductor, timings: dict[str, float]) -> dict:
+def summarize(scenario: Scenario, station: Station, runtime: str, conductor: Conductor, timings: dict[str, float]) -> dict:
     clock = scenario.clock
     variables = conductor.variables()
-    energy = variables["energy"]
     simulated_s = conductor.step * clock.step_s
-    return {
+    summary = {
         "scenario": scenario.scenario.name,
         "site": scenario.site.label,
         "runtime": runtime,
@@ -46,7 +53,10 @@ def summarize(scenario: Scenario, runtime: str, conductor: Conductor, timings: d
         "end": iso(clock.start_unix_s + simulated_s),
         "step_s": clock.step_s,
         "steps": conductor.step,
-        "energy": {
+    }
+    for id in station.of_kind("energy"):
+        energy = variables[id]
+        summary["energy"] = {
             "generated_kwh": energy["generated_kwh"],
             "solar_kwh": energy["solar_kwh"],
             "fission_kwh": energy["fission_kwh"],
@@ -58,19 +68,44 @@ def summarize(scenario: Scenario, runtime: str, conductor: Conductor, timings: d
             "final_storage_kwh": energy["storage_kwh"],
             "min_soc_frac": energy["min_storage_soc_frac"],
             "shed_hours": {cls.key: energy[f"{cls.key}_shed_hours"] for cls in LOAD_CLASSES},
-        },
-        "modules": variables,
-        "exchange": {
-            "windows": conductor.stats.windows,
-            "cut_windows": conductor.stats.cut,
-            "proposals": conductor.stats.proposals,
-            "max_window_steps": conductor.window_steps,
-        },
-        # startup_s: sky grid and runtime start (Ray cluster and actors); simulate_s: the windows
-        # exchanged and telemetry written; wall_s: the whole call, shutdown included.
-        **{key: round(value, 3) for key, value in timings.items()},
-        "simulated_s": simulated_s,
+        }
+    summary["modules"] = variables
+    summary["kinds"] = {id: model.kind for id, model in station.models.items()}
+    summary["exchange"] = {
+        "windows": conductor.stats.windows,
+        "cut_windows": conductor.stats.cut,
+        "proposals": conductor.stats.proposals,
+        "max_window_steps": conductor.window_steps,
+        "checkpoints": len(conductor.checkpoints),
     }
+    # startup_s: sky grids and runtime start (Ray cluster and actors); simulate_s: the windows
+    # exchanged and telemetry written; wall_s: the whole call, shutdown included.
+    summary.update({key: round(value, 3) for key, value in timings.items()})
+    summary["simulated_s"] = simulated_s
+    return summary
+
+
+def _check_resume(scenario: Scenario, out: Path) -> None:
+    if (out / "summary.json").exists():
+        raise ResumeError(f"--resume: {out} holds a finished run (summary.json); nothing to resume")
+    saved = out / "scenario.toml"
+    if not saved.is_file():
+        raise ResumeError(f"--resume: {out} holds no run to resume (no scenario.toml); run without --resume")
+    if saved.read_text() != scenario.to_toml():
+        raise ResumeError(f"--resume: {out} was started with a different scenario (compare {saved}); resume with the same scenario and --until, or use another --out")
+
+
+def _cleanup_failed(out: Path, created: list[Path]) -> None:
+    """After a failure: keep what --resume can continue from; otherwise remove what the run made."""
+    telemetry = out / "telemetry"
+    resumable = telemetry.is_dir() and any(parts(folder) for folder in telemetry.iterdir())
+    if resumable:
+        return
+    for path in created:
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
 
 
 def run(
@@ -80,39 +115,86 @@ def run(
     address: str | None = None,
     actor_cpus: float = 0.25,
     on_progress: Callable[[int], None] | None = None,
-    on_ready: Callable[[dict[str, str]], None] | None = None,
+    on_ready: Callable[[list[dict]], None] | None = None,
     window_steps: int | None = None,
+    resume: bool = False,
+    max_restarts: int = 3,
 ) -> dict:
-    """Run ``scenario`` to its end; write telemetry, summary and resolved scenario under ``out``.
+    """Run ``scenario`` to its end; write telemetry, checkpoints, summary and resolved scenario under ``out``.
 
-    ``on_ready`` gets each subsystem's gRPC endpoint (Ray runtime) once all serve, before the first window.
+    ``on_ready`` gets every instance's endpoint (Ray runtime: id, kind, address, pid, node_id)
+    once all serve, and again after an actor is restarted; they also go to ``OUT/endpoints.json``.
+    ``resume``: continue ``out`` from its last complete checkpoint.
     """
     t0 = time.perf_counter()
     clock = scenario.clock
+    out = None if out is None else Path(out)
     telemetry_dir = None if out is None else out / "telemetry"
-    with ExitStack() as stack:
-        sky = make_sky(scenario)
-        rt = stack.enter_context(make_runtime(scenario, runtime, telemetry_dir, address, actor_cpus))
-        endpoints = {h.name: h.endpoint for h in rt.handles if hasattr(h, "endpoint")}
-        if endpoints and on_ready is not None:
+    store = None if out is None else CheckpointStore(out / "checkpoints", clock)
+    created: list[Path] = []
+    if out is not None:
+        if resume:
+            _check_resume(scenario, out)
+        else:
+            created = [p for p in (out / "telemetry", out / "checkpoints", out / "scenario.toml", out / "endpoints.json") if not p.exists()]
+            if not out.exists():
+                created.append(out)
+            out.mkdir(parents=True, exist_ok=True)
+            # A fresh run (into an empty folder, or over an old one with --overwrite) starts clean.
+            for old in (out / "telemetry", out / "checkpoints"):
+                shutil.rmtree(old, ignore_errors=True)
+            for old in (out / "summary.json", out / "endpoints.json"):
+                old.unlink(missing_ok=True)
+            atomic_write_text(out / "scenario.toml", scenario.to_toml())
+
+    def published(endpoints: list[dict]) -> None:
+        if out is not None:
+            atomic_write_json(out / "endpoints.json", endpoints)
+        if on_ready is not None:
             on_ready(endpoints)
-        conductor = Conductor(clock, rt.handles, sky, window_steps or scenario.window_steps, on_progress=on_progress)
+
+    station = Station(scenario)
+    sha = scenario_sha256(scenario)
+    with ExitStack() as stack:
+        environment = StationEnvironment(scenario, station.models)
+        rt = stack.enter_context(make_runtime(scenario, runtime, station, environment, telemetry_dir, address, actor_cpus, published, max_restarts))
+        conductor = Conductor(
+            clock, station, rt.handles, window_steps or scenario.window_steps,
+            checkpoint_steps=scenario.checkpoint_steps, on_progress=on_progress,
+            on_checkpoint=None if store is None else store.write,
+            recover=getattr(rt, "recover", None), scenario_sha256=sha,
+        )
         t1 = time.perf_counter()
         try:
+            if resume and store is not None:
+                saved = [s for s in store.load_all() if s.scenario_sha256 == sha]
+                if saved:
+                    conductor.checkpoints = saved
+                    conductor.restore_latest()
+                    if on_progress is not None:
+                        on_progress(conductor.step)
             conductor.advance(clock.n_steps)
         except BaseException:
-            for handle in rt.handles:
-                handle.finish(discard=True)
+            for handle in rt.handles.values():
+                try:
+                    handle.finish(discard=True)
+                except Exception:  # a dead actor: its partial files are swept below
+                    pass
+            if telemetry_dir is not None and telemetry_dir.is_dir():
+                for partial in telemetry_dir.glob("*/.part-*.partial"):
+                    partial.unlink(missing_ok=True)
+            if out is not None:
+                _cleanup_failed(out, created)
             raise
-        for handle in rt.handles:
+        for handle in rt.handles.values():
             handle.finish()
-        summary = summarize(scenario, runtime, conductor, {"startup_s": t1 - t0, "simulate_s": time.perf_counter() - t1})
+        summary = summarize(scenario, station, runtime, conductor, {"startup_s": t1 - t0, "simulate_s": time.perf_counter() - t1})
+        endpoints = getattr(rt, "endpoints", None)
         if endpoints:
-            summary["endpoints"] = endpoints
+            summary["endpoints"] = list(endpoints.values())
     summary["wall_s"] = round(time.perf_counter() - t0, 3)
     summary["speedup"] = summary["simulated_s"] / summary["wall_s"]
     summary["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     if out is not None:
-        atomic_write_text(out / "scenario.toml", scenario.to_toml())
         atomic_write_json(out / "summary.json", summary)
     return summary

@@ -1,7 +1,9 @@
 """Scenario files: TOML, validated on load, every error naming the file, the field and the reason."""
 from __future__ import annotations
 
+import re
 import tomllib
+from dataclasses import dataclass
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
@@ -11,7 +13,8 @@ import tomli_w
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from twin.clock import Clock, parse_duration, parse_utc
-from twin.models.registry import Modules
+from twin.environment.ephemeris import SITES
+from twin.station import Connection
 
 
 class ScenarioError(ValueError):
@@ -26,14 +29,6 @@ class ScenarioError(ValueError):
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-# Candidate sites of the ILRS roadmap (REFERENCE.md, "Geometry": USGS gazetteer and secondary sources).
-SITES: dict[str, tuple[float, float]] = {
-    "amundsen": (-84.5, 82.8),
-    "aristarchus": (23.7, -47.4),
-    "marius-hills": (13.4, -55.0),
-}
 
 
 class Meta(Strict):
@@ -129,12 +124,52 @@ class Exchange(Strict):
         return value
 
 
-class Scenario(Strict):
+class Checkpoint(Strict):
+    # Snapshots of the whole station at the first window boundary after every `every` of
+    # simulated time, for --resume and actor recovery; "off" keeps only the start.
+    every: str | float = "30d"
+
+    @field_validator("every")
+    @classmethod
+    def _every(cls, value: Any) -> Any:
+        if value != "off" and parse_duration(value) <= 0:
+            raise ValueError("must be a positive duration or \"off\"")
+        return value
+
+
+class Frame(Strict):
+    """Everything of a scenario but its instances and connections."""
+
     scenario: Meta
     site: Site
     time: Time
     exchange: Exchange = Exchange()
-    modules: Modules
+    checkpoint: Checkpoint = Checkpoint()
+
+
+class ConnectionSpec(Strict):
+    source: str = Field(alias="from")
+    target: str = Field(alias="to")
+
+
+@dataclass(frozen=True)
+class Instance:
+    kind: str
+    params: BaseModel
+
+
+@dataclass(frozen=True)
+class Scenario:
+    scenario: Meta
+    site: Site
+    time: Time
+    exchange: Exchange
+    checkpoint: Checkpoint
+    modules: dict[str, Instance]
+    connections: tuple[tuple[str, str], ...] = ()
+
+    def __hash__(self) -> int:
+        return hash(self.to_toml())
 
     @property
     def clock(self) -> Clock:
@@ -144,17 +179,32 @@ class Scenario(Strict):
     def window_steps(self) -> int:
         return max(1, int(parse_duration(self.exchange.max_window) // self.time.step_s))
 
+    @property
+    def checkpoint_steps(self) -> int | None:
+        if self.checkpoint.every == "off":
+            return None
+        return max(1, int(parse_duration(self.checkpoint.every) // self.time.step_s))
+
+    def of_kind(self, kind: str) -> list[str]:
+        return [id for id, instance in self.modules.items() if instance.kind == kind]
+
+    def to_data(self) -> dict:
+        data = {name: getattr(self, name).model_dump(mode="json", exclude_none=True) for name in Frame.model_fields}
+        data["modules"] = {id: {"kind": i.kind, **i.params.model_dump(mode="json", exclude_none=True)} for id, i in self.modules.items()}
+        if self.connections:
+            data["connections"] = [{"from": a, "to": b} for a, b in self.connections]
+        return data
+
     def to_toml(self) -> str:
-        data = self.model_dump(mode="json", exclude_none=True)
-        return tomli_w.dumps(data)
+        return tomli_w.dumps(self.to_data())
 
     def with_end(self, end: datetime) -> "Scenario":
         return self.with_span(self.time.start, end)
 
     def with_span(self, start: datetime, end: datetime) -> "Scenario":
-        data = self.model_dump()
+        data = self.to_data()
         data["time"]["start"], data["time"]["end"] = start, end
-        return Scenario.model_validate(data)
+        return from_data(data, f"scenario {self.scenario.name}")
 
 
 def _field(loc: tuple[Any, ...]) -> str:
@@ -177,10 +227,82 @@ def parse(text: str, source: str) -> Scenario:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(source, [("", f"TOML syntax error: {exc}")]) from None
+    return from_data(data, source)
+
+
+_ID = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
+
+
+def from_data(data: dict, source: str) -> Scenario:
+    """Validate a scenario's data (as read from TOML): the frame, each instance, the graph."""
+    from twin.registry import KindError, get
+    from twin.station import Station, StationError
+
+    data = dict(data)
+    modules = data.pop("modules", None)
+    connections = data.pop("connections", [])
+    problems: list[tuple[str, str]] = []
+    frame = None
     try:
-        return Scenario.model_validate(data)
+        frame = Frame.model_validate(data)
     except ValidationError as exc:
-        raise ScenarioError(source, _problems(exc)) from None
+        problems += _problems(exc)
+    instances: dict[str, Instance] = {}
+    if not isinstance(modules, dict) or not modules:
+        problems.append(("modules", "give at least one [modules.<id>] table (an energy system: [modules.energy])"))
+        modules = {}
+    for id, table in modules.items():
+        where = f"modules.{id}"
+        if not _ID.match(id):
+            problems.append((where, "an instance id is 1-32 lower-case letters, digits or '-', starting with a letter"))
+            continue
+        if not isinstance(table, dict):
+            problems.append((where, "must be a table"))
+            continue
+        table = dict(table)
+        kind = table.pop("kind", id)
+        try:
+            cls = get(kind) if isinstance(kind, str) else None
+        except KindError as exc:
+            problems.append((f"{where}.kind", str(exc)))
+            continue
+        if cls is None:
+            problems.append((f"{where}.kind", "must be the name of a kind"))
+            continue
+        try:
+            instances[id] = Instance(kind, cls.Params.model_validate(table))
+        except ValidationError as exc:
+            problems += [(f"{where}.{field}" if field else where, reason) for field, reason in _problems(exc)]
+    pairs: list[tuple[str, str]] = []
+    if not isinstance(connections, list):
+        problems.append(("connections", "must be an array of tables: [[connections]] from = \"<id>.<port>\", to = \"<id>.<port>\""))
+        connections = []
+    for i, item in enumerate(connections):
+        try:
+            spec = ConnectionSpec.model_validate(item)
+            Connection.parse(spec.source, spec.target)
+            pairs.append((spec.source, spec.target))
+        except ValidationError as exc:
+            problems += [(f"connections[{i}].{field}", reason) for field, reason in _problems(exc)]
+        except ValueError as exc:
+            problems.append((f"connections[{i}]", str(exc)))
+    if problems:
+        raise ScenarioError(source, problems)
+    scenario = Scenario(frame.scenario, frame.site, frame.time, frame.exchange, frame.checkpoint, instances, tuple(pairs))
+    for id, instance in instances.items():
+        check = getattr(instance.params, "check_station", None)
+        if check is not None:
+            try:
+                check(id, scenario)
+            except ValueError as exc:
+                problems.append((f"modules.{id}", str(exc)))
+    if problems:
+        raise ScenarioError(source, problems)
+    try:
+        Station(scenario)
+    except StationError as exc:
+        raise ScenarioError(source, [(exc.field, exc.reason)]) from None
+    return scenario
 
 
 def builtin_names() -> list[str]:

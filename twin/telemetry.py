@@ -1,15 +1,22 @@
-"""Telemetry: one Parquet file per subsystem, written in row groups as the run goes.
+"""Telemetry: one Parquet dataset per instance, ``OUT/telemetry/<id>.parquet/``, written in row
+groups as the run goes.
+
+The dataset is a folder of part files ``part-<first step>-<end step>.parquet`` (zero-padded, so
+name order is time order); pyarrow, pandas, polars and duckdb read the folder as one table. A part
+is written under a hidden partial name and renamed when complete, so a reader never sees half a
+file. Parts close at every checkpoint (:meth:`TelemetrySink.rotate`): resuming from a checkpoint
+drops the parts after it and nothing is doubled or lost.
 
 Memory stays flat however long the campaign: committed windows are buffered only up to
 ``chunk_rows`` rows, and at most a few chunks wait for the writer thread (Parquet encoding runs
-there, beside the simulation). Files are written under a hidden partial name and renamed when complete,
-so a reader never sees half a file; an aborted run leaves none.
+there, beside the simulation).
 """
 from __future__ import annotations
 
 import json
 import os
 import queue
+import re
 import threading
 from pathlib import Path
 from typing import Mapping
@@ -19,6 +26,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from twin.clock import Clock
+from twin.model import TelemetryBehind
+
+_PART = re.compile(r"^part-(\d{12})-(\d{12})\.parquet$")
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -31,24 +41,105 @@ def atomic_write_json(path: Path, data) -> None:
     atomic_write_text(path, json.dumps(data, indent=2, sort_keys=False) + "\n")
 
 
-class _Table:
-    def __init__(self, final: Path, clock: Clock, chunk_rows: int, submit):
-        self.final = final
-        self.partial = final.with_name(f".{final.name}.partial")
+def part_name(first: int, end: int) -> str:
+    return f"part-{first:012d}-{end:012d}.parquet"
+
+
+def parts(folder: Path) -> list[tuple[int, int, Path]]:
+    """Published parts of a dataset folder: (first step, end step, path), in step order."""
+    if not folder.is_dir():
+        return []
+    found = [(int(m[1]), int(m[2]), p) for p in folder.iterdir() if (m := _PART.match(p.name))]
+    return sorted(found)
+
+
+def durable_step(folder: Path) -> int:
+    """End of the contiguous published parts from step 0 (0 when there are none)."""
+    end = 0
+    for first, last, _ in parts(folder):
+        if first != end:
+            break
+        end = last
+    return end
+
+
+class TelemetrySink:
+    """Streams one instance's committed telemetry to its dataset folder."""
+
+    def __init__(self, folder: Path, clock: Clock, chunk_rows: int = 32_768, backlog: int = 2):
+        self.folder = Path(folder)
         self.clock = clock
         self.chunk_rows = chunk_rows
         self.pieces: list[tuple[int, Mapping[str, np.ndarray]]] = []
         self.rows = 0
-        self.writer: pq.ParquetWriter | None = None
-        self.next_step: int | None = None
-        self.submit = submit
+        self.next_step = 0
+        self.part_start = 0  # first step of the part being written
+        self._writer: pq.ParquetWriter | None = None  # used by the writer thread only
+        self._partial: Path | None = None
+        self._jobs: queue.Queue = queue.Queue(maxsize=backlog)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._work, name="telemetry-writer", daemon=True)
+        self._thread.start()
+        self.folder.mkdir(parents=True, exist_ok=True)
 
+    # -- writer thread ----------------------------------------------------------------------
+    def _work(self) -> None:
+        # Encoding is background work: let the thread that advances the models go first.
+        if hasattr(os, "setpriority"):
+            try:
+                os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+            except OSError:
+                pass
+        while True:
+            job = self._jobs.get()
+            try:
+                if job is None:
+                    return
+                if self._error is None:
+                    try:
+                        job[0](*job[1:])
+                    except BaseException as exc:  # reported by the next call from the host
+                        self._error = exc
+            finally:
+                self._jobs.task_done()
+
+    def _submit(self, fn, *args) -> None:
+        self._raise()
+        self._jobs.put((fn, *args))
+
+    def _raise(self) -> None:
+        if self._error is not None:
+            raise RuntimeError(f"writing telemetry to {self.folder} failed: {self._error}") from self._error
+
+    def _write(self, first: int, pieces, rows) -> None:
+        start = pieces[0][0]
+        names = list(pieces[0][1])
+        steps = np.arange(start, start + rows, dtype=np.int64)
+        time_ns = (self.clock.start_unix_s + steps * self.clock.step_s) * 1_000_000_000
+        arrays = [pa.array(time_ns, type=pa.timestamp("ns", tz="UTC"))]
+        # Chunked views of the committed windows, no copy here: the Parquet writer (which releases
+        # the GIL) reads them directly.
+        arrays += [pa.chunked_array([pa.array(cols[name]) for _, cols in pieces]) for name in names]
+        table = pa.Table.from_arrays(arrays, names=["time", *names])
+        if self._writer is None:
+            self._partial = self.folder / f".{part_name(first, 0)}.partial"
+            self._writer = pq.ParquetWriter(self._partial, table.schema, compression="snappy")
+        self._writer.write_table(table, row_group_size=len(table))
+
+    def _close_part(self, first: int, end: int) -> None:
+        if self._writer is None:
+            return
+        self._writer.close()
+        os.replace(self._partial, self.folder / part_name(first, end))
+        self._writer = self._partial = None
+
+    # -- host side --------------------------------------------------------------------------
     def append(self, start_step: int, columns: Mapping[str, np.ndarray]) -> None:
         lengths = {len(v) for v in columns.values()}
         if len(lengths) != 1:
-            raise ValueError(f"{self.final.stem}: telemetry columns differ in length: {lengths}")
-        if self.next_step is not None and start_step != self.next_step:
-            raise ValueError(f"{self.final.stem}: telemetry for step {start_step} but step {self.next_step} was due")
+            raise ValueError(f"{self.folder.name}: telemetry columns differ in length: {sorted(lengths)}")
+        if start_step != self.next_step:
+            raise ValueError(f"{self.folder.name}: telemetry for step {start_step} but step {self.next_step} was due")
         n = lengths.pop()
         self.next_step = start_step + n
         if n == 0:
@@ -60,99 +151,70 @@ class _Table:
 
     def flush(self) -> None:
         if self.pieces:
-            self.submit(self._write, self.pieces, self.rows)
+            self._submit(self._write, self.part_start, self.pieces, self.rows)
             self.pieces, self.rows = [], 0
 
-    def _write(self, pieces, rows) -> None:
-        start = pieces[0][0]
-        names = list(pieces[0][1])
-        steps = np.arange(start, start + rows, dtype=np.int64)
-        time_ns = (self.clock.start_unix_s + steps * self.clock.step_s) * 1_000_000_000
-        arrays = [pa.array(time_ns, type=pa.timestamp("ns", tz="UTC"))]
-        # Chunked views of the committed windows, no copy here: the Parquet writer (which releases
-        # the GIL) reads them directly.
-        arrays += [pa.chunked_array([pa.array(cols[name]) for _, cols in pieces]) for name in names]
-        table = pa.Table.from_arrays(arrays, names=["time", *names])
-        if self.writer is None:
-            self.writer = pq.ParquetWriter(self.partial, table.schema, compression="snappy")
-        self.writer.write_table(table, row_group_size=len(table))
-
-    def finish(self) -> Path | None:
-        if self.writer is None:
-            return None
-        self.writer.close()
-        os.replace(self.partial, self.final)
-        return self.final
-
-    def discard(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
-        self.partial.unlink(missing_ok=True)
-
-
-class TelemetrySink:
-    """Streams each subsystem's committed telemetry to ``OUT/telemetry/<subsystem>.parquet``."""
-
-    def __init__(self, folder: Path, clock: Clock, chunk_rows: int = 32_768, backlog: int = 2):
-        self.folder = folder
-        self.clock = clock
-        self.chunk_rows = chunk_rows
-        self.tables: dict[str, _Table] = {}
-        self._jobs: queue.Queue = queue.Queue(maxsize=backlog)
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._work, name="telemetry-writer", daemon=True)
-        self._thread.start()
-        folder.mkdir(parents=True, exist_ok=True)
-
-    def _work(self) -> None:
-        # Encoding is background work: let the thread that advances the models go first.
-        if hasattr(os, "setpriority"):
-            try:
-                os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
-            except OSError:
-                pass
-        while True:
-            job = self._jobs.get()
-            if job is None:
-                return
-            if self._error is None:
-                try:
-                    job[0](*job[1:])
-                except BaseException as exc:  # reported by close()
-                    self._error = exc
-
-    def _submit(self, fn, *args) -> None:
-        if self._error is not None:
-            raise RuntimeError("writing telemetry failed") from self._error
-        self._jobs.put((fn, *args))
-
-    def append(self, subsystem: str, start_step: int, columns: Mapping[str, np.ndarray]) -> None:
-        table = self.tables.get(subsystem)
-        if table is None:
-            path = self.folder / f"{subsystem}.parquet"
-            table = self.tables[subsystem] = _Table(path, self.clock, self.chunk_rows, self._submit)
-        table.append(start_step, columns)
+    def rotate(self) -> None:
+        """Close the part being written at the current step (a checkpoint boundary)."""
+        self.flush()
+        if self.next_step > self.part_start:
+            self._submit(self._close_part, self.part_start, self.next_step)
+            self.part_start = self.next_step
 
     def _drain(self) -> None:
+        self._jobs.join()
+        self._raise()
+
+    def rewind(self, step: int) -> None:
+        """Continue writing from ``step``: published parts must reach it; later rows are dropped."""
+        self.pieces, self.rows = [], 0
+        self._drain()
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+        self._drop_partials()
+        durable = durable_step(self.folder)
+        if durable < step:
+            raise TelemetryBehind(self.folder.name.removesuffix(".parquet"), step, durable)
+        for first, end, path in parts(self.folder):
+            if first >= step:
+                path.unlink()
+            elif end > step:
+                raise ValueError(f"{path}: a part spans step {step}; the dataset does not fit this checkpoint")
+        self.next_step = self.part_start = step
+
+    def _drop_partials(self) -> None:
+        for path in self.folder.glob(".part-*.partial"):
+            path.unlink(missing_ok=True)
+
+    def close(self) -> list[Path]:
+        """Write what is buffered and publish the last part; stop the writer."""
+        try:
+            self.rotate()
+            self._drain()
+        except BaseException:
+            self.discard()
+            raise
+        self._stop()
+        return [path for _, _, path in parts(self.folder)]
+
+    def discard(self) -> None:
+        """Drop what is not published (after a failure); published parts stay for --resume."""
+        self.pieces, self.rows = [], 0
+        try:
+            self._jobs.join()
+        finally:
+            if self._writer is not None:
+                self._writer.close()
+                self._writer = None
+            self._drop_partials()
+            self._stop()
+
+    def _stop(self) -> None:
         if self._thread.is_alive():
             self._jobs.put(None)
             self._thread.join()
 
-    def close(self) -> list[Path]:
-        """Write what is buffered and publish every file; nothing is published if any write failed."""
-        for table in self.tables.values():
-            table.flush()
-        self._drain()
-        if self._error is not None:
-            self.discard()
-            raise RuntimeError("writing telemetry failed") from self._error
-        return [path for path in (table.finish() for table in self.tables.values()) if path is not None]
 
-    def discard(self) -> None:
-        self._drain()
-        for table in self.tables.values():
-            table.discard()
-
-
-def telemetry_sink(folder: Path | str | None, clock: Clock) -> TelemetrySink | None:
-    return None if folder is None else TelemetrySink(Path(folder), clock)
+def telemetry_sink(folder: Path | str | None, id: str, clock: Clock) -> TelemetrySink | None:
+    return None if folder is None else TelemetrySink(Path(folder) / f"{id}.parquet", clock)

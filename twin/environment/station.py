@@ -1,39 +1,60 @@
-"""Everything a station's models read about the sky, built once per run from the scenario."""
+"""Everything a station's models read about the sky, built once per run from the scenario.
+
+The site's sky (Sun and Earth) is shared by every instance; an instance may add sources of its
+own (communications: ground stations' and relays' geometry). Hosts sample only the columns their
+model reads, where the model runs: in the Ray runtime the grids travel once per run through
+Ray's object store, never per window. Sampling is elementwise, so every runtime and every window
+split gives bit-identical columns.
+"""
 from __future__ import annotations
 
 import numpy as np
 
-from twin.environment.links import EarthStationsGrid, LinkGeometry, RelayOrbit
 from twin.environment.sky import HorizonMask, SkyGrid
 
 
 class StationEnvironment:
-    """The site's sky plus, when the station has communications, its links: ground stations'
-    view of the Moon and each relay's geometry. ``sample`` merges their columns."""
-
-    def __init__(self, scenario):
+    def __init__(self, scenario, models):
         lat, lon = scenario.site.location
         clock = scenario.clock
         start, end = clock.start_unix_s, clock.end_unix_s
         mask = HorizonMask(scenario.site.horizon_mask) if scenario.site.horizon_mask else None
-        self.parts = [SkyGrid(lat, lon, start, end, horizon=mask)]
-        comms = scenario.modules.communications
-        if comms is not None:
-            stations = [(s.latitude_deg, s.longitude_deg, s.min_elevation_deg) for s in comms.ground_stations]
-            self.parts.append(EarthStationsGrid(stations, start, end))
-            if comms.relays:
-                relays = [
-                    RelayOrbit.from_altitudes(
-                        r.periapsis_altitude_km, r.apoapsis_altitude_km, r.inclination_deg, raan_deg=r.raan_deg,
-                        arg_periapsis_deg=r.arg_periapsis_deg, mean_anomaly_deg=r.mean_anomaly_deg,
-                        epoch_unix_s=float(r.epoch.timestamp()),
-                    )
-                    for r in comms.relays
-                ]
-                self.parts.append(LinkGeometry(lat, lon, relays, start, end, horizon=mask))
+        self.sky = SkyGrid(lat, lon, start, end, horizon=mask)
+        self.own = {
+            id: model.environment_sources(scenario.site, start, end)
+            for id, model in models.items()
+            if hasattr(model, "environment_sources")
+        }
+        self._memo: tuple[tuple[int, int], dict[str, np.ndarray]] | None = None
 
-    def sample(self, unix_s: np.ndarray) -> dict[str, np.ndarray]:
-        merged: dict[str, np.ndarray] = {}
-        for part in self.parts:
-            merged.update(part.sample(unix_s))
-        return merged
+    def __getstate__(self):
+        return {**self.__dict__, "_memo": None}
+
+    def _sky(self, start_step: int, times: np.ndarray) -> dict[str, np.ndarray]:
+        # Instances in one process share a window's sky (the local runtime samples it once).
+        key = (start_step, len(times))
+        if self._memo is None or self._memo[0] != key:
+            self._memo = (key, self.sky.sample(times))
+        return self._memo[1]
+
+    def sample(self, id: str, start_step: int, times: np.ndarray, keys) -> dict[str, np.ndarray]:
+        merged = dict(self._sky(start_step, times))
+        for source in self.own.get(id, ()):
+            merged.update(source.sample(times))
+        missing = [k for k in keys if k not in merged]
+        if missing:
+            raise KeyError(f"{id}: no environment column {', '.join(missing)} (known: {', '.join(sorted(merged))})")
+        return {k: merged[k] for k in keys}
+
+    def for_instance(self, id: str) -> "InstanceEnvironment":
+        return InstanceEnvironment(self, id)
+
+
+class InstanceEnvironment:
+    """One instance's view: ``sample(start_step, times, keys)``."""
+
+    def __init__(self, station: StationEnvironment, id: str):
+        self.station, self.id = station, id
+
+    def sample(self, start_step: int, times: np.ndarray, keys) -> dict[str, np.ndarray]:
+        return self.station.sample(self.id, start_step, times, keys)

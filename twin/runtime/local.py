@@ -1,11 +1,9 @@
-"""The local runtime: every model in this process, called directly."""
+"""The local runtime: every instance in this process, called directly."""
 from __future__ import annotations
 
 from pathlib import Path
 
-from twin.models.base import ModelHost
-from twin.models.registry import build_model
-from twin.scenario import Scenario
+from twin.model import ModelHost, Snapshot
 from twin.telemetry import telemetry_sink
 
 
@@ -18,20 +16,22 @@ class _Done:
 
 
 class LocalHandle:
-    """The conductor's view of a subsystem, backed by an in-process ModelHost."""
+    """The conductor's view of an instance, backed by an in-process ModelHost."""
 
     def __init__(self, host: ModelHost):
         self.host = host
-        model = host.model
-        self.name = model.name
-        self.kind = model.kind
-        self.stage = model.stage
-        self.environment = model.environment
-        self.consumes = model.consumes
-        self.load_class = model.load_class
+        self.name = host.model.id
+        self.kind = host.model.kind
 
-    def exchange(self, commit_steps, window, env=None, inputs=None, assumed=None):
-        return _Done(self.host.exchange(commit_steps, window, env, inputs, assumed))
+    def exchange(self, commit_steps, window, inputs=None, snapshot: bool = False):
+        return _Done(self.host.exchange(commit_steps, window, inputs, snapshot))
+
+    def snapshot(self) -> Snapshot:
+        return self.host.snapshot()
+
+    def restore(self, snapshot: Snapshot) -> int:
+        self.host.restore(snapshot)
+        return self.host.step
 
     def finish(self, discard: bool = False) -> list[str]:
         return self.host.finish(discard)
@@ -39,26 +39,22 @@ class LocalHandle:
     def variables(self) -> dict[str, float]:
         return self.host.variables()
 
-    def close(self) -> None:
-        pass
-
 
 class LocalRuntime:
     name = "local"
 
-    def __init__(self, scenario: Scenario, telemetry_dir: Path | None = None):
-        self.scenario = scenario
+    def __init__(self, scenario, station, environment, telemetry_dir: Path | None = None):
+        self.scenario, self.station, self.environment = scenario, station, environment
         self.telemetry_dir = telemetry_dir
-        self.handles: list[LocalHandle] = []
+        self.handles: dict[str, LocalHandle] = {}
 
     def __enter__(self) -> "LocalRuntime":
         clock = self.scenario.clock
-        seed = self.scenario.scenario.seed
-        self.handles = [
-            LocalHandle(ModelHost(build_model(name, params, clock, seed), telemetry_sink(self.telemetry_dir, clock)))
-            for name, params in self.scenario.modules.present().items()
-        ]
+        self.handles = {
+            id: LocalHandle(ModelHost(model, telemetry_sink(self.telemetry_dir, id, clock), self.environment.for_instance(id)))
+            for id, model in self.station.models.items()
+        }
         return self
 
     def __exit__(self, *exc) -> None:
-        self.handles = []
+        self.handles = {}

@@ -1,59 +1,73 @@
-"""The Ray runtime: each subsystem is a Ray actor serving its own SubsystemService over gRPC.
+"""The Ray runtime: each instance is a Ray actor serving its own SubsystemService over gRPC.
 
-Ray places and supervises the actors; the conductor talks to them only over gRPC, at the
-host:port each actor publishes (the port is picked by the OS, never hard-coded).
+Ray places, supervises and restarts the actors; the conductor talks to them only over gRPC, at
+the host:port each actor publishes (the port is picked by the OS, never hard-coded). The
+environment grids go to the actors once, through Ray's object store.
 """
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Callable
 
 from services.auth import new_token
-from twin.scenario import Scenario
 
 
 class SubsystemActor:
-    """Body of the Ray actor (wrapped with ray.remote at runtime, so importing this costs nothing)."""
+    """Body of the Ray actor (wrapped with ray.remote at runtime, so importing this costs nothing).
 
-    def __init__(self, scenario: Scenario, name: str, token: str, bind: str | None, telemetry_dir: str | None):
+    Ray re-runs the constructor when it restarts a dead actor: the instance comes back at its
+    initial state, its telemetry folder untouched, and the conductor restores it from a checkpoint.
+    """
+
+    def __init__(self, scenario, id: str, token: str, bind: str | None, telemetry_dir: str | None, environment):
         import ray
 
         from services.subsystem_server import serve
-        from twin.models.base import ModelHost
-        from twin.models.registry import build_model
+        from twin.model import ModelHost
+        from twin.station import Station
         from twin.telemetry import telemetry_sink
 
-        params = getattr(scenario.modules, name)
-        # Each actor writes its own subsystem's telemetry file where it runs (on a multi-node
-        # cluster, the output folder must be shared storage, as for Ray's own storage_path).
-        sink = telemetry_sink(telemetry_dir, scenario.clock)
-        self.host = ModelHost(build_model(name, params, scenario.clock, scenario.scenario.seed), sink)
+        model = Station(scenario).models[id]
+        # Each actor writes its own instance's telemetry where it runs (on a multi-node cluster,
+        # the output folder must be shared storage, as for Ray's own storage_path).
+        sink = telemetry_sink(telemetry_dir, id, scenario.clock)
+        self.host = ModelHost(model, sink, environment.for_instance(id))
         # On a cluster the endpoint must be reachable from the driver's node: publish the node's
         # address. A local cluster binds loopback only.
         address = bind or ray.util.get_node_ip_address()
         self.server, port = serve(self.host, token, bind=address)
-        self.address = f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
+        self.info = {
+            "id": id,
+            "kind": model.kind,
+            "address": f"[{address}]:{port}" if ":" in address else f"{address}:{port}",
+            "pid": os.getpid(),
+            "node_id": ray.get_runtime_context().get_node_id(),
+        }
 
-    def endpoint(self) -> str:
-        return self.address
-
-    def stop(self) -> None:
-        self.server.stop(grace=None)
+    def endpoint(self) -> dict:
+        return self.info
 
 
 class RayRuntime:
     name = "ray"
 
-    def __init__(self, scenario: Scenario, telemetry_dir: Path | None = None, address: str | None = None, actor_cpus: float = 0.25, startup_timeout_s: float = 180.0):
-        self.scenario = scenario
+    def __init__(self, scenario, station, environment, telemetry_dir: Path | None = None, address: str | None = None,
+                 actor_cpus: float = 0.25, max_restarts: int = 3, startup_timeout_s: float = 180.0,
+                 on_endpoints: Callable[[list[dict]], None] | None = None):
+        self.scenario, self.station, self.environment = scenario, station, environment
         # Absolute: Ray workers run in their own working directories.
         self.telemetry_dir = None if telemetry_dir is None else str(Path(telemetry_dir).resolve())
         self.address = address
         self.actor_cpus = actor_cpus
+        self.max_restarts = max_restarts
         self.startup_timeout_s = startup_timeout_s
-        self.handles = []
-        self._actors = []
+        self.on_endpoints = on_endpoints
+        self.handles = {}
+        self.endpoints: dict[str, dict] = {}
+        self._actors = {}
         self._started_ray = False
+        self._token = new_token()
 
     def __enter__(self) -> "RayRuntime":
         import ray
@@ -65,12 +79,13 @@ class RayRuntime:
             os.environ.setdefault("RAY_DEDUP_LOGS", "0")
             ray.init(address=self.address, include_dashboard=False, logging_level="ERROR", log_to_driver=False)
             self._started_ray = True
-        names = list(self.scenario.modules.present())
+        ids = self.station.ids
         have = ray.cluster_resources().get("CPU", 0.0)
-        need = self.actor_cpus * len(names)
+        need = self.actor_cpus * len(ids)
         if need > have:
+            self.__exit__(None, None, None)
             raise RuntimeError(
-                f"{len(names)} subsystem actors at {self.actor_cpus} CPU each need {need:g} CPUs but the cluster has {have:g}; "
+                f"{len(ids)} subsystem actors at {self.actor_cpus} CPU each need {need:g} CPUs but the cluster has {have:g}; "
                 "lower --actor-cpus or add nodes (Ray would wait forever otherwise)"
             )
         # Loopback when the whole cluster is this machine; otherwise each actor binds and
@@ -78,25 +93,54 @@ class RayRuntime:
         alive = [node for node in ray.nodes() if node.get("Alive")]
         single_local = len(alive) == 1 and alive[0]["NodeManagerAddress"] == ray.util.get_node_ip_address()
         bind = "127.0.0.1" if single_local else None
-        token = new_token()
-        actor_class = ray.remote(num_cpus=self.actor_cpus, max_restarts=0)(SubsystemActor)
+        actor_class = ray.remote(num_cpus=self.actor_cpus, max_restarts=self.max_restarts, max_task_retries=-1)(SubsystemActor)
         try:
-            self._actors = [actor_class.remote(self.scenario, name, token, bind, self.telemetry_dir) for name in names]
-            endpoints = ray.get([actor.endpoint.remote() for actor in self._actors], timeout=self.startup_timeout_s)
-            self.handles = [SubsystemClient(endpoint, token) for endpoint in endpoints]
+            env_ref = ray.put(self.environment)
+            self._actors = {id: actor_class.remote(self.scenario, id, self._token, bind, self.telemetry_dir, env_ref) for id in ids}
+            infos = ray.get([actor.endpoint.remote() for actor in self._actors.values()], timeout=self.startup_timeout_s)
+            self.endpoints = {info["id"]: info for info in infos}
+            self.handles = {info["id"]: SubsystemClient(info["address"], self._token) for info in infos}
         except BaseException:
             self.__exit__(None, None, None)
             raise
+        self._published()
         return self
+
+    def _published(self) -> None:
+        if self.on_endpoints is not None:
+            self.on_endpoints(list(self.endpoints.values()))
+
+    def recover(self, ids: list[str]) -> None:
+        """Reconnect to lost instances once Ray has restarted their actors."""
+        import ray
+
+        from services.subsystem_client import SubsystemClient
+
+        for id in ids:
+            kind = self.station.models[id].kind
+            try:
+                info = ray.get(self._actors[id].endpoint.remote(), timeout=self.startup_timeout_s)
+            except (ray.exceptions.RayActorError, ray.exceptions.GetTimeoutError) as exc:
+                reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                raise RuntimeError(f"subsystem {id} ({kind}) died and could not be restarted (max_restarts={self.max_restarts}): {reason}") from None
+            if info["address"] == self.endpoints[id]["address"] and info["pid"] == self.endpoints[id]["pid"]:
+                continue  # the same process: the call failed for another reason; restoring is enough
+            self.handles[id].close()
+            self.handles[id] = SubsystemClient(info["address"], self._token)
+            self.endpoints[id] = info
+        self._published()
 
     def __exit__(self, *exc) -> None:
         import ray
 
-        for handle in self.handles:
-            handle.close()
-        for actor in self._actors:
-            ray.kill(actor)
-        self.handles, self._actors = [], []
+        for handle in self.handles.values():
+            try:
+                handle.close()
+            except Exception:
+                pass
+        for actor in self._actors.values():
+            ray.kill(actor, no_restart=True)
+        self.handles, self._actors = {}, {}
         if self._started_ray:
             ray.shutdown()
             self._started_ray = False

@@ -25,23 +25,21 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1bilrs/twin/v1/coupling.proto\x12\x0cilrs.twin.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"j\n\x06Series\x12\x0c\n\x04name\x18\x01 \x01(\t\x12/\n\x0c\x65lement_type\x18\x02 \x01(\x0e\x32\x19.ilrs.twin.v1.ElementType\x12\x0c\n\x04\x64\x61ta\x18\x03 \x01(\x0c\x12\x13\n\x0brun_lengths\x18\x04 \x01(\x0c\"k\n\x06Window\x12\x12\n\nstart_step\x18\x01 \x01(\x03\x12\r\n\x05steps\x18\x02 \x01(\x05\x12.\n\nstart_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06step_s\x18\x04 \x01(\x03\"F\n\x0b\x43lassSwitch\x12+\n\nload_class\x18\x01 \x01(\x0e\x32\x17.ilrs.twin.v1.LoadClass\x12\n\n\x02on\x18\x02 \x01(\x08\"H\n\rClassSchedule\x12+\n\nload_class\x18\x01 \x01(\x0e\x32\x17.ilrs.twin.v1.LoadClass\x12\n\n\x02on\x18\x02 \x01(\x0c*u\n\x0b\x45lementType\x12\x1c\n\x18\x45LEMENT_TYPE_UNSPECIFIED\x10\x00\x12\x18\n\x14\x45LEMENT_TYPE_FLOAT64\x10\x01\x12\x16\n\x12\x45LEMENT_TYPE_INT64\x10\x02\x12\x16\n\x12\x45LEMENT_TYPE_UINT8\x10\x03*\x8c\x01\n\tLoadClass\x12\x1a\n\x16LOAD_CLASS_UNSPECIFIED\x10\x00\x12\x17\n\x13LOAD_CLASS_SURVIVAL\x10\x01\x12\x1d\n\x19LOAD_CLASS_COMMUNICATIONS\x10\x02\x12\x16\n\x12LOAD_CLASS_SCIENCE\x10\x03\x12\x13\n\x0fLOAD_CLASS_ISRU\x10\x04\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1bilrs/twin/v1/coupling.proto\x12\x0cilrs.twin.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"j\n\x06Series\x12\x0c\n\x04name\x18\x01 \x01(\t\x12/\n\x0c\x65lement_type\x18\x02 \x01(\x0e\x32\x19.ilrs.twin.v1.ElementType\x12\x0c\n\x04\x64\x61ta\x18\x03 \x01(\x0c\x12\x13\n\x0brun_lengths\x18\x04 \x01(\x0c\"k\n\x06Window\x12\x12\n\nstart_step\x18\x01 \x01(\x03\x12\r\n\x05steps\x18\x02 \x01(\x05\x12.\n\nstart_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06step_s\x18\x04 \x01(\x03\"F\n\x0b\x43lassSwitch\x12+\n\nload_class\x18\x01 \x01(\x0e\x32\x17.ilrs.twin.v1.LoadClass\x12\n\n\x02on\x18\x02 \x01(\x08*u\n\x0b\x45lementType\x12\x1c\n\x18\x45LEMENT_TYPE_UNSPECIFIED\x10\x00\x12\x18\n\x14\x45LEMENT_TYPE_FLOAT64\x10\x01\x12\x16\n\x12\x45LEMENT_TYPE_INT64\x10\x02\x12\x16\n\x12\x45LEMENT_TYPE_UINT8\x10\x03*\x8c\x01\n\tLoadClass\x12\x1a\n\x16LOAD_CLASS_UNSPECIFIED\x10\x00\x12\x17\n\x13LOAD_CLASS_SURVIVAL\x10\x01\x12\x1d\n\x19LOAD_CLASS_COMMUNICATIONS\x10\x02\x12\x16\n\x12LOAD_CLASS_SCIENCE\x10\x03\x12\x13\n\x0fLOAD_CLASS_ISRU\x10\x04\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'ilrs.twin.v1.coupling_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_ELEMENTTYPE']._serialized_start=441
-  _globals['_ELEMENTTYPE']._serialized_end=558
-  _globals['_LOADCLASS']._serialized_start=561
-  _globals['_LOADCLASS']._serialized_end=701
+  _globals['_ELEMENTTYPE']._serialized_start=367
+  _globals['_ELEMENTTYPE']._serialized_end=484
+  _globals['_LOADCLASS']._serialized_start=487
+  _globals['_LOADCLASS']._serialized_end=627
   _globals['_SERIES']._serialized_start=78
   _globals['_SERIES']._serialized_end=184
   _globals['_WINDOW']._serialized_start=186
   _globals['_WINDOW']._serialized_end=293
   _globals['_CLASSSWITCH']._serialized_start=295
   _globals['_CLASSSWITCH']._serialized_end=365
-  _globals['_CLASSSCHEDULE']._serialized_start=367
-  _globals['_CLASSSCHEDULE']._serialized_end=439
 # @@protoc_insertion_point(module_scope)

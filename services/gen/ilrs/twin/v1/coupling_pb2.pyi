@@ -64,11 +64,3 @@ class ClassSwitch(_message.Message):
     load_class: LoadClass
     on: bool
     def __init__(self, load_class: _Optional[_Union[LoadClass, str]] = ..., on: _Optional[bool] = ...) -> None: ...
-
-class ClassSchedule(_message.Message):
-    __slots__ = ("load_class", "on")
-    LOAD_CLASS_FIELD_NUMBER: _ClassVar[int]
-    ON_FIELD_NUMBER: _ClassVar[int]
-    load_class: LoadClass
-    on: bytes
-    def __init__(self, load_class: _Optional[_Union[LoadClass, str]] = ..., on: _Optional[bytes] = ...) -> None: ...

@@ -22,11 +22,11 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.protobuf import any_pb2 as google_dot_protobuf_dot_any__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
-from services.gen.ilrs.twin.v1 import coupling_pb2 as ilrs_dot_twin_dot_v1_dot_coupling__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18ilrs/twin/v1/state.proto\x12\x0cilrs.twin.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1bilrs/twin/v1/coupling.proto\"\xf6\x01\n\x0b\x45nergyState\x12\x13\n\x0bstorage_kwh\x18\x01 \x01(\x01\x12\x18\n\x10storage_soc_frac\x18\x02 \x01(\x01\x12\x1c\n\x14min_storage_soc_frac\x18\x03 \x01(\x01\x12+\n\x08switches\x18\x04 \x03(\x0b\x32\x19.ilrs.twin.v1.ClassSwitch\x12\x15\n\rgenerated_kwh\x18\x05 \x01(\x01\x12\x15\n\rdelivered_kwh\x18\x06 \x01(\x01\x12\x14\n\x0cunserved_kwh\x18\x07 \x01(\x01\x12\x15\n\rcurtailed_kwh\x18\x08 \x01(\x01\x12\x12\n\nlosses_kwh\x18\t \x01(\x01\"\x9d\x01\n\x12ScheduledLoadState\x12+\n\nload_class\x18\x01 \x01(\x0e\x32\x17.ilrs.twin.v1.LoadClass\x12\x12\n\nenergy_kwh\x18\x02 \x01(\x01\x12\x15\n\rpowered_hours\x18\x03 \x01(\x01\x12\x12\n\nshed_hours\x18\x04 \x01(\x01\x12\x1b\n\x13\x64\x61ta_produced_bytes\x18\x05 \x01(\x01\"\x99\x01\n\x13\x43ommunicationsState\x12\x16\n\x0ereceived_bytes\x18\x01 \x01(\x01\x12\x18\n\x10\x64ownlinked_bytes\x18\x02 \x01(\x01\x12\x12\n\nlost_bytes\x18\x03 \x01(\x01\x12\x14\n\x0cstored_bytes\x18\x04 \x01(\x01\x12\x11\n\tdte_hours\x18\x05 \x01(\x01\x12\x13\n\x0brelay_hours\x18\x06 \x01(\x01\"\xcc\x01\n\rResearchState\x12#\n\x1b\x63ompleted_experiments_count\x18\x01 \x01(\x01\x12 \n\x18queued_experiments_count\x18\x02 \x01(\x01\x12\x18\n\x10\x65xperiment_hours\x18\x03 \x01(\x01\x12\x1b\n\x13\x64\x61ta_produced_bytes\x18\x04 \x01(\x01\x12\x12\n\nenergy_kwh\x18\x05 \x01(\x01\x12\x15\n\rpowered_hours\x18\x06 \x01(\x01\x12\x12\n\nshed_hours\x18\x07 \x01(\x01\"\x9b\x02\n\tIsruState\x12\x19\n\x11regolith_stock_kg\x18\x01 \x01(\x01\x12\x1d\n\x15regolith_delivered_kg\x18\x02 \x01(\x01\x12\x1b\n\x13regolith_refused_kg\x18\x03 \x01(\x01\x12\x1d\n\x15regolith_processed_kg\x18\x04 \x01(\x01\x12\x13\n\x0btailings_kg\x18\x05 \x01(\x01\x12\x16\n\x0eo2_produced_kg\x18\x06 \x01(\x01\x12\x12\n\no2_tank_kg\x18\x07 \x01(\x01\x12\x16\n\x0eo2_offtaken_kg\x18\x08 \x01(\x01\x12\x12\n\nenergy_kwh\x18\t \x01(\x01\x12\x17\n\x0fproducing_hours\x18\n \x01(\x01\x12\x12\n\nshed_hours\x18\x0b \x01(\x01\"\x9d\x01\n\x0e\x41stronomyState\x12\x17\n\x0fobserving_hours\x18\x01 \x01(\x01\x12\x15\n\rnominal_hours\x18\x02 \x01(\x01\x12\x16\n\x0e\x64\x65graded_hours\x18\x03 \x01(\x01\x12\x1b\n\x13\x64\x61ta_produced_bytes\x18\x04 \x01(\x01\x12\x12\n\nenergy_kwh\x18\x05 \x01(\x01\x12\x12\n\nshed_hours\x18\x06 \x01(\x01\"\x89\x04\n\x0eSubsystemState\x12\x11\n\tsubsystem\x18\x01 \x01(\t\x12\x0c\n\x04step\x18\x02 \x01(\x03\x12(\n\x04time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12>\n\tvariables\x18\x04 \x03(\x0b\x32+.ilrs.twin.v1.SubsystemState.VariablesEntry\x12+\n\x06\x65nergy\x18\n \x01(\x0b\x32\x19.ilrs.twin.v1.EnergyStateH\x00\x12:\n\x0escheduled_load\x18\x0b \x01(\x0b\x32 .ilrs.twin.v1.ScheduledLoadStateH\x00\x12;\n\x0e\x63ommunications\x18\x0c \x01(\x0b\x32!.ilrs.twin.v1.CommunicationsStateH\x00\x12/\n\x08research\x18\r \x01(\x0b\x32\x1b.ilrs.twin.v1.ResearchStateH\x00\x12\'\n\x04isru\x18\x0e \x01(\x0b\x32\x17.ilrs.twin.v1.IsruStateH\x00\x12\x31\n\tastronomy\x18\x0f \x01(\x0b\x32\x1c.ilrs.twin.v1.AstronomyStateH\x00\x1a\x30\n\x0eVariablesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\x42\x07\n\x05modelb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18ilrs/twin/v1/state.proto\x12\x0cilrs.twin.v1\x1a\x19google/protobuf/any.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x81\x02\n\x0eSubsystemState\x12\x11\n\tsubsystem\x18\x01 \x01(\t\x12\x0c\n\x04step\x18\x02 \x01(\x03\x12(\n\x04time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12>\n\tvariables\x18\x04 \x03(\x0b\x32+.ilrs.twin.v1.SubsystemState.VariablesEntry\x12\x0c\n\x04kind\x18\x05 \x01(\t\x12$\n\x06\x64\x65tail\x18\x06 \x01(\x0b\x32\x14.google.protobuf.Any\x1a\x30\n\x0eVariablesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,20 +35,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_SUBSYSTEMSTATE_VARIABLESENTRY']._loaded_options = None
   _globals['_SUBSYSTEMSTATE_VARIABLESENTRY']._serialized_options = b'8\001'
-  _globals['_ENERGYSTATE']._serialized_start=105
-  _globals['_ENERGYSTATE']._serialized_end=351
-  _globals['_SCHEDULEDLOADSTATE']._serialized_start=354
-  _globals['_SCHEDULEDLOADSTATE']._serialized_end=511
-  _globals['_COMMUNICATIONSSTATE']._serialized_start=514
-  _globals['_COMMUNICATIONSSTATE']._serialized_end=667
-  _globals['_RESEARCHSTATE']._serialized_start=670
-  _globals['_RESEARCHSTATE']._serialized_end=874
-  _globals['_ISRUSTATE']._serialized_start=877
-  _globals['_ISRUSTATE']._serialized_end=1160
-  _globals['_ASTRONOMYSTATE']._serialized_start=1163
-  _globals['_ASTRONOMYSTATE']._serialized_end=1320
-  _globals['_SUBSYSTEMSTATE']._serialized_start=1323
-  _globals['_SUBSYSTEMSTATE']._serialized_end=1844
-  _globals['_SUBSYSTEMSTATE_VARIABLESENTRY']._serialized_start=1787
-  _globals['_SUBSYSTEMSTATE_VARIABLESENTRY']._serialized_end=1835
+  _globals['_SUBSYSTEMSTATE']._serialized_start=103
+  _globals['_SUBSYSTEMSTATE']._serialized_end=360
+  _globals['_SUBSYSTEMSTATE_VARIABLESENTRY']._serialized_start=312
+  _globals['_SUBSYSTEMSTATE_VARIABLESENTRY']._serialized_end=360
 # @@protoc_insertion_point(module_scope)

@@ -23,32 +23,45 @@ _sym_db = _symbol_database.Default()
 
 
 from services.gen.ilrs.twin.v1 import coupling_pb2 as ilrs_dot_twin_dot_v1_dot_coupling__pb2
+from services.gen.ilrs.twin.v1 import snapshot_pb2 as ilrs_dot_twin_dot_v1_dot_snapshot__pb2
 from services.gen.ilrs.twin.v1 import state_pb2 as ilrs_dot_twin_dot_v1_dot_state__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1cilrs/twin/v1/subsystem.proto\x12\x0cilrs.twin.v1\x1a\x1bilrs/twin/v1/coupling.proto\x1a\x18ilrs/twin/v1/state.proto\"\x11\n\x0f\x44\x65scribeRequest\"\x91\x01\n\x10\x44\x65scribeResponse\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\r\n\x05stage\x18\x03 \x01(\x05\x12\x13\n\x0b\x65nvironment\x18\x04 \x03(\t\x12\x10\n\x08\x63onsumes\x18\x05 \x03(\t\x12+\n\nload_class\x18\x06 \x01(\x0e\x32\x17.ilrs.twin.v1.LoadClass\"\xcc\x01\n\x0f\x45xchangeRequest\x12\x14\n\x0c\x63ommit_steps\x18\x01 \x01(\x05\x12$\n\x06window\x18\x02 \x01(\x0b\x32\x14.ilrs.twin.v1.Window\x12)\n\x0b\x65nvironment\x18\x03 \x03(\x0b\x32\x14.ilrs.twin.v1.Series\x12$\n\x06inputs\x18\x04 \x03(\x0b\x32\x14.ilrs.twin.v1.Series\x12,\n\x07\x61ssumed\x18\x05 \x03(\x0b\x32\x1b.ilrs.twin.v1.ClassSchedule\"G\n\x10\x45xchangeResponse\x12%\n\x07outputs\x18\x01 \x03(\x0b\x32\x14.ilrs.twin.v1.Series\x12\x0c\n\x04step\x18\x02 \x01(\x03\" \n\rFinishRequest\x12\x0f\n\x07\x64iscard\x18\x01 \x01(\x08\"\x1f\n\x0e\x46inishResponse\x12\r\n\x05\x66iles\x18\x01 \x03(\t\"\x11\n\x0fGetStateRequest\"?\n\x10GetStateResponse\x12+\n\x05state\x18\x01 \x01(\x0b\x32\x1c.ilrs.twin.v1.SubsystemState2\xb8\x02\n\x10SubsystemService\x12I\n\x08\x44\x65scribe\x12\x1d.ilrs.twin.v1.DescribeRequest\x1a\x1e.ilrs.twin.v1.DescribeResponse\x12I\n\x08\x45xchange\x12\x1d.ilrs.twin.v1.ExchangeRequest\x1a\x1e.ilrs.twin.v1.ExchangeResponse\x12\x43\n\x06\x46inish\x12\x1b.ilrs.twin.v1.FinishRequest\x1a\x1c.ilrs.twin.v1.FinishResponse\x12I\n\x08GetState\x12\x1d.ilrs.twin.v1.GetStateRequest\x1a\x1e.ilrs.twin.v1.GetStateResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1cilrs/twin/v1/subsystem.proto\x12\x0cilrs.twin.v1\x1a\x1bilrs/twin/v1/coupling.proto\x1a\x1bilrs/twin/v1/snapshot.proto\x1a\x18ilrs/twin/v1/state.proto\"\x11\n\x0f\x44\x65scribeRequest\"r\n\x08PortInfo\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x10\n\x08quantity\x18\x02 \x01(\t\x12\x0c\n\x04unit\x18\x03 \x01(\t\x12\x11\n\tdirection\x18\x04 \x01(\t\x12\x10\n\x08\x66\x65\x65\x64\x62\x61\x63k\x18\x05 \x01(\x08\x12\x13\n\x0b\x64\x65scription\x18\x06 \x01(\t\"g\n\tRouteInfo\x12\x0e\n\x06source\x18\x01 \x01(\t\x12\x13\n\x0bsource_port\x18\x02 \x01(\t\x12\x0e\n\x06target\x18\x03 \x01(\t\x12\x13\n\x0btarget_port\x18\x04 \x01(\t\x12\x10\n\x08\x66\x65\x65\x64\x62\x61\x63k\x18\x05 \x01(\x08\"\xc2\x01\n\x10\x44\x65scribeResponse\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\x13\n\x0b\x65nvironment\x18\x04 \x03(\t\x12%\n\x05ports\x18\x07 \x03(\x0b\x32\x16.ilrs.twin.v1.PortInfo\x12\'\n\x06routes\x18\x08 \x03(\x0b\x32\x17.ilrs.twin.v1.RouteInfoJ\x04\x08\x03\x10\x04J\x04\x08\x05\x10\x06J\x04\x08\x06\x10\x07R\x05stageR\x08\x63onsumesR\nload_class\"\xa7\x01\n\x0f\x45xchangeRequest\x12\x14\n\x0c\x63ommit_steps\x18\x01 \x01(\x05\x12$\n\x06window\x18\x02 \x01(\x0b\x32\x14.ilrs.twin.v1.Window\x12$\n\x06inputs\x18\x04 \x03(\x0b\x32\x14.ilrs.twin.v1.Series\x12\x10\n\x08snapshot\x18\x06 \x01(\x08J\x04\x08\x03\x10\x04J\x04\x08\x05\x10\x06R\x0b\x65nvironmentR\x07\x61ssumed\"y\n\x10\x45xchangeResponse\x12%\n\x07outputs\x18\x01 \x03(\x0b\x32\x14.ilrs.twin.v1.Series\x12\x0c\n\x04step\x18\x02 \x01(\x03\x12\x30\n\x08snapshot\x18\x03 \x01(\x0b\x32\x1e.ilrs.twin.v1.InstanceSnapshot\" \n\rFinishRequest\x12\x0f\n\x07\x64iscard\x18\x01 \x01(\x08\"\x1f\n\x0e\x46inishResponse\x12\r\n\x05\x66iles\x18\x01 \x03(\t\"\x11\n\x0fGetStateRequest\"?\n\x10GetStateResponse\x12+\n\x05state\x18\x01 \x01(\x0b\x32\x1c.ilrs.twin.v1.SubsystemState\"\x11\n\x0fSnapshotRequest\"D\n\x10SnapshotResponse\x12\x30\n\x08snapshot\x18\x01 \x01(\x0b\x32\x1e.ilrs.twin.v1.InstanceSnapshot\"B\n\x0eRestoreRequest\x12\x30\n\x08snapshot\x18\x01 \x01(\x0b\x32\x1e.ilrs.twin.v1.InstanceSnapshot\"\x1f\n\x0fRestoreResponse\x12\x0c\n\x04step\x18\x01 \x01(\x03\x32\xcb\x03\n\x10SubsystemService\x12I\n\x08\x44\x65scribe\x12\x1d.ilrs.twin.v1.DescribeRequest\x1a\x1e.ilrs.twin.v1.DescribeResponse\x12I\n\x08\x45xchange\x12\x1d.ilrs.twin.v1.ExchangeRequest\x1a\x1e.ilrs.twin.v1.ExchangeResponse\x12\x43\n\x06\x46inish\x12\x1b.ilrs.twin.v1.FinishRequest\x1a\x1c.ilrs.twin.v1.FinishResponse\x12I\n\x08GetState\x12\x1d.ilrs.twin.v1.GetStateRequest\x1a\x1e.ilrs.twin.v1.GetStateResponse\x12I\n\x08Snapshot\x12\x1d.ilrs.twin.v1.SnapshotRequest\x1a\x1e.ilrs.twin.v1.SnapshotResponse\x12\x46\n\x07Restore\x12\x1c.ilrs.twin.v1.RestoreRequest\x1a\x1d.ilrs.twin.v1.RestoreResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'ilrs.twin.v1.subsystem_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_DESCRIBEREQUEST']._serialized_start=101
-  _globals['_DESCRIBEREQUEST']._serialized_end=118
-  _globals['_DESCRIBERESPONSE']._serialized_start=121
-  _globals['_DESCRIBERESPONSE']._serialized_end=266
-  _globals['_EXCHANGEREQUEST']._serialized_start=269
-  _globals['_EXCHANGEREQUEST']._serialized_end=473
-  _globals['_EXCHANGERESPONSE']._serialized_start=475
-  _globals['_EXCHANGERESPONSE']._serialized_end=546
-  _globals['_FINISHREQUEST']._serialized_start=548
-  _globals['_FINISHREQUEST']._serialized_end=580
-  _globals['_FINISHRESPONSE']._serialized_start=582
-  _globals['_FINISHRESPONSE']._serialized_end=613
-  _globals['_GETSTATEREQUEST']._serialized_start=615
-  _globals['_GETSTATEREQUEST']._serialized_end=632
-  _globals['_GETSTATERESPONSE']._serialized_start=634
-  _globals['_GETSTATERESPONSE']._serialized_end=697
-  _globals['_SUBSYSTEMSERVICE']._serialized_start=700
-  _globals['_SUBSYSTEMSERVICE']._serialized_end=1012
+  _globals['_DESCRIBEREQUEST']._serialized_start=130
+  _globals['_DESCRIBEREQUEST']._serialized_end=147
+  _globals['_PORTINFO']._serialized_start=149
+  _globals['_PORTINFO']._serialized_end=263
+  _globals['_ROUTEINFO']._serialized_start=265
+  _globals['_ROUTEINFO']._serialized_end=368
+  _globals['_DESCRIBERESPONSE']._serialized_start=371
+  _globals['_DESCRIBERESPONSE']._serialized_end=565
+  _globals['_EXCHANGEREQUEST']._serialized_start=568
+  _globals['_EXCHANGEREQUEST']._serialized_end=735
+  _globals['_EXCHANGERESPONSE']._serialized_start=737
+  _globals['_EXCHANGERESPONSE']._serialized_end=858
+  _globals['_FINISHREQUEST']._serialized_start=860
+  _globals['_FINISHREQUEST']._serialized_end=892
+  _globals['_FINISHRESPONSE']._serialized_start=894
+  _globals['_FINISHRESPONSE']._serialized_end=925
+  _globals['_GETSTATEREQUEST']._serialized_start=927
+  _globals['_GETSTATEREQUEST']._serialized_end=944
+  _globals['_GETSTATERESPONSE']._serialized_start=946
+  _globals['_GETSTATERESPONSE']._serialized_end=1009
+  _globals['_SNAPSHOTREQUEST']._serialized_start=1011
+  _globals['_SNAPSHOTREQUEST']._serialized_end=1028
+  _globals['_SNAPSHOTRESPONSE']._serialized_start=1030
+  _globals['_SNAPSHOTRESPONSE']._serialized_end=1098
+  _globals['_RESTOREREQUEST']._serialized_start=1100
+  _globals['_RESTOREREQUEST']._serialized_end=1166
+  _globals['_RESTORERESPONSE']._serialized_start=1168
+  _globals['_RESTORERESPONSE']._serialized_end=1199
+  _globals['_SUBSYSTEMSERVICE']._serialized_start=1202
+  _globals['_SUBSYSTEMSERVICE']._serialized_end=1661
 # @@protoc_insertion_point(module_scope)

@@ -26,11 +26,11 @@ if _version_not_supported:
 
 
 class SubsystemServiceStub:
-    """Served by every subsystem. The conductor drives the run with one Exchange per subsystem per
-    window: commit the first `commit_steps` of the previous proposal (they become the committed
-    state and their telemetry goes to the subsystem's telemetry file), then propose the next
-    window tentatively from there. Finish publishes or discards the telemetry file.
-    Exchange and Finish need the run's bearer token.
+    """Served by every subsystem instance. The conductor drives the run with one Exchange per
+    instance per window: commit the first `commit_steps` of the previous proposal (they become
+    the committed state and their telemetry goes to the instance's telemetry), then propose the
+    next window tentatively from there. Finish publishes or discards the telemetry.
+    Exchange, Finish, Snapshot and Restore need the run's bearer token.
     """
 
     def __init__(self, channel):
@@ -59,18 +59,28 @@ class SubsystemServiceStub:
                 request_serializer=ilrs_dot_twin_dot_v1_dot_subsystem__pb2.GetStateRequest.SerializeToString,
                 response_deserializer=ilrs_dot_twin_dot_v1_dot_subsystem__pb2.GetStateResponse.FromString,
                 _registered_method=True)
+        self.Snapshot = channel.unary_unary(
+                '/ilrs.twin.v1.SubsystemService/Snapshot',
+                request_serializer=ilrs_dot_twin_dot_v1_dot_subsystem__pb2.SnapshotRequest.SerializeToString,
+                response_deserializer=ilrs_dot_twin_dot_v1_dot_subsystem__pb2.SnapshotResponse.FromString,
+                _registered_method=True)
+        self.Restore = channel.unary_unary(
+                '/ilrs.twin.v1.SubsystemService/Restore',
+                request_serializer=ilrs_dot_twin_dot_v1_dot_subsystem__pb2.RestoreRequest.SerializeToString,
+                response_deserializer=ilrs_dot_twin_dot_v1_dot_subsystem__pb2.RestoreResponse.FromString,
+                _registered_method=True)
 
 
 class SubsystemServiceServicer:
-    """Served by every subsystem. The conductor drives the run with one Exchange per subsystem per
-    window: commit the first `commit_steps` of the previous proposal (they become the committed
-    state and their telemetry goes to the subsystem's telemetry file), then propose the next
-    window tentatively from there. Finish publishes or discards the telemetry file.
-    Exchange and Finish need the run's bearer token.
+    """Served by every subsystem instance. The conductor drives the run with one Exchange per
+    instance per window: commit the first `commit_steps` of the previous proposal (they become
+    the committed state and their telemetry goes to the instance's telemetry), then propose the
+    next window tentatively from there. Finish publishes or discards the telemetry.
+    Exchange, Finish, Snapshot and Restore need the run's bearer token.
     """
 
     def Describe(self, request, context):
-        """What the subsystem exchanges: its stage, the environment it reads, the inputs it consumes.
+        """What the instance is: its kind, ports, the environment it reads, its routes.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -90,6 +100,20 @@ class SubsystemServiceServicer:
 
     def GetState(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Snapshot(self, request, context):
+        """The committed state as versioned bytes.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Restore(self, request, context):
+        """Continue from a snapshot: state, step, random stream; telemetry after its step is dropped.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -117,6 +141,16 @@ def add_SubsystemServiceServicer_to_server(servicer, server):
                     request_deserializer=ilrs_dot_twin_dot_v1_dot_subsystem__pb2.GetStateRequest.FromString,
                     response_serializer=ilrs_dot_twin_dot_v1_dot_subsystem__pb2.GetStateResponse.SerializeToString,
             ),
+            'Snapshot': grpc.unary_unary_rpc_method_handler(
+                    servicer.Snapshot,
+                    request_deserializer=ilrs_dot_twin_dot_v1_dot_subsystem__pb2.SnapshotRequest.FromString,
+                    response_serializer=ilrs_dot_twin_dot_v1_dot_subsystem__pb2.SnapshotResponse.SerializeToString,
+            ),
+            'Restore': grpc.unary_unary_rpc_method_handler(
+                    servicer.Restore,
+                    request_deserializer=ilrs_dot_twin_dot_v1_dot_subsystem__pb2.RestoreRequest.FromString,
+                    response_serializer=ilrs_dot_twin_dot_v1_dot_subsystem__pb2.RestoreResponse.SerializeToString,
+            ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
             'ilrs.twin.v1.SubsystemService', rpc_method_handlers)
@@ -126,11 +160,11 @@ def add_SubsystemServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class SubsystemService:
-    """Served by every subsystem. The conductor drives the run with one Exchange per subsystem per
-    window: commit the first `commit_steps` of the previous proposal (they become the committed
-    state and their telemetry goes to the subsystem's telemetry file), then propose the next
-    window tentatively from there. Finish publishes or discards the telemetry file.
-    Exchange and Finish need the run's bearer token.
+    """Served by every subsystem instance. The conductor drives the run with one Exchange per
+    instance per window: commit the first `commit_steps` of the previous proposal (they become
+    the committed state and their telemetry goes to the instance's telemetry), then propose the
+    next window tentatively from there. Finish publishes or discards the telemetry.
+    Exchange, Finish, Snapshot and Restore need the run's bearer token.
     """
 
     @staticmethod
@@ -231,6 +265,60 @@ class SubsystemService:
             '/ilrs.twin.v1.SubsystemService/GetState',
             ilrs_dot_twin_dot_v1_dot_subsystem__pb2.GetStateRequest.SerializeToString,
             ilrs_dot_twin_dot_v1_dot_subsystem__pb2.GetStateResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Snapshot(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ilrs.twin.v1.SubsystemService/Snapshot',
+            ilrs_dot_twin_dot_v1_dot_subsystem__pb2.SnapshotRequest.SerializeToString,
+            ilrs_dot_twin_dot_v1_dot_subsystem__pb2.SnapshotResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Restore(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ilrs.twin.v1.SubsystemService/Restore',
+            ilrs_dot_twin_dot_v1_dot_subsystem__pb2.RestoreRequest.SerializeToString,
+            ilrs_dot_twin_dot_v1_dot_subsystem__pb2.RestoreResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -25,8 +25,10 @@ import numpy as np
 from pydantic import Field, field_validator, model_validator
 
 from twin.clock import unix_s
-from twin.models.base import LOAD_CLASSES, N_CLASSES, Advance, LoadClass, Model, Window
-from twin.models.params import MJ_PER_KWH, Deployed, Params, optional_utc
+from twin.loads import CLASS_KEYS, LOAD_CLASSES, N_CLASSES, LoadClass, load_class
+from twin.model import Advance, Model, Window
+from twin.params import MILLIJOULES_PER_KWH, Deployed, Params, optional_utc
+from twin.ports import Port
 
 SECONDS_PER_YEAR = 365.25 * 86400
 
@@ -70,23 +72,41 @@ class Storage(Params):
     max_charge_kw: float | None = Field(default=None, gt=0)
     max_discharge_kw: float | None = Field(default=None, gt=0)
 
-    # The shedding ladder: the state of charge below which each class may no longer draw on
-    # storage (lower priorities give up earlier, keeping the rest for survival). Unset: min_soc_frac.
-    communications_floor_soc_frac: float | None = Field(default=None, ge=0, lt=1)
-    science_floor_soc_frac: float | None = Field(default=None, ge=0, lt=1)
-    isru_floor_soc_frac: float | None = Field(default=None, ge=0, lt=1)
+    # The shedding ladder: per load class below survival, the state of charge below which the
+    # class may no longer draw on storage (lower priorities give up earlier, keeping the rest for
+    # survival). A class not listed: min_soc_frac. Survival's floor is min_soc_frac.
+    floor_soc_frac: dict[str, float] = Field(default_factory=dict, description="per load class (communications, science, isru): storage floor, fraction of capacity")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _renamed(cls, data):
+        if isinstance(data, dict):
+            old = sorted(k for k in data if isinstance(k, str) and k.endswith("_floor_soc_frac"))
+            if old:
+                keys = ", ".join(f"{k.removesuffix('_floor_soc_frac')} = ..." for k in old)
+                raise ValueError(f"{', '.join(old)}: the ladder is now one table, floor_soc_frac = {{ {keys} }}")
+        return data
+
+    @field_validator("floor_soc_frac")
+    @classmethod
+    def _floor_keys(cls, floors: dict[str, float]) -> dict[str, float]:
+        for key, value in floors.items():
+            if load_class(key) == LoadClass.SURVIVAL:
+                raise ValueError("survival's floor is min_soc_frac")
+            if not 0 <= value < 1:
+                raise ValueError(f"{key}: {value} is outside [0, 1)")
+        return floors
 
     @property
     def floors(self) -> tuple[float, ...]:
         """Floor of each class, survival first."""
-        rungs = (self.communications_floor_soc_frac, self.science_floor_soc_frac, self.isru_floor_soc_frac)
-        return (self.min_soc_frac, *(self.min_soc_frac if r is None else r for r in rungs))
+        return (self.min_soc_frac, *(self.floor_soc_frac.get(key, self.min_soc_frac) for key in CLASS_KEYS[1:]))
 
     @model_validator(mode="after")
     def _bands(self) -> "Storage":
         floors = self.floors
         if any(lower > higher for lower, higher in zip(floors, floors[1:])):
-            raise ValueError("floors must not decrease with priority: min_soc_frac <= communications_floor_soc_frac <= science_floor_soc_frac <= isru_floor_soc_frac")
+            raise ValueError("floors must not decrease with priority: min_soc_frac <= " + " <= ".join(f"floor_soc_frac.{k}" for k in CLASS_KEYS[1:]))
         if self.restore_soc_frac <= max(floors):
             raise ValueError("restore_soc_frac must be above min_soc_frac and every floor (the switching hysteresis)")
         if self.initial_soc_frac < self.min_soc_frac:
@@ -130,15 +150,22 @@ def _to_mj(power_w: np.ndarray, step_s: int) -> np.ndarray:
 
 class EnergyModel(Model):
     kind = "energy"
-    stage = 2  # last: it dispatches every request of the window
+    summary = "ILRS-1 energy: solar arrays, fission, storage and a priority load dispatcher (shedding ladder)"
+    Params = EnergyParams
+    max_instances = 1
+    ports = (
+        Port("power", "power", "W", "in", "every power request of the station, each in its instance's load class", reply="powered"),
+        Port("powered", "signal:powered", "1", "out", "the switch of each requester's load class at every step", feedback=True, addressed=True),
+    )
     environment = ("sun_elevation_deg", "sun_azimuth_deg", "sun_visible_frac", "solar_irradiance_w_m2")
-    consumes = ("power_request_w/",)
+    state_types = (EnergyState,)
+    state_message = "services.gen.ilrs.twin.v1.energy_pb2:EnergyState"
 
     def __init__(self, name: str, params: EnergyParams, clock, seed: int):
         super().__init__(name, params, clock, seed)
         p = params
         st = p.storage
-        self.capacity_mj = int(round(st.capacity_kwh * MJ_PER_KWH))
+        self.capacity_mj = int(round(st.capacity_kwh * MILLIJOULES_PER_KWH))
         self.min_mj = int(round(st.min_soc_frac * self.capacity_mj))
         # floor_mj[j]: the floor that applies with j classes on (that of the lowest one on).
         self.floor_mj = [self.min_mj] + [int(round(f * self.capacity_mj)) for f in st.floors]
@@ -151,12 +178,15 @@ class EnergyModel(Model):
         self.solar_deployed_s = max(unix_s(p.solar.deployed), self.deployed_s) if p.solar.deployed else self.deployed_s
         self.fission_deployed_s = max(unix_s(p.fission.deployed), self.deployed_s) if p.fission.deployed else self.deployed_s
 
-    def check_inputs(self, inputs) -> None:
-        super().check_inputs(inputs)
-        for key in inputs:
-            load_class = key.rsplit("/", 1)[1]
-            if load_class.upper() not in LoadClass.__members__:
-                raise ValueError(f"inputs: {key!r} names no load class ({', '.join(c.key for c in LOAD_CLASSES)})")
+    def connect(self, routes_in, routes_out) -> None:
+        super().connect(routes_in, routes_out)
+        # The class each requester is switched in, from what it declares on its power output.
+        self.classes = {}
+        for route in self.inputs_of("power"):
+            key = route.attribute("load_class")
+            if key is None:
+                raise ValueError(f"{route.source}.{route.source_port}: a power request must declare its load class")
+            self.classes[route.in_key] = load_class(key)
 
     def initial_state(self) -> EnergyState:
         e0 = int(round(self.params.storage.initial_soc_frac * self.capacity_mj))
@@ -185,7 +215,7 @@ class EnergyModel(Model):
         return np.where(t >= self.deployed_s, s.avionics_w + s.heater_day_w + (s.heater_night_w - s.heater_day_w) * dark, 0.0)
 
     # -- dispatch ---------------------------------------------------------------------------
-    def advance(self, state: EnergyState, window: Window, env, inputs, assumed) -> Advance:
+    def advance(self, state: EnergyState, window: Window, env, inputs, rng) -> Advance:
         n = window.steps
         step_s = self.clock.step_s
         t = window.times()
@@ -197,9 +227,8 @@ class EnergyModel(Model):
 
         request_w = np.zeros((N_CLASSES, n))
         request_w[0] = self.survival_w(t, env)
-        for key in sorted(inputs):  # fixed order: floating-point sums depend on it
-            cls = LoadClass[key.rsplit("/", 1)[1].upper()]
-            request_w[cls - 1] += inputs[key]
+        for route in self.inputs_of("power"):  # fixed order (source id): floating-point sums depend on it
+            request_w[self.classes[route.in_key] - 1] += inputs[route.in_key]
         req = _to_mj(request_w, step_s)
         prefix = np.zeros((N_CLASSES + 1, n), dtype=np.int64)
         np.cumsum(req, axis=0, out=prefix[1:])
@@ -259,7 +288,7 @@ class EnergyModel(Model):
             "discharge_w": flows["deficit"] * to_w,
             "storage_loss_w": losses * to_w,
             "curtailed_w": flows["curtailed"] * to_w,
-            "storage_kwh": storage / MJ_PER_KWH,
+            "storage_kwh": storage / MILLIJOULES_PER_KWH,
             "storage_soc_frac": storage / self.capacity_mj,
             "classes_on_count": classes_on,
         }
@@ -267,7 +296,7 @@ class EnergyModel(Model):
             i = cls - 1
             telemetry[f"{cls.key}_demand_w"] = req[i] * to_w
             telemetry[f"{cls.key}_unserved_w"] = np.where(shed[i], req[i], 0) * to_w
-        outputs = {f"powered/{cls.key}": (classes_on > cls - 1).astype(np.uint8) for cls in LOAD_CLASSES}
+        outputs = {f"powered/{route.source}": (classes_on > self.classes[route.in_key] - 1).astype(np.uint8) for route in self.inputs_of("power")}
         return Advance(outputs, telemetry, end)
 
     def _flows(self, j: int, e_prev: np.ndarray | int, gen, prefix_row, discharge_cap):
@@ -329,13 +358,13 @@ class EnergyModel(Model):
 
     def variables(self, state: EnergyState) -> dict[str, float]:
         out = {
-            "storage_kwh": state.storage_mj / MJ_PER_KWH,
+            "storage_kwh": state.storage_mj / MILLIJOULES_PER_KWH,
             "storage_soc_frac": state.storage_mj / self.capacity_mj,
             "min_storage_soc_frac": state.min_storage_mj / self.capacity_mj,
             "classes_on_count": float(state.classes_on),
         }
         for key, value in state.totals_mj:
-            out[f"{key}_kwh"] = value / MJ_PER_KWH
+            out[f"{key}_kwh"] = value / MILLIJOULES_PER_KWH
         for cls, steps in zip(LOAD_CLASSES, state.shed_steps):
             out[f"{cls.key}_shed_hours"] = steps * self.clock.step_s / 3600.0
         return out

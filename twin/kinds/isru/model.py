@@ -26,9 +26,11 @@ Rules of one step t (everything the request depends on is known before step t's 
 3. A warm, powered plant with work produces at its nominal rate, limited by the regolith in the
    hopper and the room in the tank (the limiting step is partial; it still draws operating power).
 4. After processing, the step's deliveries (the scenario's ``regolith_delivery_kg_per_day``, until
-   ``regolith_delivery_until``, plus inputs whose names end in ``regolith_kg``, kg per step, e.g.
-   from surface robots) enter the hopper up to its capacity; the excess is refused and counted.
-   They can be processed from step t+1. Deliveries before deployment are refused.
+   ``regolith_delivery_until``, then what instances connected to the ``regolith`` input offer, kg
+   per step, e.g. surface robots, in id order) enter the hopper up to its capacity; the excess is
+   refused and counted. A connected source is told what it got back (``regolith_refused``, a
+   feedback reply: the last offers in that order are refused first) and keeps it, so nothing is
+   lost. Deliveries can be processed from step t+1. Deliveries before deployment are refused.
 5. After production, ``o2_offtake_kg_per_day`` (from ``o2_offtake_start``, e.g. crew arrival) is
    taken from the tank; what the tank cannot supply is counted as shortfall.
 
@@ -60,8 +62,10 @@ import numpy as np
 from pydantic import Field, field_validator, model_validator
 
 from twin.clock import unix_s
-from twin.models.base import Advance, LoadClass, Model, Window
-from twin.models.params import MJ_PER_KWH, Deployed, optional_utc
+from twin.loads import LoadClass
+from twin.model import Advance, Model, Window
+from twin.params import MILLIJOULES_PER_KWH, Deployed, optional_utc
+from twin.ports import POWER, POWERED, Port
 
 UG_PER_G = 1_000_000
 MG_PER_DAY_TO_G_PER_S = 86_400 * 1000  # g delivered = seconds * mg/day / this
@@ -156,13 +160,17 @@ def _first_false(valid: np.ndarray) -> int:
 
 
 class IsruModel(Model):
-    """Inputs: outputs named ``regolith_kg...`` (routed by ``consumes``) or any key ending in
-    ``regolith_kg``: kg delivered per step. A delivering model must run in an earlier stage."""
-
     kind = "isru"
-    stage = 0
-    environment = ()
-    consumes = ("regolith_kg",)
+    summary = "ILRS-3 in-situ resource use: oxygen from regolith (hydrogen reduction or molten regolith electrolysis)"
+    Params = IsruParams
+    ports = (
+        Port("regolith", "mass:regolith", "kg per step", "in", "regolith offered to the hopper, per source", reply="regolith_refused"),
+        Port("regolith_refused", "mass:regolith", "kg per step", "out", "what each source offered that the hopper could not take (the source keeps it)", feedback=True, addressed=True),
+        POWER,
+        POWERED,
+    )
+    state_types = (IsruState,)
+    state_message = "services.gen.ilrs.twin.v1.isru_pb2:IsruState"
 
     def __init__(self, name: str, params: IsruParams, clock, seed: int):
         super().__init__(name, params, clock, seed)
@@ -193,12 +201,6 @@ class IsruModel(Model):
     def load_class(self) -> LoadClass:
         return LoadClass.ISRU
 
-    def check_inputs(self, inputs) -> None:
-        for key in inputs:
-            producer, _, output = key.partition("/")
-            if not producer or not (output.startswith("regolith_kg") or key.endswith("regolith_kg")):
-                raise ValueError(f"inputs: {key!r} is not an input of {self.name} (it takes regolith deliveries, names ending in 'regolith_kg')")
-
     def initial_state(self) -> IsruState:
         return IsruState(self.initial_g, 0, 0, self.warmup_total, 0, 0, 0, 0, 0, 0, 0, 0)
 
@@ -211,55 +213,67 @@ class IsruModel(Model):
         k = np.maximum(last, 0) if end is None else np.clip(last, 0, end - start)
         return np.diff(_scheduled_g(k, self.clock.step_s, mg_per_day))
 
-    def deliveries_g(self, idx: np.ndarray, inputs: Mapping[str, np.ndarray]) -> np.ndarray:
-        d = self._schedule(idx, self.deployed_step, self.delivery_end_step, self.delivery_mg_day)
-        for key in sorted(inputs):  # fixed order
-            kg = np.asarray(inputs[key], dtype=np.float64)
+    def offers_g(self, inputs: Mapping[str, np.ndarray]) -> list[tuple[str, np.ndarray]]:
+        """Each connected source's offer per step, whole grams, in id order."""
+        offers = []
+        for route in self.inputs_of("regolith"):
+            kg = np.asarray(inputs[route.in_key], dtype=np.float64)
             if not np.all(np.isfinite(kg)) or np.any(kg < 0):
-                raise ValueError(f"inputs: {key!r} must be finite, non-negative kg per step")
-            d = d + np.rint(kg * 1000.0).astype(np.int64)
-        return d
+                raise ValueError(f"inputs: {route.in_key!r} must be finite, non-negative kg per step")
+            offers.append((route.source, np.rint(kg * 1000.0).astype(np.int64)))
+        return offers
+
+    @staticmethod
+    def refusals_g(offers: list[tuple[str, np.ndarray]], refused: np.ndarray) -> dict[str, np.ndarray]:
+        """Share a step's refusal among the sources: the last offers in id order first (the
+        scenario's own deliveries are taken first, so what exceeds the offers is theirs)."""
+        left = refused.copy()
+        out = {}
+        for source, offer in reversed(offers):
+            out[source] = np.minimum(offer, left)
+            left = left - out[source]
+        return out
 
     # -- stretches ---------------------------------------------------------------------------
-    def _idle(self, S: int, T: int, d: np.ndarray, off: np.ndarray):
+    def _idle(self, stock_g: int, tank_g: int, d: np.ndarray, off: np.ndarray):
         """No processing: the hopper only fills (up to capacity), the tank only drains (down to 0)."""
-        stock = np.minimum(S + np.cumsum(d), self.hopper_g)
-        acc = np.diff(stock, prepend=S)
-        level = T - np.cumsum(off)
+        stock = np.minimum(stock_g + np.cumsum(d), self.hopper_g)
+        acc = np.diff(stock, prepend=stock_g)
+        level = tank_g - np.cumsum(off)
         short_cum = np.maximum.accumulate(np.maximum(-level, 0))
         tank = level + short_cum
         short = np.diff(short_cum, prepend=0)
         return stock, acc, tank, short
 
-    def _produce(self, mode: str, S: int, T: int, W: int, d: np.ndarray, off: np.ndarray):
+    def _produce(self, mode: str, stock_g: int, tank_g: int, work_ug: int, d: np.ndarray, off: np.ndarray):
         """A stretch under an assumed regime; returns the number of steps k for which it is exact."""
         h = len(d)
         q, y, cap_t = self.q_ug, self.yield_ppm, self.tank_cap_g
         if mode == "full":
-            work = W + q * np.arange(1, h + 1, dtype=np.int64)
+            work = work_ug + q * np.arange(1, h + 1, dtype=np.int64)
         elif mode == "starved":  # all the hopper held is processed each step
-            s_prev = _prev(S, np.minimum(d, self.hopper_g))
-            work = W + y * np.cumsum(s_prev)
+            s_prev = _prev(stock_g, np.minimum(d, self.hopper_g))
+            work = work_ug + y * np.cumsum(s_prev)
         elif mode == "tank":  # the tank is topped up each step
-            t_prev = _prev(T, np.maximum(cap_t - off, 0))
-            work = W + UG_PER_G * np.cumsum(cap_t - t_prev)
+            t_prev = _prev(tank_g, np.maximum(cap_t - off, 0))
+            work = work_ug + UG_PER_G * np.cumsum(cap_t - t_prev)
         else:  # exact: one step from the rule itself
             d, off = d[:1], off[:1]
-            hw = S > 0 and T < cap_t
-            w1 = min(W + q, (_ceil_div(W, y) + S) * y, (W // UG_PER_G + cap_t - T) * UG_PER_G) if hw else W
+            hw = stock_g > 0 and tank_g < cap_t
+            w1 = min(work_ug + q, (_ceil_div(work_ug, y) + stock_g) * y, (work_ug // UG_PER_G + cap_t - tank_g) * UG_PER_G) if hw else work_ug
             work = np.array([w1], dtype=np.int64)
         processed = _ceil_div(work, y)
-        p = np.diff(processed, prepend=_ceil_div(W, y))
-        o = np.diff(work // UG_PER_G, prepend=W // UG_PER_G)
-        level = S + np.cumsum(d - p)
+        p = np.diff(processed, prepend=_ceil_div(work_ug, y))
+        o = np.diff(work // UG_PER_G, prepend=work_ug // UG_PER_G)
+        level = stock_g + np.cumsum(d - p)
         refused_cum = np.maximum.accumulate(np.maximum(level - self.hopper_g, 0))
         stock = level - refused_cum
         acc = d - np.diff(refused_cum, prepend=0)
-        t_level = T + np.cumsum(o - off)
+        t_level = tank_g + np.cumsum(o - off)
         short_cum = np.maximum.accumulate(np.maximum(-t_level, 0))
         tank = t_level + short_cum
         short = np.diff(short_cum, prepend=0)
-        s_prev, t_prev, w_prev = _prev(S, stock), _prev(T, tank), _prev(W, work)
+        s_prev, t_prev, w_prev = _prev(stock_g, stock), _prev(tank_g, tank), _prev(work_ug, work)
         hw = (s_prev > 0) & (t_prev < cap_t)
         exact = np.where(hw, np.minimum(np.minimum(w_prev + q, (_ceil_div(w_prev, y) + s_prev) * y),
                                         (w_prev // UG_PER_G + cap_t - t_prev) * UG_PER_G), w_prev)
@@ -267,11 +281,14 @@ class IsruModel(Model):
         return k, dict(stock=stock, acc=acc, tank=tank, short=short, p=p, work=work, hw=hw)
 
     # -- advance -----------------------------------------------------------------------------
-    def advance(self, state: IsruState, window: Window, env, inputs, assumed) -> Advance:
+    def advance(self, state: IsruState, window: Window, env, inputs, rng) -> Advance:
         n = window.steps
         idx = np.arange(window.start_step, window.start_step + n, dtype=np.int64)
-        on = np.asarray(assumed[self.load_class - 1], dtype=bool)
-        d_all = self.deliveries_g(idx, inputs) if n else np.zeros(0, np.int64)
+        on = self.powered(inputs, n)
+        offers = self.offers_g(inputs)
+        d_all = self._schedule(idx, self.deployed_step, self.delivery_end_step, self.delivery_mg_day) if n else np.zeros(0, np.int64)
+        for _, offer in offers:  # fixed order
+            d_all = d_all + offer
         off_all = self._schedule(idx, self.offtake_step, None, self.offtake_mg_day) if n else np.zeros(0, np.int64)
 
         stock = np.zeros(n, np.int64)
@@ -283,10 +300,10 @@ class IsruModel(Model):
         code = np.zeros(n, np.int8)  # request: 0 none, 1 standby, 2 operating
         warming = np.zeros(n, bool)
 
-        S, T, W, warm = state.stock_g, state.tank_g, state.work_ug, state.warmup_left_steps
+        stock_g, tank_g, work_ug, warm = state.stock_g, state.tank_g, state.work_ug, state.warmup_left_steps
         s = int(np.clip(self.deployed_step - window.start_step, 0, n))
         # Before deployment: no request, no production, deliveries refused.
-        stock[:s], tank[:s], work[:s] = 0, 0, W
+        stock[:s], tank[:s], work[:s] = 0, 0, work_ug
         if s < n:
             changes = np.flatnonzero(on[s + 1:] != on[s:-1]) + s + 1
         horizon = FIRST_HORIZON
@@ -295,8 +312,8 @@ class IsruModel(Model):
             h = min(horizon, run_end - s)
             d, off = d_all[s:s + h], off_all[s:s + h]
             if not on[s] or warm > 0:
-                st, a, tk, sh = self._idle(S, T, d, off)
-                hw = (_prev(S, st) > 0) & (_prev(T, tk) < self.tank_cap_g)
+                st, a, tk, sh = self._idle(stock_g, tank_g, d, off)
+                hw = (_prev(stock_g, st) > 0) & (_prev(tank_g, tk) < self.tank_cap_g)
                 k = h
                 if on[s]:
                     progress = np.cumsum(hw)
@@ -307,11 +324,11 @@ class IsruModel(Model):
                     warming[s:s + k] = hw[:k]
                 elif k:
                     warm = self.warmup_total
-                f = dict(stock=st, acc=a, tank=tk, short=sh, p=np.zeros(h, np.int64), work=np.full(h, W, np.int64), hw=hw)
+                f = dict(stock=st, acc=a, tank=tk, short=sh, p=np.zeros(h, np.int64), work=np.full(h, work_ug, np.int64), hw=hw)
             else:
                 f = None
                 for mode in ("full", "starved", "tank", "exact"):
-                    k, f = self._produce(mode, S, T, W, d, off)
+                    k, f = self._produce(mode, stock_g, tank_g, work_ug, d, off)
                     if k > 0:
                         break
                 assert k > 0
@@ -322,7 +339,7 @@ class IsruModel(Model):
             acc[s:s + k] = f["acc"][:k]
             short[s:s + k] = f["short"][:k]
             proc[s:s + k] = f["p"][:k]
-            S, T, W = int(f["stock"][k - 1]), int(f["tank"][k - 1]), int(f["work"][k - 1])
+            stock_g, tank_g, work_ug = int(f["stock"][k - 1]), int(f["tank"][k - 1]), int(f["work"][k - 1])
             horizon = min(horizon * 4, n) if k == h and s + k < run_end else FIRST_HORIZON
             s += k
 
@@ -337,7 +354,7 @@ class IsruModel(Model):
         produced_g = work // UG_PER_G
         processed_g = _ceil_div(work, self.yield_ppm)
         end = IsruState(
-            stock_g=S, tank_g=T, work_ug=W, warmup_left_steps=warm,
+            stock_g=stock_g, tank_g=tank_g, work_ug=work_ug, warmup_left_steps=warm,
             delivered_g=state.delivered_g + int(acc.sum()),
             refused_g=state.refused_g + int(ref.sum()),
             offtaken_g=state.offtaken_g + int(take.sum()),
@@ -362,13 +379,16 @@ class IsruModel(Model):
             "o2_shortfall_kg": short / 1000.0,
             "tailings_kg": (processed_g - produced_g) / 1000.0,
         }
-        return Advance({f"power_request_w/{self.load_class.key}": requested}, telemetry, end)
+        outputs = {"power": requested}
+        for source, grams in self.refusals_g(offers, ref).items():
+            outputs[f"regolith_refused/{source}"] = grams / 1000.0
+        return Advance(outputs, telemetry, end)
 
     def variables(self, state: IsruState) -> dict[str, float]:
         hours = self.clock.step_s / 3600.0
         produced_g = state.work_ug // UG_PER_G
         processed_g = -(-state.work_ug // self.yield_ppm)
-        energy_kwh = state.energy_mj / MJ_PER_KWH
+        energy_kwh = state.energy_mj / MILLIJOULES_PER_KWH
         return {
             "regolith_stock_kg": state.stock_g / 1000.0,
             "regolith_initial_kg": self.initial_g / 1000.0,

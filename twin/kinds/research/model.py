@@ -44,8 +44,10 @@ import numpy as np
 from pydantic import Field, field_validator, model_validator
 
 from twin.clock import parse_utc, unix_s
-from twin.models.base import Advance, LoadClass, Model, Window
-from twin.models.params import Deployed, Params, identifier, repeated_names
+from twin.loads import LoadClass
+from twin.model import Advance, Model, Window
+from twin.params import Deployed, Params, identifier, repeated_names
+from twin.ports import DATA, POWER, POWERED
 
 # Integer progress arithmetic stays inside int64: r * p < duration_s^2 <= (1e5 h * 3600)^2 ~ 1.3e17.
 MAX_DURATION_H = 100_000.0
@@ -126,7 +128,11 @@ class ResearchState:
 
 class ResearchModel(Model):
     kind = "research"
-    stage = 0
+    summary = "ILRS-2 research facilities: a queue of experiments run when powered (daylight-only, crew-tended)"
+    Params = ResearchParams
+    ports = (POWER, POWERED, DATA)
+    state_types = (ResearchState,)
+    state_message = "services.gen.ilrs.twin.v1.research_pb2:ResearchState"
     environment = ("sun_visible_frac",)
 
     def __init__(self, name: str, params: ResearchParams, clock, seed: int):
@@ -168,12 +174,12 @@ class ResearchModel(Model):
                     break
         return active
 
-    def advance(self, state: ResearchState, window: Window, env, inputs, assumed) -> Advance:
+    def advance(self, state: ResearchState, window: Window, env, inputs, rng) -> Advance:
         p = self.params
         n = window.steps
         step_s = self.clock.step_s
         t = window.times()
-        on = np.asarray(assumed[LoadClass.SCIENCE - 1], dtype=bool)
+        on = self.powered(inputs, window.steps)
         deployed = t >= self.deployed_s
 
         code = deployed.astype(np.int64)
@@ -253,7 +259,7 @@ class ResearchModel(Model):
             "experiment_hours": experiment_s / 3600.0,
             "data_produced_bytes": data,
         }
-        outputs = {"power_request_w/science": request, "data_bytes": data}
+        outputs = {"power": request, "data": data}
         return Advance(outputs, telemetry, end_state)
 
     def variables(self, state: ResearchState) -> dict[str, float]:

@@ -12,11 +12,13 @@ from typing import Literal
 import numpy as np
 from pydantic import Field
 
-from twin.models.base import Advance, LoadClass, Model, Window
-from twin.models.params import Deployed
+from twin.loads import LoadClass
+from twin.model import Advance, Model, Window
+from twin.params import MILLIJOULES_PER_KWH, Deployed
+from twin.ports import DATA, POWER, POWERED
 
 
-class ScheduledLoadParams(Deployed):
+class GeneralParams(Deployed):
     power_w: float = Field(ge=0, description="demand while the Sun is up")
     night_power_w: float | None = Field(default=None, ge=0, description="demand while the Sun is down (default: power_w)")
     data_rate_bps: float = Field(default=0.0, ge=0, description="data produced while running")
@@ -24,26 +26,27 @@ class ScheduledLoadParams(Deployed):
 
 
 @dataclass(frozen=True)
-class ScheduledLoadState:
+class GeneralState:
     energy_mj: int  # energy received since the start of the run
     powered_steps: int  # steps run with demand (data is produced on these)
     shed_steps: int
 
 
-class ScheduledLoadModel(Model):
-    stage = 0
+class GeneralModel(Model):
+    kind = "general"
+    summary = "ILRS-4 general technologies: a scenario-given load (day and night power) and data rate"
+    Params = GeneralParams
+    ports = (POWER, POWERED, DATA)
     environment = ("sun_visible_frac",)
-
-    def __init__(self, name: str, params: ScheduledLoadParams, clock, seed: int):
-        super().__init__(name, params, clock, seed)
-        self.kind = name
+    state_types = (GeneralState,)
+    state_message = "services.gen.ilrs.twin.v1.general_pb2:GeneralState"
 
     @property
     def load_class(self) -> LoadClass:
         return LoadClass[self.params.load_class.upper()]
 
-    def initial_state(self) -> ScheduledLoadState:
-        return ScheduledLoadState(0, 0, 0)
+    def initial_state(self) -> GeneralState:
+        return GeneralState(0, 0, 0)
 
     def request_w(self, t: np.ndarray, env) -> np.ndarray:
         p = self.params
@@ -59,15 +62,15 @@ class ScheduledLoadModel(Model):
         before = np.floor(steps_before * (self.clock.step_s * self.params.data_rate_bps / 8.0)).astype(np.int64)
         return np.diff(total, prepend=before)
 
-    def advance(self, state: ScheduledLoadState, window: Window, env, inputs, assumed) -> Advance:
+    def advance(self, state: GeneralState, window: Window, env, inputs, rng) -> Advance:
         t = window.times()
         request = self.request_w(t, env)
-        on = assumed[self.load_class - 1]
+        on = self.powered(inputs, window.steps)
         power = np.where(on, request, 0.0)
         running = (request > 0) & on
         data = self.data_bytes(state.powered_steps, running)
         step_s = self.clock.step_s
-        end = ScheduledLoadState(
+        end = GeneralState(
             energy_mj=state.energy_mj + int(np.rint(power * (step_s * 1000.0)).astype(np.int64).sum()),
             powered_steps=state.powered_steps + int(running.sum()),
             shed_steps=state.shed_steps + int(((request > 0) & ~on).sum()),
@@ -78,12 +81,12 @@ class ScheduledLoadModel(Model):
             "powered_frac": on.astype(np.float64),
             "data_produced_bytes": data,
         }
-        outputs = {f"power_request_w/{self.load_class.key}": request, "data_bytes": data}
+        outputs = {"power": request, "data": data}
         return Advance(outputs, telemetry, end)
 
-    def variables(self, state: ScheduledLoadState) -> dict[str, float]:
+    def variables(self, state: GeneralState) -> dict[str, float]:
         return {
-            "energy_kwh": state.energy_mj / 3.6e9,
+            "energy_kwh": state.energy_mj / MILLIJOULES_PER_KWH,
             "powered_hours": state.powered_steps * self.clock.step_s / 3600.0,
             "shed_hours": state.shed_steps * self.clock.step_s / 3600.0,
             "data_produced_bytes": float(self.data_bytes(0, np.array([state.powered_steps]))[0]) if state.powered_steps else 0.0,

@@ -29,8 +29,10 @@ from typing import Literal
 import numpy as np
 from pydantic import Field, field_validator, model_validator
 
-from twin.models.base import Advance, LoadClass, Model, Window
-from twin.models.params import Deployed, Params, identifier, repeated_names
+from twin.loads import LoadClass
+from twin.model import Advance, Model, Window
+from twin.params import MILLIJOULES_PER_KWH, Deployed, Params, identifier, repeated_names
+from twin.ports import DATA, POWER, POWERED
 
 # floor(S * rate / 8) = S * (rate // 8) + S * (rate % 8) // 8 stays inside int64 for 10 Gbit/s over
 # about 230 years of observing (S * (rate // 8) < 2^63).
@@ -85,7 +87,11 @@ class AstronomyState:
 
 class AstronomyModel(Model):
     kind = "astronomy"
-    stage = 0
+    summary = "ILRS-5 astronomy: optical, daytime UV and low-frequency radio instruments"
+    Params = AstronomyParams
+    ports = (POWER, POWERED, DATA)
+    state_types = (AstronomyState,)
+    state_message = "services.gen.ilrs.twin.v1.astronomy_pb2:AstronomyState"
     environment = ("sun_elevation_deg", "sun_visible_frac", "earth_visible")
 
     def __init__(self, name: str, params: AstronomyParams, clock, seed: int):
@@ -122,11 +128,11 @@ class AstronomyModel(Model):
                     degraded[i] = earth_up
         return can, degraded
 
-    def advance(self, state: AstronomyState, window: Window, env, inputs, assumed) -> Advance:
+    def advance(self, state: AstronomyState, window: Window, env, inputs, rng) -> Advance:
         n = window.steps
         step_s = self.clock.step_s
         t = window.times()
-        on = np.asarray(assumed[LoadClass.SCIENCE - 1], dtype=bool)
+        on = self.powered(inputs, n)
         deployed = t >= self.deployed_s
         can, degraded = self.conditions(env)
         can &= deployed
@@ -166,7 +172,7 @@ class AstronomyModel(Model):
             "degraded_hours": degraded_s / 3600.0,
             "data_produced_bytes": data,
         }
-        outputs = {"power_request_w/science": request, "data_bytes": data}
+        outputs = {"power": request, "data": data}
         return Advance(outputs, telemetry, end_state)
 
     def variables(self, state: AstronomyState) -> dict[str, float]:
@@ -176,7 +182,7 @@ class AstronomyModel(Model):
             "nominal_hours": (observing - degraded) / 3600.0,
             "degraded_hours": degraded / 3600.0,
             "data_produced_bytes": float(state.data_bytes),
-            "energy_kwh": state.energy_mj / 3.6e9,
+            "energy_kwh": state.energy_mj / MILLIJOULES_PER_KWH,
             "shed_hours": state.shed_steps * self.clock.step_s / 3600.0,
         }
         for inst, seen, bad in zip(self.params.instruments, state.observing_s, state.degraded_s):

@@ -17,9 +17,12 @@ import numpy as np
 from pydantic import Field, field_validator, model_validator
 
 from twin.clock import parse_utc
-from twin.models.base import Advance, LoadClass, Model, Window
-from twin.models.params import Deployed, Params
-from twin.models.store import priority_store
+from twin.environment import links
+from twin.kinds.communications.store import priority_store
+from twin.loads import LoadClass
+from twin.model import Advance, Model, Window
+from twin.params import Deployed, Params
+from twin.ports import POWER, POWERED, Port
 
 SPEED_OF_LIGHT_KM_S = 299_792.458
 
@@ -31,14 +34,8 @@ class GroundStation(Params):
     min_elevation_deg: float = Field(default=10.0, ge=-5, le=90, description="assumption [U]")
 
 
-# REFERENCE.md, Communications: Chinese deep-space stations and the Russian ones (coordinates approximate [U]).
-DEFAULT_STATIONS = (
-    GroundStation(name="kashi", latitude_deg=39.5, longitude_deg=76.0),
-    GroundStation(name="jiamusi", latitude_deg=46.5, longitude_deg=130.8),
-    GroundStation(name="neuquen", latitude_deg=-38.2, longitude_deg=-70.1),
-    GroundStation(name="bear-lakes", latitude_deg=55.9, longitude_deg=37.9),
-    GroundStation(name="ussuriysk", latitude_deg=44.0, longitude_deg=131.8),
-)
+# The Chinese deep-space stations and the Russian ones (twin.environment.links.GROUND_STATIONS).
+DEFAULT_STATIONS = tuple(GroundStation(name=name, latitude_deg=lat, longitude_deg=lon) for name, (lat, lon) in links.GROUND_STATIONS.items())
 
 
 class Relay(Params):
@@ -46,9 +43,9 @@ class Relay(Params):
     # about 100 Mbps, S band up to 6 Mbps (REFERENCE.md). Apolune over the south: periapsis
     # argument 90 deg. Elements are relative to the Moon's mean equator frozen at the epoch.
     name: str = "queqiao-2"
-    periapsis_altitude_km: float = Field(default=200.0, gt=0)
-    apoapsis_altitude_km: float = Field(default=16_000.0, gt=0)
-    inclination_deg: float = Field(default=62.4, ge=0, le=180)
+    periapsis_altitude_km: float = Field(default=links.QUEQIAO2_PERIAPSIS_ALTITUDE_KM, gt=0)
+    apoapsis_altitude_km: float = Field(default=links.QUEQIAO2_APOAPSIS_ALTITUDE_KM, gt=0)
+    inclination_deg: float = Field(default=links.QUEQIAO2_INCLINATION_DEG, ge=0, le=180)
     raan_deg: float = Field(default=0.0, ge=0, lt=360)
     arg_periapsis_deg: float = Field(default=90.0, ge=0, lt=360)
     mean_anomaly_deg: float = Field(default=0.0, ge=0, lt=360)
@@ -72,8 +69,8 @@ class CommunicationsParams(Deployed):
     ground_stations: tuple[GroundStation, ...] = DEFAULT_STATIONS
     relays: tuple[Relay, ...] = (Relay(),)
     store_capacity_bytes: int = Field(default=2_000_000_000_000, ge=0, le=2**62, description="onboard store [U]")
-    # Downlink order of the sources; sources not listed follow in name order.
-    priority: tuple[str, ...] = ("astronomy", "research", "general", "robotics")
+    # Downlink order of the data sources (instance ids); sources not listed follow in id order.
+    priority: tuple[str, ...] = Field(default=("astronomy", "research", "general"), description="instance ids, highest downlink priority first; unlisted sources follow in id order")
     standby_w: float = Field(default=80.0, ge=0, description="receivers and avionics [U]")
     transmit_w: float = Field(default=250.0, ge=0, description="extra while a link is up [U]")
 
@@ -83,6 +80,13 @@ class CommunicationsParams(Deployed):
         if not stations:
             raise ValueError("give at least one ground station")
         return stations
+
+    def check_station(self, id: str, scenario) -> None:
+        # Only a priority the scenario sets must name instances; the default names the usual ids.
+        if "priority" in self.model_fields_set:
+            unknown = [name for name in self.priority if name not in scenario.modules or name == id]
+            if unknown:
+                raise ValueError(f"priority: {', '.join(unknown)} is not a data source of this station; instances: {', '.join(i for i in scenario.modules if i != id)}")
 
 
 @dataclass(frozen=True)
@@ -101,13 +105,38 @@ class CommunicationsState:
 
 class CommunicationsModel(Model):
     kind = "communications"
-    stage = 1  # after the modules whose data it carries, before energy
-    consumes = ("data_bytes",)
+    summary = "ILRS-1 communication: direct-to-Earth and relay links, a priority data store"
+    Params = CommunicationsParams
+    ports = (
+        Port("data", "data", "bytes per step", "in", "data from the station's instruments and facilities, per source"),
+        POWER,
+        POWERED,
+    )
+    state_types = (CommunicationsState,)
+    state_message = "services.gen.ilrs.twin.v1.communications_pb2:CommunicationsState"
 
-    def __init__(self, name: str, params: CommunicationsParams, clock, seed: int):
-        super().__init__(name, params, clock, seed)
+    def __init__(self, id: str, params: CommunicationsParams, clock, seed: int):
+        super().__init__(id, params, clock, seed)
         relays = [f"relay{i}_{key}" for i in range(len(params.relays)) for key in ("visible", "range_km", "earth_visible", "earth_range_km")]
         self.environment = ("earth_visible", "earth_distance_km", "dte_station_visible", *relays)
+
+    def environment_sources(self, site, start_unix_s: int, end_unix_s: int) -> list:
+        """The link geometry this instance reads: ground stations' view of the Moon and each relay's."""
+        p = self.params
+        stations = [(s.latitude_deg, s.longitude_deg, s.min_elevation_deg) for s in p.ground_stations]
+        sources = [links.EarthStationsGrid(stations, start_unix_s, end_unix_s)]
+        if p.relays:
+            orbits = [
+                links.RelayOrbit.from_altitudes(
+                    r.periapsis_altitude_km, r.apoapsis_altitude_km, r.inclination_deg, raan_deg=r.raan_deg,
+                    arg_periapsis_deg=r.arg_periapsis_deg, mean_anomaly_deg=r.mean_anomaly_deg,
+                    epoch_unix_s=float(r.epoch.timestamp()),
+                )
+                for r in p.relays
+            ]
+            lat, lon = site.location
+            sources.append(links.LinkGeometry(lat, lon, orbits, start_unix_s, end_unix_s, horizon=site.horizon_mask or None))
+        return sources
 
     @property
     def load_class(self) -> LoadClass:
@@ -137,7 +166,7 @@ class CommunicationsModel(Model):
         landed = t >= p.deployed_unix_s
         return {"dte": dte & landed, "relay": any_relay & landed, "rate_bps": np.where(landed, rate, 0.0), "light_time_s": light}
 
-    def advance(self, state: CommunicationsState, window: Window, env, inputs, assumed) -> Advance:
+    def advance(self, state: CommunicationsState, window: Window, env, inputs, rng) -> Advance:
         p = self.params
         n = window.steps
         t = window.times()
@@ -145,14 +174,13 @@ class CommunicationsModel(Model):
         landed = t >= p.deployed_unix_s
         up = link["rate_bps"] > 0
         request = np.where(landed, p.standby_w + p.transmit_w * up, 0.0)
-        powered = assumed[LoadClass.COMMUNICATIONS - 1]
+        powered = self.powered(inputs, n)
         capacity = np.where(powered, np.floor(link["rate_bps"] * (self.clock.step_s / 8.0)), 0).astype(np.int64)
 
         backlog = dict(state.backlog_bytes)
         arrivals = {}
-        for key in sorted(inputs):
-            source = key.split("/", 1)[0]
-            arrivals[source] = arrivals.get(source, 0) + np.asarray(inputs[key], dtype=np.int64)
+        for route in self.inputs_of("data"):
+            arrivals[route.source] = arrivals.get(route.source, 0) + np.asarray(inputs[route.in_key], dtype=np.int64)
         order = self._order(set(backlog) | set(arrivals))
         incoming = [arrivals.get(s, np.zeros(n, dtype=np.int64)) for s in order]
         total_in = np.sum(incoming, axis=0) if incoming else np.zeros(n, dtype=np.int64)
@@ -184,7 +212,7 @@ class CommunicationsModel(Model):
             "requested_w": request,
             "power_w": np.where(powered, request, 0.0),
         }
-        return Advance({"power_request_w/communications": request}, telemetry, end)
+        return Advance({"power": request}, telemetry, end)
 
     def variables(self, state: CommunicationsState) -> dict[str, float]:
         hours = self.clock.step_s / 3600.0

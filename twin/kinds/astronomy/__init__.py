@@ -1,0 +1,1 @@
+"""The astronomy kind (see README.md in this folder)."""

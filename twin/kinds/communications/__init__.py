@@ -1,0 +1,1 @@
+"""The communications kind (see README.md in this folder)."""

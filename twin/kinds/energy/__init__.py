@@ -1,0 +1,1 @@
+"""The energy kind (see README.md in this folder)."""

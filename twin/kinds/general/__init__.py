@@ -1,0 +1,1 @@
+"""The general kind (see README.md in this folder)."""

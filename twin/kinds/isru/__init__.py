@@ -1,0 +1,1 @@
+"""The isru kind (see README.md in this folder)."""

@@ -1,0 +1,1 @@
+"""The research kind (see README.md in this folder)."""
