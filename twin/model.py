@@ -148,7 +148,7 @@ class Model:
     def fill_state_message(self, message, state: Any, variables: Mapping[str, float]) -> None:
         """Fill the kind's protobuf state message; by default, scalar fields from same-named variables."""
         for field in message.DESCRIPTOR.fields:
-            if field.name in variables and field.type == field.TYPE_DOUBLE and field.label != field.LABEL_REPEATED:
+            if field.name in variables and field.type == field.TYPE_DOUBLE and not field.is_repeated:
                 setattr(message, field.name, variables[field.name])
 
 

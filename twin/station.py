@@ -132,7 +132,7 @@ class Station:
 
         routes: list[Route] = []
         for a, p, b, q in pairs:
-            attrs = tuple(sorted(self.models[a].port_attributes(p.name).items()))
+            attrs = tuple(sorted({"kind": self.models[a].kind, **self.models[a].port_attributes(p.name)}.items()))
             routes.append(Route(a, p.name, b, q.name, f"{p.name}/{b}" if p.addressed else p.name, attributes=attrs))
             if p.reply and not q.reply:
                 raise StationError("connections", f"{a}.{p.name} expects an answer on {p.reply}, but {b}.{q.name} gives none")

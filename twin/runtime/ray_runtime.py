@@ -66,6 +66,7 @@ class RayRuntime:
         self.handles = {}
         self.endpoints: dict[str, dict] = {}
         self._actors = {}
+        self._env_ref = None
         self._started_ray = False
         self._token = new_token()
 
@@ -95,8 +96,9 @@ class RayRuntime:
         bind = "127.0.0.1" if single_local else None
         actor_class = ray.remote(num_cpus=self.actor_cpus, max_restarts=self.max_restarts, max_task_retries=-1)(SubsystemActor)
         try:
-            env_ref = ray.put(self.environment)
-            self._actors = {id: actor_class.remote(self.scenario, id, self._token, bind, self.telemetry_dir, env_ref) for id in ids}
+            # Kept for the run: Ray re-reads constructor arguments when it restarts an actor.
+            self._env_ref = ray.put(self.environment)
+            self._actors = {id: actor_class.remote(self.scenario, id, self._token, bind, self.telemetry_dir, self._env_ref) for id in ids}
             infos = ray.get([actor.endpoint.remote() for actor in self._actors.values()], timeout=self.startup_timeout_s)
             self.endpoints = {info["id"]: info for info in infos}
             self.handles = {info["id"]: SubsystemClient(info["address"], self._token) for info in infos}
@@ -140,7 +142,7 @@ class RayRuntime:
                 pass
         for actor in self._actors.values():
             ray.kill(actor, no_restart=True)
-        self.handles, self._actors = {}, {}
+        self.handles, self._actors, self._env_ref = {}, {}, None
         if self._started_ray:
             ray.shutdown()
             self._started_ray = False

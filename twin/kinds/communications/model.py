@@ -25,6 +25,7 @@ from twin.params import Deployed, Params
 from twin.ports import POWER, POWERED, Port
 
 SPEED_OF_LIGHT_KM_S = 299_792.458
+DEFAULT_KIND_ORDER = ("astronomy", "research", "general")
 
 
 class GroundStation(Params):
@@ -69,8 +70,9 @@ class CommunicationsParams(Deployed):
     ground_stations: tuple[GroundStation, ...] = DEFAULT_STATIONS
     relays: tuple[Relay, ...] = (Relay(),)
     store_capacity_bytes: int = Field(default=2_000_000_000_000, ge=0, le=2**62, description="onboard store [U]")
-    # Downlink order of the data sources (instance ids); sources not listed follow in id order.
-    priority: tuple[str, ...] = Field(default=("astronomy", "research", "general"), description="instance ids, highest downlink priority first; unlisted sources follow in id order")
+    # Downlink order of the data sources (instance ids). Sources not listed follow by kind
+    # (DEFAULT_KIND_ORDER: observations first, as they cannot be repeated), then by id.
+    priority: tuple[str, ...] = Field(default=(), description="instance ids, highest downlink priority first; unlisted sources follow by kind (astronomy, research, general, others), then id")
     standby_w: float = Field(default=80.0, ge=0, description="receivers and avionics [U]")
     transmit_w: float = Field(default=250.0, ge=0, description="extra while a link is up [U]")
 
@@ -82,11 +84,9 @@ class CommunicationsParams(Deployed):
         return stations
 
     def check_station(self, id: str, scenario) -> None:
-        # Only a priority the scenario sets must name instances; the default names the usual ids.
-        if "priority" in self.model_fields_set:
-            unknown = [name for name in self.priority if name not in scenario.modules or name == id]
-            if unknown:
-                raise ValueError(f"priority: {', '.join(unknown)} is not a data source of this station; instances: {', '.join(i for i in scenario.modules if i != id)}")
+        unknown = [name for name in self.priority if name not in scenario.modules or name == id]
+        if unknown:
+            raise ValueError(f"priority: {', '.join(unknown)} is not a data source of this station; instances: {', '.join(i for i in scenario.modules if i != id)}")
 
 
 @dataclass(frozen=True)
@@ -147,7 +147,9 @@ class CommunicationsModel(Model):
 
     def _order(self, sources) -> list[str]:
         rank = {name: i for i, name in enumerate(self.params.priority)}
-        return sorted(sources, key=lambda s: (rank.get(s, len(rank)), s))
+        kinds = {r.source: r.attribute("kind") for r in self.inputs_of("data")}
+        by_kind = {kind: i for i, kind in enumerate(DEFAULT_KIND_ORDER)}
+        return sorted(sources, key=lambda s: (rank.get(s, len(rank)), by_kind.get(kinds.get(s), len(by_kind)), s))
 
     def links(self, t: np.ndarray, env) -> dict[str, np.ndarray]:
         p = self.params

@@ -356,6 +356,11 @@ class EnergyModel(Model):
                 return j
         return 0
 
+    def fill_state_message(self, message, state: EnergyState, variables) -> None:
+        super().fill_state_message(message, state, variables)
+        for cls in LOAD_CLASSES:
+            message.switches.add(load_class=int(cls), on=cls <= state.classes_on)
+
     def variables(self, state: EnergyState) -> dict[str, float]:
         out = {
             "storage_kwh": state.storage_mj / MILLIJOULES_PER_KWH,

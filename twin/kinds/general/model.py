@@ -48,6 +48,10 @@ class GeneralModel(Model):
     def initial_state(self) -> GeneralState:
         return GeneralState(0, 0, 0)
 
+    def fill_state_message(self, message, state, variables) -> None:
+        super().fill_state_message(message, state, variables)
+        message.load_class = int(self.load_class)
+
     def request_w(self, t: np.ndarray, env) -> np.ndarray:
         p = self.params
         night = p.power_w if p.night_power_w is None else p.night_power_w
