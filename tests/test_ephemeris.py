@@ -1,6 +1,6 @@
 """Tests for twin.environment.ephemeris (DE421 + Moon PA/ME kernels via skyfield).
 
-Reference figures: /work/shared/REFERENCE.md ("Geometry").
+Reference figures: docs/references.md, Geometry.
 """
 
 from __future__ import annotations
@@ -108,7 +108,7 @@ def test_selenographic_accepts_time_unix_and_arrays():
 
 def test_libration_envelope_over_a_year():
     # Sub-Earth point stays within the libration envelope, latitude +-6.68 deg,
-    # longitude +-7.9 deg (Gorkavyi et al. 2023, AMT 16:1527; REFERENCE.md).
+    # longitude +-7.9 deg (Gorkavyi et al. 2023, AMT 16:1527; docs/references.md, Geometry).
     u = T0 + np.arange(0.0, YEAR, 6 * 3600.0)
     lon, lat = selenographic("earth", u)
     assert np.abs(lat).max() < 6.9
@@ -128,7 +128,7 @@ def test_sky_vectors_shapes_and_units():
         assert np.allclose(np.linalg.norm(v[f"{b}_enu"], axis=1), 1.0, atol=1e-14)
         assert v[f"{b}_distance_km"].shape == (5,)
     assert np.all((v["sun_distance_km"] > 0.97 * AU_KM) & (v["sun_distance_km"] < 1.03 * AU_KM))
-    # light time 1.19-1.36 s -> 356,500-406,700 km (REFERENCE.md), less the site offset
+    # light time 1.19-1.36 s -> 356,500-406,700 km (docs/references.md, Geometry), less the site offset
     assert np.all((v["earth_distance_km"] > 350_000) & (v["earth_distance_km"] < 410_000))
     scalar = sky_vectors(*SITES["aristarchus"], T0)
     assert scalar["sun_enu"].shape == (1, 3)
@@ -250,7 +250,7 @@ def year_hourly():
 
 def test_amundsen_sun_stays_low(year_hourly):
     # 84.5 S: colatitude 5.5 deg + 1.54 deg (lunar equator to ecliptic) = 7.04 deg
-    # (REFERENCE.md: about +-7 deg at 84.5 S).
+    # (docs/references.md, Geometry: about +-7 deg at 84.5 S).
     v = sky_vectors(*SITES["amundsen"], year_hourly)
     el, _ = elevation_azimuth(v["sun_enu"])
     assert el.max() < 7.1 and el.min() > -7.1
@@ -258,7 +258,7 @@ def test_amundsen_sun_stays_low(year_hourly):
 
 
 def test_aristarchus_earth_never_sets(year_hourly):
-    # REFERENCE.md: near side, Earth always up at about 24-48 deg.
+    # docs/references.md, Geometry: near side, Earth always up at about 24-48 deg.
     v = sky_vectors(*SITES["aristarchus"], year_hourly)
     el, _ = elevation_azimuth(v["earth_enu"])
     assert el.min() > 20.0
@@ -267,7 +267,7 @@ def test_aristarchus_earth_never_sets(year_hourly):
 
 
 def test_synodic_month_from_sunrises(year_hourly):
-    # Mean interval between local sunrises = synodic month 29.53 d (REFERENCE.md).
+    # Mean interval between local sunrises = synodic month 29.53 d (docs/references.md, Geometry).
     # Measured: 29.528 d over this year (11 intervals).
     v = sky_vectors(*SITES["aristarchus"], year_hourly)
     el, _ = elevation_azimuth(v["sun_enu"])

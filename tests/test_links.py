@@ -62,7 +62,7 @@ def amundsen_links():
 def test_queqiao2_period_and_shape():
     q = RelayOrbit.from_altitudes(200.0, 16000.0, 62.4, epoch_unix_s=T0)
     assert q == RelayOrbit.queqiao2_like(epoch_unix_s=T0)
-    # REFERENCE.md "Communications": two-body period 24.32 h
+    # docs/references.md, Communications: two-body period 24.32 h
     assert q.period_s / 3600.0 == pytest.approx(24.32, abs=0.005)
     assert q.semi_major_axis_km == pytest.approx(R + 8100.0)
     assert q.periapsis_radius_km == pytest.approx(R + 200.0)
@@ -232,7 +232,7 @@ def test_earth_occultation():
     d = np.linalg.norm(e)
     lat = math.degrees(math.asin(e[2] / d))
     lon = math.degrees(math.atan2(e[1], e[0]))
-    assert abs(lat) < 7.0 and abs(lon) < 9.0  # libration envelope (REFERENCE.md)
+    assert abs(lat) < 7.0 and abs(lon) < 9.0  # libration envelope (docs/references.md, Geometry)
     r = 3000.0
     relays = [
         circular(r, 90.0, lon, lat, te),  # between Moon and Earth

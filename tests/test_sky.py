@@ -228,7 +228,7 @@ def _shared_grid():
 
 def test_irradiance_and_distance(aristarchus_grid):
     s = aristarchus_grid.sample(T0 + np.linspace(0, SPAN, 200))
-    # 1361 W/m^2 x (1 AU / r)^2 (REFERENCE.md "Energy"); r within 0.983-1.017 AU
+    # 1361 W/m^2 x (1 AU / r)^2 (docs/references.md, Energy); r within 0.983-1.017 AU
     assert np.allclose(s["solar_irradiance_w_m2"], 1361.0 / s["sun_distance_au"] ** 2, rtol=1e-12)
     assert np.all((s["solar_irradiance_w_m2"] > 1300) & (s["solar_irradiance_w_m2"] < 1425))
 

@@ -105,7 +105,7 @@ def test_at_the_pole_the_earth_sets_for_days_and_the_relay_carries_the_data(site
     comms = sites["amundsen"]["communications"]
     dte = comms.column("dte_visible_frac").to_numpy() > 0
     relay = comms.column("relay_visible_frac").to_numpy() > 0
-    assert longest_run(~dte) * 600 > 5 * 86400  # the Earth below the horizon for days (REFERENCE: up to ~15 d)
+    assert longest_run(~dte) * 600 > 5 * 86400  # the Earth below the horizon for days (docs/references.md, Geometry: up to ~15 d)
     only_relay = relay & ~dte
     assert only_relay.mean() > 0.2
     down = comms.column("downlinked_bytes").to_numpy()
@@ -119,7 +119,7 @@ def test_near_side_earth_never_sets_but_nights_last_354_hours(sites):
     energy = sites["aristarchus"]["energy"]
     dark = energy.column("sun_visible_frac").to_numpy() == 0
     night_h = longest_run(dark) * 600 / 3600
-    assert 340 < night_h < 360  # REFERENCE: equatorial night about 354 h
+    assert 340 < night_h < 360  # docs/references.md, Geometry: equatorial night about 354 h
 
 
 def test_the_power_the_modules_draw_is_what_energy_delivers(small_run):

@@ -104,7 +104,7 @@ def test_each_kind_observes_under_its_own_sky():
 
 
 def test_near_side_nights_are_degraded_by_the_earth_and_polar_ones_are_not():
-    # A 354-h night (REFERENCE.md, equatorial night) with the Earth always up (near side) and
+    # A 354-h night (docs/references.md, Geometry: equatorial night) with the Earth always up (near side) and
     # the same night with the Earth below the horizon (a polar site at the right time).
     n = 354 * 60
     c = clock(n)

@@ -141,7 +141,7 @@ def test_links_choose_the_fastest_and_report_light_time():
     tm = advance(model, e, {}).telemetry
     assert list(tm["link_rate_bps"]) == [2e6, 6e6, 6e6, 0.0]
     assert list(tm["dte_visible_frac"]) == [1, 0, 1, 0] and list(tm["relay_visible_frac"]) == [0, 1, 1, 0]
-    assert tm["light_time_s"][0] == pytest.approx(384_400 / SPEED_OF_LIGHT_KM_S)  # about 1.28 s (REFERENCE: 1.19-1.36 s)
+    assert tm["light_time_s"][0] == pytest.approx(384_400 / SPEED_OF_LIGHT_KM_S)  # about 1.28 s (docs/references.md, Geometry: 1.19-1.36 s)
     assert tm["light_time_s"][1] == pytest.approx(400_000 / SPEED_OF_LIGHT_KM_S)
     assert list(tm["requested_w"]) == [330.0, 330.0, 330.0, 80.0]  # standby + transmitter while a link is up
     no_ground = advance(model, env(n, ground=0.0, relay=1.0), {}).telemetry

@@ -48,7 +48,7 @@ def run(model: EnergyModel, env: dict, inputs: dict | None = None, steps: int | 
 
 
 def test_vertical_tracking_array_power_and_degradation():
-    # 1361 W/m^2 x 35 m^2 x 0.21 x cos(30 deg) (REFERENCE.md solar constant; VSAT-class array).
+    # 1361 W/m^2 x 35 m^2 x 0.21 x cos(30 deg) (solar constant and VSAT-class array: docs/references.md, Energy).
     c = clock(2)
     model = energy(c)
     out = run(model, sky(2, elevation=30.0))

@@ -346,7 +346,7 @@ def test_coupled_with_energy_windows_equal_lockstep(tmp_path):
 
     begin = parse_utc("2030-01-01T00:00:00Z")
     c = Clock(unix_s(begin), 600, 21 * 144)  # three weeks at 10-min steps
-    sky_grid = SkyGrid(-84.5, 82.8, c.start_unix_s, c.end_unix_s)  # Amundsen (REFERENCE.md)
+    sky_grid = SkyGrid(-84.5, 82.8, c.start_unix_s, c.end_unix_s)  # Amundsen (docs/references.md, Geometry)
     energy_params = EnergyParams.model_validate({
         "deployed": "2030-01-01T00:00:00Z", "solar": {"area_m2": 20.0},
         "storage": {"capacity_kwh": 40.0, "min_soc_frac": 0.2, "restore_soc_frac": 0.5, "initial_soc_frac": 0.6},
