@@ -15,7 +15,9 @@ Order of one exchange round (tests assert it):
    react, that assumption holds and the rest of the window is accepted in one more exchange,
    however many switchings it contains. Past the end of a known answer its last value is assumed
    to hold. A difference at the very first step accepts nothing; the window is proposed again
-   with the answers given, which then hold at that step.
+   with the answers given. An answer may depend on another answer of the same step (a hopper's
+   refusals on its plant's power switch), so settling may take one round per feedback route; more
+   rounds without progress mean an output depends on an answer of its own step, an error.
 3. After the last window, one more exchange per instance commits the accepted steps.
 
 Checkpoints: at the first window boundary after every ``checkpoint_steps`` (and at the start),
@@ -188,7 +190,7 @@ class Conductor:
                 self.restore_latest()
 
     def _advance(self, until_step: int) -> None:
-        retry_at = -1
+        retry_at, retries = -1, 0
         while self.step + self.accepted < until_step:
             start = self.step + self.accepted
             n = min(self.window_steps, until_step - start)
@@ -203,7 +205,8 @@ class Conductor:
                 if differs.size:
                     k = min(k, int(differs[0]))
             if k == 0:
-                if retry_at == start:
+                retries = retries + 1 if retry_at == start else 1
+                if retries > len(self.feedback):
                     raise RuntimeError(
                         f"feedback at step {start} does not settle: an output depends on a feedback answer "
                         "of its own step (see Model.advance); make it depend on earlier steps only"
