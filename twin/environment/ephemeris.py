@@ -58,7 +58,7 @@ __all__ = [
 ]
 
 # Candidate ILRS sites, (latitude deg, east longitude deg).
-# Source: /work/shared/REFERENCE.md "Geometry": Amundsen crater 84.5 S 82.8 E
+# Source: docs/references.md, Geometry: Amundsen crater 84.5 S 82.8 E
 # (USGS gazetteer), Aristarchus 23.7 N 47.4 W, Marius Hills about 13.4 N 55 W.
 SITES: dict[str, tuple[float, float]] = {
     "amundsen": (-84.5, 82.8),
@@ -66,12 +66,12 @@ SITES: dict[str, tuple[float, float]] = {
     "marius-hills": (13.4, -55.0),
 }
 
-#: Moon mean radius, km (IAU; REFERENCE.md "Geometry"). The lunarsky frame
+#: Moon mean radius, km (IAU; docs/references.md, Geometry). The lunarsky frame
 #: kernel does not define BODY301_RADII, so this value is used for the sphere.
 MOON_RADIUS_KM = 1737.4
 #: Astronomical unit, km (IAU 2012 Resolution B2: 149 597 870 700 m exactly).
 AU_KM = 149597870.7
-#: Total solar irradiance at 1 AU, W/m^2 (REFERENCE.md "Energy": 1361 W/m^2 at
+#: Total solar irradiance at 1 AU, W/m^2 (docs/references.md, Energy: 1361 W/m^2 at
 #: 1 AU, scale by (1 AU / r)^2; Kopp & Lean 2011, GRL 38 L01706).
 SOLAR_CONSTANT_W_M2 = 1361.0
 #: Nominal solar radius, km (IAU 2015 Resolution B3), for the Sun's angular radius.

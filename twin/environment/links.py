@@ -57,7 +57,7 @@ __all__ = [
 ]
 
 #: Ground stations for lunar missions, (geodetic latitude deg, east longitude deg).
-#: Source: /work/shared/REFERENCE.md "Communications", ground stations: Jiamusi
+#: Source: docs/references.md, Communications, ground stations: Jiamusi
 #: 66 m (46.5 N 130.8 E), Kashi 35 m (39.5 N 76.0 E), Neuquen 35 m (38.2 S
 #: 70.1 W); Russian Bear Lakes (55.9 N 37.9 E), Ussuriysk (44.0 N 131.8 E).
 #: [S]; coordinates approximate [U] (about 0.1 deg, i.e. ~10 km: irrelevant
@@ -70,11 +70,11 @@ GROUND_STATIONS: dict[str, tuple[float, float]] = {
     "ussuriysk": (44.0, 131.8),
 }
 
-#: GM of the Moon, km^3/s^2 (REFERENCE.md "Geometry", [V]).
+#: GM of the Moon, km^3/s^2 (docs/references.md, Geometry, [V]).
 MOON_GM_KM3_S2 = 4902.8
 
 #: Queqiao-2 (2024): 200 x 16,000 km elliptical frozen orbit, i = 62.4 deg,
-#: two-body period 24.32 h (REFERENCE.md "Communications": orbit [S], period [V]).
+#: two-body period 24.32 h (docs/references.md, Communications: orbit [S], period [V]).
 QUEQIAO2_PERIAPSIS_ALTITUDE_KM = 200.0
 QUEQIAO2_APOAPSIS_ALTITUDE_KM = 16000.0
 QUEQIAO2_INCLINATION_DEG = 62.4
@@ -481,7 +481,7 @@ class RelayOrbit:
         epoch_unix_s: float,
     ) -> "RelayOrbit":
         """Orbit from periapsis/apoapsis altitudes above the mean radius 1737.4 km
-        (IAU, REFERENCE.md "Geometry"). ``arg_periapsis_deg=90`` with a prograde
+        (IAU, docs/references.md, Geometry). ``arg_periapsis_deg=90`` with a prograde
         inclination puts periapsis over the north and apoapsis over the south."""
         hp, ha = float(periapsis_altitude_km), float(apoapsis_altitude_km)
         if not (hp > 0.0 and ha >= hp):
@@ -499,8 +499,8 @@ class RelayOrbit:
 
     @classmethod
     def queqiao2_like(cls, *, epoch_unix_s: float, raan_deg: float = 0.0, mean_anomaly_deg: float = 0.0) -> "RelayOrbit":
-        """200 x 16,000 km, i = 62.4 deg, apolune over the south (REFERENCE.md
-        "Communications", Queqiao-2; two-body period 24.32 h)."""
+        """200 x 16,000 km, i = 62.4 deg, apolune over the south
+        (docs/references.md, Communications, Queqiao-2; two-body period 24.32 h)."""
         return cls.from_altitudes(
             QUEQIAO2_PERIAPSIS_ALTITUDE_KM, QUEQIAO2_APOAPSIS_ALTITUDE_KM, QUEQIAO2_INCLINATION_DEG,
             raan_deg=raan_deg, arg_periapsis_deg=90.0, mean_anomaly_deg=mean_anomaly_deg,

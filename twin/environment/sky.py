@@ -5,7 +5,7 @@ linear interpolation, and a local horizon mask.
 a coarse time grid (default 1 h) and answers :meth:`SkyGrid.sample` by linear
 interpolation of the ENU unit vectors (the direction is then taken with atan2,
 which is the same as renormalising) and of the distances. The Sun moves at most
-about 0.5 deg per hour in the lunar sky (REFERENCE.md "Offline data"), so the
+about 0.5 deg per hour in the lunar sky (docs/references.md, Geometry), so the
 chord error of a 1 h grid is of order (0.0087 rad)^2 / 8 ~ 1e-5 rad ~ 0.0005 deg;
 the tests measure it.
 
