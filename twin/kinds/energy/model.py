@@ -35,42 +35,46 @@ SECONDS_PER_YEAR = 365.25 * 86400
 
 class Solar(Params):
     # NASA VSAT (vertical solar array technology) targets the 10 kW class at about 35 m^2
-    # (REFERENCE.md, Energy): 10 kW / (1361 W/m^2 * 35 m^2) = 0.21 array-level efficiency.
-    area_m2: float = Field(default=35.0, ge=0)
-    efficiency: float = Field(default=0.21, gt=0, le=1)
+    # (docs/references.md, Energy): 10 kW / (1361 W/m^2 * 35 m^2) = 0.21 array-level efficiency.
+    area_m2: float = Field(default=35.0, ge=0, description="array area",
+                           json_schema_extra={"source": "NASA VSAT 10 kW class, about 35 m^2 (SBIR solicitation) [S]"})
+    efficiency: float = Field(default=0.21, gt=0, le=1, description="array-level efficiency, sunlight on the cells to bus power",
+                              json_schema_extra={"unit": "fraction", "source": "10 kW / (1361 W/m^2 x 35 m^2), NASA VSAT [S]"})
     # "vertical": single-axis sun tracking about a vertical mast, as planned for the poles.
-    tracking: Literal["vertical", "fixed"] = "vertical"
+    tracking: Literal["vertical", "fixed"] = Field(default="vertical", description="vertical: single-axis sun tracking about a vertical mast; fixed: tilt_deg and azimuth_deg",
+                                                   json_schema_extra={"source": "NASA VSAT (vertical arrays for the poles) [S]"})
     tilt_deg: float = Field(default=90.0, ge=0, le=90, description="fixed arrays: tilt from horizontal")
     azimuth_deg: float = Field(default=0.0, ge=0, lt=360, description="fixed arrays: direction the cells face")
     # O'Brien 2013 (Space Weather, doi:10.1002/2013SW000978): Apollo dust detector cells covered
     # against dust lost 4-10% per 2000 days, i.e. about 1.3%/yr at the middle of that range.
-    dust_loss_per_year: float = Field(default=0.013, ge=0, le=1)
-    radiation_loss_per_year: float = Field(default=0.005, ge=0, le=1, description="assumption [U]")
-    deployed: datetime | None = None
+    dust_loss_per_year: float = Field(default=0.013, ge=0, le=1, description="output lost to dust, fraction of the initial per year",
+                                      json_schema_extra={"source": "O'Brien 2013, Space Weather, doi:10.1002/2013SW000978"})
+    radiation_loss_per_year: float = Field(default=0.005, ge=0, le=1, description="output lost to radiation damage, fraction of the initial per year [U]")
+    deployed: datetime | None = Field(default=None, description="landing date of the arrays (default: the power system's)")
 
     _utc = field_validator("deployed", mode="before")(optional_utc)
 
 
 class Fission(Params):
-    # NASA FSP: >= 40 kWe for 10 years; Kilopower 1-10 kWe (REFERENCE.md). 0 = no reactor.
-    power_kwe: float = Field(default=0.0, ge=0)
-    deployed: datetime | None = None
+    # NASA FSP: >= 40 kWe for 10 years; Kilopower 1-10 kWe (docs/references.md, Energy). 0 = no reactor.
+    power_kwe: float = Field(default=0.0, ge=0, description="electrical power of the surface reactor; 0: no reactor (NASA FSP class: 40)")
+    deployed: datetime | None = Field(default=None, description="landing date of the reactor (default: the power system's)")
 
     _utc = field_validator("deployed", mode="before")(optional_utc)
 
 
 class Storage(Params):
-    kind: Literal["battery", "regenerative_fuel_cell"] = "battery"
-    capacity_kwh: float = Field(default=100.0, gt=0)
-    # Round-trip efficiency is an exposed assumption [U] (REFERENCE.md, Energy): about 0.9 for
+    kind: Literal["battery", "regenerative_fuel_cell"] = Field(default="battery", description="storage technology (a label: the figures below set the behaviour)")
+    capacity_kwh: float = Field(default=100.0, gt=0, description="storage capacity [U]")
+    # Round-trip efficiency is an exposed assumption [U] (docs/references.md, Energy): about 0.9 for
     # Li-ion, 0.4-0.6 for a regenerative fuel cell.
-    charge_efficiency: float = Field(default=0.95, gt=0, le=1)
-    discharge_efficiency: float = Field(default=0.95, gt=0, le=1)
-    min_soc_frac: float = Field(default=0.2, ge=0, lt=1)
-    restore_soc_frac: float = Field(default=0.3, ge=0, le=1)
-    initial_soc_frac: float = Field(default=1.0, ge=0, le=1)
-    max_charge_kw: float | None = Field(default=None, gt=0)
-    max_discharge_kw: float | None = Field(default=None, gt=0)
+    charge_efficiency: float = Field(default=0.95, gt=0, le=1, description="fraction of the charging energy stored [U]", json_schema_extra={"unit": "fraction"})
+    discharge_efficiency: float = Field(default=0.95, gt=0, le=1, description="fraction of the energy drawn from storage that reaches the bus [U]", json_schema_extra={"unit": "fraction"})
+    min_soc_frac: float = Field(default=0.2, ge=0, lt=1, description="survival's storage floor: storage is never drawn below it [U]")
+    restore_soc_frac: float = Field(default=0.3, ge=0, le=1, description="shed classes come back together once storage is above it (hysteresis) [U]")
+    initial_soc_frac: float = Field(default=1.0, ge=0, le=1, description="state of charge at the start of the run")
+    max_charge_kw: float | None = Field(default=None, gt=0, description="charging power limit (default: none)")
+    max_discharge_kw: float | None = Field(default=None, gt=0, description="discharging power limit (default: none)")
 
     # The shedding ladder: per load class below survival, the state of charge below which the
     # class may no longer draw on storage (lower priorities give up earlier, keeping the rest for
@@ -116,17 +120,17 @@ class Storage(Params):
 
 class Survival(Params):
     # Survival avionics and heaters, class 1. Night survival energy = P x t_dark, e.g.
-    # 100 W x 354 h = 35.4 kWh (REFERENCE.md); the figures below are exposed assumptions [U].
-    avionics_w: float = Field(default=150.0, ge=0)
-    heater_day_w: float = Field(default=50.0, ge=0)
-    heater_night_w: float = Field(default=350.0, ge=0)
+    # 100 W x 354 h = 35.4 kWh (docs/references.md, Energy); the figures below are exposed assumptions [U].
+    avionics_w: float = Field(default=150.0, ge=0, description="survival avionics, always on once deployed [U]")
+    heater_day_w: float = Field(default=50.0, ge=0, description="survival heaters while the Sun is up [U]")
+    heater_night_w: float = Field(default=350.0, ge=0, description="survival heaters while the Sun is down (blended by sun_visible_frac) [U]")
 
 
 class EnergyParams(Deployed):
-    solar: Solar = Solar()
-    fission: Fission = Fission()
-    storage: Storage = Storage()
-    survival: Survival = Survival()
+    solar: Solar = Field(default=Solar(), description="solar arrays")
+    fission: Fission = Field(default=Fission(), description="fission surface power")
+    storage: Storage = Field(default=Storage(), description="storage and the shedding ladder")
+    survival: Survival = Field(default=Survival(), description="survival loads (class 1)")
 
 
 @dataclass(frozen=True)
