@@ -29,10 +29,10 @@ DEFAULT_KIND_ORDER = ("astronomy", "research", "general")
 
 
 class GroundStation(Params):
-    name: str
-    latitude_deg: float = Field(ge=-90, le=90)
-    longitude_deg: float = Field(ge=-180, le=360)
-    min_elevation_deg: float = Field(default=10.0, ge=-5, le=90, description="assumption [U]")
+    name: str = Field(description="station name")
+    latitude_deg: float = Field(ge=-90, le=90, description="geodetic latitude")
+    longitude_deg: float = Field(ge=-180, le=360, description="east longitude")
+    min_elevation_deg: float = Field(default=10.0, ge=-5, le=90, description="lowest elevation of the Moon at which the station tracks it [U]")
 
 
 # The Chinese deep-space stations and the Russian ones (twin.environment.links.GROUND_STATIONS).
@@ -41,18 +41,24 @@ DEFAULT_STATIONS = tuple(GroundStation(name=name, latitude_deg=lat, longitude_de
 
 class Relay(Params):
     # Queqiao-2 (2024): 24 h elliptical frozen orbit, 200 x 16,000 km, i = 62.4 deg; Ka to Earth
-    # about 100 Mbps, S band up to 6 Mbps (REFERENCE.md). Apolune over the south: periapsis
-    # argument 90 deg. Elements are relative to the Moon's mean equator frozen at the epoch.
-    name: str = "queqiao-2"
-    periapsis_altitude_km: float = Field(default=links.QUEQIAO2_PERIAPSIS_ALTITUDE_KM, gt=0)
-    apoapsis_altitude_km: float = Field(default=links.QUEQIAO2_APOAPSIS_ALTITUDE_KM, gt=0)
-    inclination_deg: float = Field(default=links.QUEQIAO2_INCLINATION_DEG, ge=0, le=180)
-    raan_deg: float = Field(default=0.0, ge=0, lt=360)
-    arg_periapsis_deg: float = Field(default=90.0, ge=0, lt=360)
-    mean_anomaly_deg: float = Field(default=0.0, ge=0, lt=360)
-    epoch: datetime = parse_utc("2024-04-01T00:00:00Z")
-    surface_rate_bps: float = Field(default=6e6, gt=0, le=1e12, description="site to relay")
-    earth_rate_bps: float = Field(default=100e6, gt=0, le=1e12, description="relay to Earth")
+    # about 100 Mbps, S band up to 6 Mbps (docs/references.md, Communications). Apolune over the
+    # south: periapsis argument 90 deg. Elements are relative to the Moon's mean equator frozen at
+    # the epoch.
+    name: str = Field(default="queqiao-2", description="relay name")
+    periapsis_altitude_km: float = Field(default=links.QUEQIAO2_PERIAPSIS_ALTITUDE_KM, gt=0, description="periapsis altitude above the mean radius (1737.4 km)",
+                                         json_schema_extra={"source": "Queqiao-2: 200 x 16,000 km frozen orbit [S]"})
+    apoapsis_altitude_km: float = Field(default=links.QUEQIAO2_APOAPSIS_ALTITUDE_KM, gt=0, description="apoapsis altitude above the mean radius (1737.4 km)",
+                                        json_schema_extra={"source": "Queqiao-2: 200 x 16,000 km frozen orbit [S]"})
+    inclination_deg: float = Field(default=links.QUEQIAO2_INCLINATION_DEG, ge=0, le=180, description="inclination to the Moon's mean equator",
+                                   json_schema_extra={"source": "Queqiao-2: i = 62.4 deg [S]"})
+    raan_deg: float = Field(default=0.0, ge=0, lt=360, description="right ascension of the ascending node, in the mean-equator frame at the epoch")
+    arg_periapsis_deg: float = Field(default=90.0, ge=0, lt=360, description="argument of periapsis; 90 puts apolune over the south")
+    mean_anomaly_deg: float = Field(default=0.0, ge=0, lt=360, description="mean anomaly at the epoch")
+    epoch: datetime = Field(default=parse_utc("2024-04-01T00:00:00Z"), description="epoch of the elements (UTC)")
+    surface_rate_bps: float = Field(default=6e6, gt=0, le=1e12, description="data rate, site to relay",
+                                    json_schema_extra={"source": "Queqiao-2: S band up to 6 Mbps [S]"})
+    earth_rate_bps: float = Field(default=100e6, gt=0, le=1e12, description="data rate, relay to Earth",
+                                  json_schema_extra={"source": "Queqiao-2: Ka to Earth about 100 Mbps [S]"})
 
     _utc = field_validator("epoch", mode="before")(lambda value: parse_utc(value))
 
@@ -65,10 +71,11 @@ class Relay(Params):
 
 class CommunicationsParams(Deployed):
     # Direct-to-Earth rate from the surface: an assumption [U] (LRO's Ka link reached 100 Mbps to
-    # an 18 m dish; Queqiao-1's X band to a lander 1.4-555 kbps; REFERENCE.md).
-    dte_rate_bps: float = Field(default=20e6, gt=0, le=1e12)
-    ground_stations: tuple[GroundStation, ...] = DEFAULT_STATIONS
-    relays: tuple[Relay, ...] = (Relay(),)
+    # an 18 m dish; Queqiao-1's X band to a lander 1.4-555 kbps; docs/references.md, Communications).
+    dte_rate_bps: float = Field(default=20e6, gt=0, le=1e12, description="direct-to-Earth data rate from the surface [U]")
+    ground_stations: tuple[GroundStation, ...] = Field(default=DEFAULT_STATIONS, description="ground stations (name, latitude_deg, longitude_deg, min_elevation_deg); default: Kashi, Jiamusi, Neuquen, Bear Lakes, Ussuriysk",
+                                                       json_schema_extra={"source": "Chinese and Russian deep-space stations [S], coordinates approximate [U]"})
+    relays: tuple[Relay, ...] = Field(default=(Relay(),), description="relay orbiters (name, orbital elements, surface_rate_bps, earth_rate_bps); default: one Queqiao-2-like relay")
     store_capacity_bytes: int = Field(default=2_000_000_000_000, ge=0, le=2**62, description="onboard store [U]")
     # Downlink order of the data sources (instance ids). Sources not listed follow by kind
     # (DEFAULT_KIND_ORDER: observations first, as they cannot be repeated), then by id.
