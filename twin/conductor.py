@@ -189,6 +189,20 @@ class Conductor:
                 self.recover([exc.id])
                 self.restore_latest()
 
+    def finish(self) -> list[str]:
+        """Publish every instance's telemetry; an instance lost before it could is recovered and
+        the windows since the last checkpoint are replayed first."""
+        while True:
+            try:
+                return [path for handle in self.handles.values() for path in handle.finish()]
+            except SubsystemLost as exc:
+                if self.recover is None:
+                    raise
+                end = self.step
+                self.recover([exc.id])
+                self.restore_latest()
+                self.advance(end)
+
     def _advance(self, until_step: int) -> None:
         retry_at, retries = -1, 0
         while self.step + self.accepted < until_step:

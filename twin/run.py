@@ -76,8 +76,9 @@ def summarize(scenario: Scenario, station: Station, runtime: str, conductor: Con
         "cut_windows": conductor.stats.cut,
         "proposals": conductor.stats.proposals,
         "max_window_steps": conductor.window_steps,
-        "checkpoints": len(conductor.checkpoints),
     }
+    # Checkpoints this station has at its end (written ones, when the run has an output folder).
+    summary["checkpoints"] = len(conductor.checkpoints)
     # startup_s: sky grids and runtime start (Ray cluster and actors); simulate_s: the windows
     # exchanged and telemetry written; wall_s: the whole call, shutdown included.
     summary.update({key: round(value, 3) for key, value in timings.items()})
@@ -174,6 +175,7 @@ def run(
                     if on_progress is not None:
                         on_progress(conductor.step)
             conductor.advance(clock.n_steps)
+            conductor.finish()
         except BaseException:
             for handle in rt.handles.values():
                 try:
@@ -186,8 +188,6 @@ def run(
             if out is not None:
                 _cleanup_failed(out, created)
             raise
-        for handle in rt.handles.values():
-            handle.finish()
         summary = summarize(scenario, station, runtime, conductor, {"startup_s": t1 - t0, "simulate_s": time.perf_counter() - t1})
         endpoints = getattr(rt, "endpoints", None)
         if endpoints:

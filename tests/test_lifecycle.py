@@ -1,0 +1,315 @@
+"""Core v2 lifecycle: instances of a kind, snapshots, checkpoints, resume after a killed driver,
+recovery after a killed actor, and the built-in scenarios' results kept."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from services.codec import decode_station, encode_station
+from twin import snapshot as codec
+from twin.checkpoint import CheckpointStore
+from twin.clock import parse_utc
+from twin.model import ModelHost
+from twin.run import make_runtime, run
+from twin.scenario import ScenarioError, load, parse
+from twin.station import Station
+from twin.telemetry import parts
+
+ROOT = Path(__file__).resolve().parent.parent
+
+TWO_LOADS = """
+[scenario]
+name = "two-loads"
+seed = 5
+
+[site]
+name = "aristarchus"
+
+[time]
+start = "2031-03-01T00:00:00Z"
+end = "2031-03-11T00:00:00Z"
+step = "300s"
+
+[exchange]
+max_window = "1d"
+
+[checkpoint]
+every = "{every}"
+
+[modules.energy]
+deployed = "2031-03-01T00:00:00Z"
+[modules.energy.solar]
+area_m2 = 40.0
+[modules.energy.storage]
+capacity_kwh = 60.0
+floor_soc_frac = {{ science = 0.3, isru = 0.4 }}
+restore_soc_frac = 0.6
+
+[modules.communications]
+deployed = "2031-03-01T00:00:00Z"
+priority = ["lab", "drill"]
+
+[modules.drill]
+kind = "general"
+deployed = "2031-03-01T00:00:00Z"
+power_w = 800.0
+data_rate_bps = 1000.0
+load_class = "isru"
+
+[modules.lab]
+kind = "general"
+deployed = "2031-03-02T00:00:00Z"
+power_w = 300.0
+data_rate_bps = 5000.0
+"""
+
+
+def two_loads(every: str = "1d"):
+    return parse(TWO_LOADS.format(every=every), "two-loads.toml")
+
+
+def tables(folder: Path, ids) -> dict:
+    return {id: pq.read_table(folder / "telemetry" / f"{id}.parquet") for id in ids}
+
+
+def assert_same_telemetry(a: Path, b: Path, ids) -> None:
+    ta, tb = tables(a, ids), tables(b, ids)
+    for id in ids:
+        assert ta[id].equals(tb[id]), id
+
+
+# -- instances --------------------------------------------------------------------------------
+def test_two_instances_of_a_kind_run_identically_in_both_runtimes(tmp_path, ray_cluster):
+    scenario = two_loads()
+    local = run(scenario, runtime="local", out=tmp_path / "local")
+    remote = run(scenario, runtime="ray", out=tmp_path / "ray")
+    ids = ["energy", "communications", "drill", "lab"]
+    assert local["kinds"] == {"energy": "energy", "communications": "communications", "drill": "general", "lab": "general"}
+    assert sorted(p.name for p in (tmp_path / "local" / "telemetry").iterdir()) == sorted(f"{i}.parquet" for i in ids)
+    assert_same_telemetry(tmp_path / "local", tmp_path / "ray", ids)
+    assert local["modules"] == remote["modules"]
+    assert sorted(e["id"] for e in remote["endpoints"]) == sorted(ids)
+    # Each instance is switched in its own class: the drill (isru) is shed before the lab (science).
+    assert local["modules"]["drill"]["shed_hours"] > local["modules"]["lab"]["shed_hours"]
+    # Energy's class demands are the instances' requests, each in its own class, step by step.
+    energy = tables(tmp_path / "local", ["energy", "drill", "lab"])
+    isru = energy["energy"].column("isru_demand_w").to_numpy()
+    science = energy["energy"].column("science_demand_w").to_numpy()
+    assert np.allclose(isru, energy["drill"].column("requested_w").to_numpy(), atol=1e-6)
+    assert np.allclose(science, energy["lab"].column("requested_w").to_numpy(), atol=1e-6)
+
+
+def test_instance_ids_seeds_and_priorities_are_per_id():
+    scenario = two_loads()
+    station = Station(scenario)
+    assert station.models["drill"].seed != station.models["lab"].seed
+    # Data sources are the two general instances, downlinked in the scenario's order.
+    comms = station.models["communications"]
+    assert comms._order(["drill", "lab"]) == ["lab", "drill"]
+    assert [r.source for r in comms.inputs_of("data")] == ["drill", "lab"]
+
+
+@pytest.mark.parametrize(
+    "edit, field",
+    [
+        (lambda t: t.replace('[modules.lab]\nkind = "general"', '[modules.Lab]\nkind = "general"'), "modules.Lab"),
+        (lambda t: t.replace('[modules.lab]\nkind = "general"', '[modules.lab]\nkind = "generale"'), "modules.lab.kind"),
+        (lambda t: t.replace('priority = ["lab", "drill"]', 'priority = ["lab", "rover"]'), "modules.communications"),
+        (lambda t: t + '\n[modules.power-2]\nkind = "energy"\ndeployed = "2031-03-01T00:00:00Z"\n', "modules.power-2"),
+        (lambda t: t + '\n[[connections]]\nfrom = "lab.data"\nto = "drill.power"\n', "connections[0]"),
+        (lambda t: t.replace("[modules.energy]\ndeployed = \"2031-03-01T00:00:00Z\"", "[modules.battery]\nkind = \"general\"\npower_w = 1.0\ndeployed = \"2031-03-01T00:00:00Z\"").replace("[modules.energy.solar]\narea_m2 = 40.0\n[modules.energy.storage]\ncapacity_kwh = 60.0\nfloor_soc_frac = { science = 0.3, isru = 0.4 }\nrestore_soc_frac = 0.6\n", ""), "modules"),
+    ],
+)
+def test_bad_stations_name_the_field(edit, field):
+    with pytest.raises(ScenarioError) as caught:
+        parse(edit(TWO_LOADS.format(every="1d")), "bad.toml")
+    assert any(f == field or f.startswith(field) for f, _ in caught.value.problems), caught.value.problems
+
+
+def test_old_ladder_keys_say_what_replaced_them():
+    text = TWO_LOADS.format(every="1d").replace("floor_soc_frac = { science = 0.3, isru = 0.4 }", "science_floor_soc_frac = 0.4")
+    with pytest.raises(ScenarioError, match=r"floor_soc_frac = \{ science = \.\.\. \}"):
+        parse(text, "old.toml")
+
+
+# -- snapshots --------------------------------------------------------------------------------
+def test_every_kind_state_round_trips_through_its_snapshot_bytes(tmp_path, small):
+    """Snapshot bytes restore to an equal state, for every kind, mid-run (non-trivial states)."""
+    with make_runtime(small, "local") as rt:
+        from twin.conductor import Conductor
+
+        conductor = Conductor(small.clock, rt.station, rt.handles, small.window_steps)
+        conductor.advance(small.clock.n_steps // 2)
+        for id, handle in rt.handles.items():
+            host: ModelHost = handle.host
+            snap = host.snapshot()
+            assert snap.kind == host.model.kind and snap.step == host.step
+            assert codec.loads(snap.payload, host.model.state_types) == host.state
+    with pytest.raises(ValueError, match="not a state type"):
+        codec.loads(codec.dumps(rt.station.models["energy"].initial_state()), ())
+
+
+def test_a_station_snapshot_survives_the_wire_format(small):
+    with make_runtime(small, "local") as rt:
+        from twin.conductor import Conductor
+
+        conductor = Conductor(small.clock, rt.station, rt.handles, small.window_steps, checkpoint_steps=200)
+        conductor.advance(1000)
+    snap = conductor.checkpoints[-1]
+    back = decode_station(encode_station(snap))
+    assert back.step == snap.step and back.stats == snap.stats and back.instances == snap.instances
+    assert set(back.plan) == set(snap.plan) and all(np.array_equal(back.plan[k], snap.plan[k]) for k in snap.plan)
+
+
+@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(every_h=st.integers(min_value=5, max_value=80), pick=st.floats(min_value=0, max_value=1))
+def test_resuming_from_any_checkpoint_gives_the_uninterrupted_telemetry(tmp_path_factory, every_h, pick):
+    """Copy a run's telemetry parts and one checkpoint into a new folder, resume: identical."""
+    base = tmp_path_factory.mktemp("full")
+    scenario = two_loads(every=f"{every_h}h")
+    full = run(scenario, runtime="local", out=base)
+    store = CheckpointStore(base / "checkpoints", scenario.clock)
+    steps = store.steps()
+    assert steps[0] == 0 and len(steps) == full["checkpoints"]
+    chosen = steps[min(int(pick * len(steps)), len(steps) - 1)]
+    again = tmp_path_factory.mktemp("again")
+    (again / "scenario.toml").write_text((base / "scenario.toml").read_text())
+    for id in full["kinds"]:
+        folder = again / "telemetry" / f"{id}.parquet"
+        folder.mkdir(parents=True)
+        for first, end, path in parts(base / "telemetry" / f"{id}.parquet"):
+            if end <= chosen:
+                (folder / path.name).write_bytes(path.read_bytes())
+    CheckpointStore(again / "checkpoints", scenario.clock).write(store.load(chosen))
+    resumed = run(scenario, runtime="local", out=again, resume=True)
+    assert_same_telemetry(base, again, list(full["kinds"]))
+    assert resumed["modules"] == full["modules"] and resumed["exchange"] == full["exchange"]
+
+
+def test_checkpoints_off_keeps_only_the_start(tmp_path):
+    summary = run(two_loads(every="off"), runtime="local", out=tmp_path)
+    assert CheckpointStore(tmp_path / "checkpoints", None).steps() == [0]
+    assert summary["checkpoints"] == 1
+    assert [p.name for p in (tmp_path / "telemetry" / "lab.parquet").iterdir()] == [f"part-{0:012d}-{summary['steps']:012d}.parquet"]
+
+
+# -- a killed driver --------------------------------------------------------------------------
+def _cli(*args: str) -> list[str]:
+    return [sys.executable, "-m", "twin.cli", *args]
+
+
+def test_resume_after_the_driver_is_killed_gives_identical_telemetry(tmp_path):
+    text = load("quickstart").to_toml().replace('every = "30d"', 'every = "5d"').replace('end = "2031-01-01T00:00:00Z"', 'end = "2032-01-01T00:00:00Z"')
+    assert '2032-01-01' in text
+    scenario_file = tmp_path / "long.toml"
+    scenario_file.write_text(text)
+    until = "2031-07-01T00:00:00Z"
+    out = tmp_path / "killed"
+    proc = subprocess.Popen(_cli("run", str(scenario_file), "--runtime", "local", "--out", str(out), "--until", until, "-q"),
+                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        done = CheckpointStore(out / "checkpoints", None).steps()
+        if len(done) >= 4:
+            break
+        assert proc.poll() is None, proc.stderr.read().decode()
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not (out / "summary.json").exists(), "the run must be killed before its end"
+    resumed = subprocess.run(_cli("run", str(scenario_file), "--runtime", "local", "--out", str(out), "--until", until, "-q", "--resume"),
+                             cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr
+    reference = tmp_path / "reference"
+    full = subprocess.run(_cli("run", str(scenario_file), "--runtime", "local", "--out", str(reference), "--until", until, "-q"),
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert full.returncode == 0, full.stderr
+    ids = list(json.loads((reference / "summary.json").read_text())["kinds"])
+    assert_same_telemetry(reference, out, ids)
+    assert not list((out / "telemetry").glob("*/.part-*.partial"))
+    a, b = (json.loads((p / "summary.json").read_text()) for p in (reference, out))
+    assert a["modules"] == b["modules"] and a["exchange"] == b["exchange"]
+
+
+def test_resume_refuses_a_finished_run_and_another_scenario(tmp_path):
+    scenario = two_loads()
+    run(scenario, runtime="local", out=tmp_path / "done")
+    code = subprocess.run(_cli("run", "quickstart", "--out", str(tmp_path / "done"), "--resume"), cwd=ROOT, capture_output=True, text=True)
+    assert code.returncode == 2 and "finished run" in code.stderr and "Traceback" not in code.stderr
+    (tmp_path / "done" / "summary.json").unlink()
+    code = subprocess.run(_cli("run", "quickstart", "--out", str(tmp_path / "done"), "--resume"), cwd=ROOT, capture_output=True, text=True)
+    assert code.returncode == 2 and "different scenario" in code.stderr
+
+
+# -- a killed actor ---------------------------------------------------------------------------
+def _kill_once(victim: str, at_step: int, seen: list):
+    endpoints: dict[str, dict] = {}
+
+    def on_ready(infos):
+        seen.append({e["id"]: e["pid"] for e in infos})
+        endpoints.update({e["id"]: e for e in infos})
+
+    def on_progress(step):
+        if step >= at_step and not getattr(on_progress, "done", False):
+            on_progress.done = True
+            os.kill(endpoints[victim]["pid"], signal.SIGKILL)
+
+    return on_ready, on_progress
+
+
+def test_a_killed_actor_is_restarted_restored_and_the_telemetry_is_identical(tmp_path, ray_cluster):
+    scenario = two_loads(every="1d")
+    reference = run(scenario, runtime="local", out=tmp_path / "reference")
+    seen: list = []
+    on_ready, on_progress = _kill_once("lab", scenario.clock.n_steps // 2, seen)
+    recovered = run(scenario, runtime="ray", out=tmp_path / "ray", on_ready=on_ready, on_progress=on_progress)
+    assert len(seen) == 2 and seen[1]["lab"] != seen[0]["lab"], "endpoints are published again with the new process"
+    assert json.loads((tmp_path / "ray" / "endpoints.json").read_text())[-1]["pid"] == seen[1][list(seen[1])[-1]]
+    assert_same_telemetry(tmp_path / "reference", tmp_path / "ray", list(reference["kinds"]))
+    assert recovered["modules"] == reference["modules"]
+
+
+def test_an_actor_out_of_restarts_fails_the_run_naming_it_and_leaves_no_partial_files(tmp_path, ray_cluster):
+    scenario = two_loads(every="1d")
+    seen: list = []
+    on_ready, on_progress = _kill_once("drill", scenario.clock.n_steps // 3, seen)
+    with pytest.raises(RuntimeError, match=r"subsystem drill \(general\) died and could not be restarted"):
+        run(scenario, runtime="ray", out=tmp_path, on_ready=on_ready, on_progress=on_progress, max_restarts=0)
+    assert not list((tmp_path / "telemetry").glob("*/.part-*.partial"))
+    assert not (tmp_path / "summary.json").exists()
+
+
+# -- results kept -----------------------------------------------------------------------------
+def test_the_quickstart_keeps_its_results(tmp_path):
+    """Pinned from the run before core v2 (kinds as plug-ins must not change any result)."""
+    s = run(load("quickstart"), runtime="local", out=tmp_path)
+    e = s["energy"]
+    assert e["generated_kwh"] == 43420.48562643389
+    assert e["unserved_kwh"] == 9073.973046126112
+    assert e["shed_hours"] == {"survival": 79.8, "communications": 1140.1333333333334, "science": 2338.3, "isru": 1926.4333333333334}
+    assert s["modules"]["isru"]["o2_produced_kg"] == 308.003
+    assert s["modules"]["communications"]["downlinked_bytes"] == 3443076522069.0
+    assert s["modules"]["research"]["completed_experiments_count"] == 66.0
+    assert s["exchange"]["proposals"] == 22
+
+
+def test_kinds_cli_lists_every_kind_with_its_ports():
+    listed = subprocess.run(_cli("kinds"), cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    for kind in ("energy", "communications", "research", "isru", "general", "astronomy"):
+        assert f"{kind}: " in listed
+    assert "<- power" in listed and "-> powered" in listed and "(feedback)" in listed
+    shown = subprocess.run(_cli("kinds", "show", "energy"), cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    assert "storage.capacity_kwh" in shown and "kWh" in shown
+    bad = subprocess.run(_cli("kinds", "show", "reactor"), cwd=ROOT, capture_output=True, text=True)
+    assert bad.returncode == 2 and "unknown kind 'reactor'" in bad.stderr
