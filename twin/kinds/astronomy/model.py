@@ -43,12 +43,13 @@ class Instrument(Params):
     """One instrument. The default list's figures are illustrative assumptions [U]."""
 
     name: str = Field(description="identifier (lower case, digits, underscores), unique in the module")
-    kind: Literal["optical", "uv_daytime", "radio_low_frequency"]
+    kind: Literal["optical", "uv_daytime", "radio_low_frequency"] = Field(description="when it observes: optical with the Sun down, uv_daytime with the Sun up, radio_low_frequency with the Sun down (degraded while the Earth is up)")
     power_w: float = Field(ge=0, description="power while its observing condition holds")
     standby_w: float = Field(default=0.0, ge=0, description="keep-alive power (heaters, electronics) otherwise")
     data_rate_bps: int = Field(ge=0, le=MAX_RATE_BPS, description="data produced while observing, bits per second")
     sun_max_elevation_deg: float = Field(default=-0.5, ge=-90, le=90,
-                                         description="optical and radio_low_frequency: observe only with the Sun below this elevation")
+                                         description="optical and radio_low_frequency: observe only with the Sun below this elevation",
+                                         json_schema_extra={"source": "solar angular radius about 0.27 deg (IAU 2015 Resolution B3): the whole disk below a flat horizon"})
 
     @field_validator("name")
     @classmethod
@@ -66,7 +67,7 @@ DEFAULT_INSTRUMENTS: tuple[Instrument, ...] = (
 
 
 class AstronomyParams(Deployed):
-    instruments: tuple[Instrument, ...] = DEFAULT_INSTRUMENTS
+    instruments: tuple[Instrument, ...] = Field(default=DEFAULT_INSTRUMENTS, description="the instruments (name, kind, power_w, standby_w, data_rate_bps, sun_max_elevation_deg); default: an optical/UV telescope and a low-frequency radio array [U]")
 
     @model_validator(mode="after")
     def _unique(self) -> "AstronomyParams":

@@ -22,7 +22,7 @@ class GeneralParams(Deployed):
     power_w: float = Field(ge=0, description="demand while the Sun is up")
     night_power_w: float | None = Field(default=None, ge=0, description="demand while the Sun is down (default: power_w)")
     data_rate_bps: float = Field(default=0.0, ge=0, description="data produced while running")
-    load_class: Literal["communications", "science", "isru"] = "science"
+    load_class: Literal["communications", "science", "isru"] = Field(default="science", description="load class the power-management unit switches it in")
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """ILRS-3, in-situ resource use: oxygen from regolith, fed from a hopper into a tank.
 
-The plant takes regolith from a hopper and makes oxygen by one of two processes (REFERENCE.md, ISRU):
+The plant takes regolith from a hopper and makes oxygen by one of two processes (docs/references.md, ISRU):
 
 * ``hydrogen_reduction`` of ilmenite: 24.3 +- 5.8 kWh per kg of liquid O2 (10 wt% ilmenite
   feed) and at most 10.55 wt% O of ilmenite, under 5 wt% of typical regolith (Leger et al., PNAS
@@ -71,7 +71,7 @@ UG_PER_G = 1_000_000
 MG_PER_DAY_TO_G_PER_S = 86_400 * 1000  # g delivered = seconds * mg/day / this
 FIRST_HORIZON = 64
 
-# Per-process defaults (REFERENCE.md, ISRU) and the physical ceiling on the yield.
+# Per-process defaults (docs/references.md, ISRU) and the physical ceiling on the yield.
 PROCESS_DEFAULTS: dict[str, dict[str, float]] = {
     # Leger et al., PNAS 2025: 24.3 +- 5.8 kWh/kg liquid O2; under 5 wt% O2 of typical regolith
     # (0.03 is an assumption [U]); at most 10.55 wt% O of pure ilmenite feed.
@@ -83,9 +83,12 @@ PROCESS_DEFAULTS: dict[str, dict[str, float]] = {
 
 
 class IsruParams(Deployed):
-    process: Literal["hydrogen_reduction", "molten_regolith_electrolysis"] = "hydrogen_reduction"
-    energy_kwh_per_kg_o2: float | None = Field(default=None, gt=0, le=1000, description="specific energy (default: the process's, REFERENCE.md)")
-    o2_yield_kg_per_kg_regolith: float | None = Field(default=None, gt=0, le=1, description="O2 extracted per kg of regolith processed (default: the process's)")
+    process: Literal["hydrogen_reduction", "molten_regolith_electrolysis"] = Field(default="hydrogen_reduction", description="oxygen process: hydrogen reduction of ilmenite, or molten regolith electrolysis",
+                                                                                   json_schema_extra={"source": "Leger et al. 2025, PNAS; Schreiner et al. 2016, Adv. Space Res. 57:1585"})
+    energy_kwh_per_kg_o2: float | None = Field(default=None, gt=0, le=1000, description="specific energy (default: the process's, docs/references.md, ISRU: 24.3 or 26.5)",
+                                               json_schema_extra={"source": "hydrogen reduction 24.3 kWh/kg: Leger et al. 2025, PNAS; electrolysis 18-35 kWh/kg [S]"})
+    o2_yield_kg_per_kg_regolith: float | None = Field(default=None, gt=0, le=1, description="O2 extracted per kg of regolith processed (default: the process's, 0.03 or 0.2 [U])",
+                                                      json_schema_extra={"source": "ceilings: 10.55 wt% O of ilmenite (Leger et al. 2025, PNAS); regolith about 45 wt% O [S]"})
     # Plant size, standby and warm-up are assumptions [U]: a demonstration plant of a few kW.
     operating_power_w: float = Field(default=3000.0, gt=0, le=1e7, description="draw while producing or warming up [U]")
     standby_w: float = Field(default=300.0, ge=0, le=1e7, description="draw while idle but powered; keeps a warm plant warm [U]")
@@ -114,7 +117,7 @@ class IsruParams(Deployed):
     def _ceiling(self) -> "IsruParams":
         ceiling = PROCESS_DEFAULTS[self.process]["max_yield"]
         if self.o2_yield > ceiling:
-            raise ValueError(f"o2_yield_kg_per_kg_regolith {self.o2_yield} is above what {self.process} can extract ({ceiling} kg/kg, REFERENCE.md)")
+            raise ValueError(f"o2_yield_kg_per_kg_regolith {self.o2_yield} is above what {self.process} can extract ({ceiling} kg/kg, docs/references.md, ISRU)")
         if self.regolith_initial_kg > self.regolith_capacity_kg:
             raise ValueError("regolith_initial_kg must not exceed regolith_capacity_kg")
         return self

@@ -91,12 +91,13 @@ DEFAULT_EXPERIMENTS: tuple[Experiment, ...] = (
 
 
 class ResearchParams(Deployed):
-    # ILRS roadmap (REFERENCE.md, "The mission's own facts"): operation from 2036 with crew landings.
-    crew_from: datetime = Field(default=parse_utc("2036-01-01T00:00:00Z"), description="crew-tended experiments run only from this date")
+    # ILRS roadmap (docs/references.md, The mission's own facts): operation from 2036 with crew landings.
+    crew_from: datetime = Field(default=parse_utc("2036-01-01T00:00:00Z"), description="crew-tended experiments run only from this date",
+                                json_schema_extra={"source": "ILRS roadmap (June 2021): operation from 2036 with crew landings"})
     max_concurrent: int = Field(default=3, ge=1, le=1000, description="experiments running at once (facility slots) [U]")
     standby_w: float = Field(default=150.0, ge=0, description="facility hotel load while deployed (thermal control, avionics) [U]")
     daylight_min_visible_frac: float = Field(default=0.0, ge=0, lt=1, description="daylight: sun_visible_frac above this")
-    experiments: tuple[Experiment, ...] = DEFAULT_EXPERIMENTS
+    experiments: tuple[Experiment, ...] = Field(default=DEFAULT_EXPERIMENTS, description="the queue (name, power_w, duration_h, data_bytes, requires_daylight, crew_tended, repeat); default: four illustrative experiments [U]")
 
     @field_validator("crew_from", mode="before")
     @classmethod
