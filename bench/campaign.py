@@ -14,6 +14,8 @@ three months):
 - peak_rss_ratio_long_over_short: peak memory of the long run over the short run (local runtime,
   each in a fresh process, telemetry streamed to disk).
 - ray_long_wall_s: the long run with the Ray runtime (cluster up).
+- checkpoint_overhead: the long run with the local runtime, 30-day checkpoints (the default) over
+  the same run with checkpoints off (target <= 1.1); best of two each.
 - roadmap_ray_wall_s: the full ILRS roadmap campaign (roadmap-amundsen, 2026-2040, six modules) with
   the Ray runtime (cluster up); roadmap_local_wall_s: the same with the local runtime.
   --quick: one month of it (July 2035).
@@ -35,11 +37,17 @@ sys.path.insert(0, str(ROOT))
 
 from twin.clock import parse_utc  # noqa: E402
 from twin.run import run  # noqa: E402
-from twin.scenario import load  # noqa: E402
+from twin.scenario import from_data, load  # noqa: E402
 
 
 def scenario(end: str):
     return load("quickstart").with_end(parse_utc(end))
+
+
+def checkpoints(spec, every: str):
+    data = spec.to_data()
+    data["checkpoint"]["every"] = every
+    return from_data(data, f"{spec.scenario.name} with checkpoints {every}")
 
 
 def timed(spec, runtime: str, out: Path) -> dict:
@@ -106,6 +114,12 @@ def main() -> int:
                 print(f"roadmap-amundsen, {runtime}: {r['call_s']:.2f} s (startup {r['startup_s']:.2f} s, simulate {r['simulate_s']:.2f} s)", file=sys.stderr)
         finally:
             ray.shutdown()
+        walls = {}
+        for every in ("off", "30d") * 2:
+            r = timed(checkpoints(scenario(long_end), every), "local", tmp / f"ckpt-{every}-{len(walls)}")
+            walls[every] = min(walls.get(every, float("inf")), r["call_s"])
+        figures["checkpoint_overhead"] = round(walls["30d"] / walls["off"], 3)
+        print(f"checkpoints, local, {long_end[:4]}: off {walls['off']:.2f} s, every 30 d {walls['30d']:.2f} s", file=sys.stderr)
         one = peak_rss_mb(short_end, tmp / "rss1")
         ten = peak_rss_mb(long_end, tmp / "rss10")
         figures["peak_rss_mb_short"] = round(one, 1)

@@ -313,3 +313,24 @@ def test_kinds_cli_lists_every_kind_with_its_ports():
     assert "storage.capacity_kwh" in shown and "kWh" in shown
     bad = subprocess.run(_cli("kinds", "show", "reactor"), cwd=ROOT, capture_output=True, text=True)
     assert bad.returncode == 2 and "unknown kind 'reactor'" in bad.stderr
+
+
+def test_telemetry_reads_as_one_table_in_pyarrow_pandas_polars_and_duckdb(tmp_path):
+    """The README's one-line reads: a dataset folder of parts, in time order, nothing doubled."""
+    import duckdb
+    import pandas as pd
+    import polars as pl
+
+    scenario = two_loads(every="1d")
+    summary = run(scenario, runtime="local", out=tmp_path)
+    folder = tmp_path / "telemetry" / "lab.parquet"
+    assert len(parts(folder)) > 5
+    n = summary["steps"]
+    table = pq.read_table(folder)
+    times = table.column("time").to_numpy()
+    assert table.num_rows == n and (np.diff(times) > np.timedelta64(0)).all()
+    assert len(pd.read_parquet(folder)) == n
+    frame = pl.read_parquet(folder)
+    assert frame.height == n and frame["time"].is_sorted()
+    rows = duckdb.sql(f"SELECT count(*), count(DISTINCT time) FROM '{folder}/*.parquet'").fetchone()
+    assert rows == (n, n)
