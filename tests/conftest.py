@@ -58,8 +58,11 @@ deployed = "2030-01-02T00:00:00Z"
 """
 
 
-def small_scenario(step: str = "600s", window: str = "2d") -> Scenario:
-    return parse(SMALL.format(step=step, window=window), "small.toml")
+def small_scenario(step: str = "600s", window: str = "2d", checkpoint: str | None = None) -> Scenario:
+    text = SMALL.format(step=step, window=window)
+    if checkpoint is not None:
+        text += f'\n[checkpoint]\nevery = "{checkpoint}"\n'
+    return parse(text, "small.toml")
 
 
 @pytest.fixture(scope="session")
@@ -77,16 +80,110 @@ def ray_cluster():
     ray.shutdown()
 
 
+# -- hand-wired models ---------------------------------------------------------------------------
+# Unit tests drive one model without a scenario; a model only knows its inputs once connected, so
+# these build the routes a station graph would give it (twin.station.Station).
+
+
+def _attributes(**items: str) -> tuple[tuple[str, str], ...]:
+    return tuple(sorted(items.items()))
+
+
+def wire(model, powered_by: str | None = "energy", **sources):
+    """Connect ``model`` as a station would: its power request goes to the energy instance
+    ``powered_by``, whose switch comes back as the feedback input ``powered/<powered_by>``.
+    ``sources``: input port -> the instances feeding it, as ids (kind = id) or {id: kind}; an input
+    that answers (ISRU's regolith) gets its reply route to each source. Returns the model."""
+    from twin.ports import Route
+
+    routes_in, routes_out = [], []
+    names = {p.name for p in model.ports}
+    if powered_by is not None and "power" in names:
+        attrs = _attributes(kind=model.kind, **model.port_attributes("power"))
+        routes_out.append(Route(model.id, "power", powered_by, "power", "power", attributes=attrs))
+        powered = model.port("powered")
+        routes_in.append(Route(powered_by, "powered", model.id, "powered", f"powered/{model.id}", feedback=True, assume=powered.assume))
+    for port_name, given in sources.items():
+        port = model.port(port_name)
+        kinds = dict(given) if isinstance(given, dict) else {id: id for id in given}
+        for source, kind in kinds.items():
+            routes_in.append(Route(source, port_name, model.id, port_name, port_name, attributes=_attributes(kind=kind)))
+            if port.reply:
+                routes_out.append(Route(model.id, port.reply, source, port.reply, f"{port.reply}/{source}", feedback=True))
+    model.connect(tuple(routes_in), tuple(routes_out))
+    return model
+
+
+def energy_with(model, requesters: dict[str, str]):
+    """Connect an energy model to power requesters: id -> the load class key its request is
+    switched in (its kind is the id); inputs ``power/<id>``, outputs ``powered/<id>``."""
+    from twin.ports import Route
+
+    routes_in = tuple(Route(id, "power", model.id, "power", "power", attributes=_attributes(kind=id, load_class=cls))
+                      for id, cls in requesters.items())
+    routes_out = tuple(Route(model.id, "powered", id, "powered", f"powered/{id}", feedback=True, assume=1.0) for id in requesters)
+    model.connect(routes_in, routes_out)
+    return model
+
+
+def switched(on, energy: str = "energy") -> dict:
+    """The feedback input of a consumer: its load class switched on (1.0) or shed (0.0) per step."""
+    import numpy as np
+
+    return {f"powered/{energy}": np.asarray(on, dtype=bool).astype(np.float64)}
+
+
+class ColumnsEnvironment:
+    """An environment of given columns over the whole run, indexed by step (what ModelHost samples)."""
+
+    def __init__(self, columns: dict):
+        self.columns = columns
+
+    def sample(self, start_step: int, times, keys) -> dict:
+        return {key: self.columns[key][start_step:start_step + len(times)] for key in keys}
+
+
+class SkyEnvironment:
+    """A sky grid (``sample(times)``) as one instance's environment."""
+
+    def __init__(self, sky):
+        self.sky = sky
+
+    def sample(self, start_step: int, times, keys) -> dict:
+        sample = self.sky.sample(times)
+        return {key: sample[key] for key in keys}
+
+
+def station_of(models):
+    """The station graph of hand-built models (no scenario), by the rules of twin.station.Station."""
+    from twin.station import Station
+
+    station = Station.__new__(Station)
+    station.models = {model.id: model for model in models}
+    station.routes = station._routes(())
+    for id, model in station.models.items():
+        model.connect(tuple(r for r in station.routes if r.target == id), tuple(r for r in station.routes if r.source == id))
+    station._check_required()
+    station.levels = station._levels()
+    return station
+
+
 def conduct(models, clock, sky, window_steps: int, folder):
-    """Run hand-picked models through the conductor, each writing its telemetry under ``folder``."""
+    """Run hand-picked models through the conductor, each writing its telemetry to
+    ``folder/<id>.parquet``. ``sky``: a StationEnvironment, or a sky grid every model samples."""
     from twin.conductor import Conductor
-    from twin.models.base import ModelHost
+    from twin.model import ModelHost
     from twin.runtime.local import LocalHandle
     from twin.telemetry import TelemetrySink
 
-    hosts = [ModelHost(model, TelemetrySink(folder, clock)) for model in models]
-    conductor = Conductor(clock, [LocalHandle(h) for h in hosts], sky, window_steps)
+    station = station_of(models)
+
+    def environment(id):
+        return sky.for_instance(id) if hasattr(sky, "for_instance") else SkyEnvironment(sky)
+
+    hosts = {id: ModelHost(model, TelemetrySink(folder / f"{id}.parquet", clock), environment(id)) for id, model in station.models.items()}
+    conductor = Conductor(clock, station, {id: LocalHandle(host) for id, host in hosts.items()}, window_steps)
     conductor.advance(clock.n_steps)
-    for host in hosts:
+    for host in hosts.values():
         host.finish()
     return conductor

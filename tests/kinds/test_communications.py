@@ -6,17 +6,20 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from conftest import switched, wire
 from twin.clock import Clock, parse_utc, unix_s
-from twin.models.base import LoadClass, Window
-from twin.models.communications import SPEED_OF_LIGHT_KM_S, CommunicationsModel, CommunicationsParams
-from twin.models.store import bounded_walk, priority_store
+from twin.kinds.communications.model import SPEED_OF_LIGHT_KM_S, CommunicationsModel, CommunicationsParams
+from twin.kinds.communications.store import bounded_walk, priority_store
+from twin.model import Window
 
 START = unix_s(parse_utc("2031-01-01T00:00:00Z"))
 
 
-def comms(n: int, step_s: int = 60, **params) -> CommunicationsModel:
+def comms(n: int, step_s: int = 60, sources=("research",), **params) -> CommunicationsModel:
+    """Powered by "energy"; data from ``sources`` (instance ids, each of the kind of its name): inputs ``data/<id>``."""
     data = {"deployed": "2031-01-01T00:00:00Z", **params}
-    return CommunicationsModel("communications", CommunicationsParams.model_validate(data), Clock(START, step_s, n), 0)
+    model = CommunicationsModel("communications", CommunicationsParams.model_validate(data), Clock(START, step_s, n), 0)
+    return wire(model, data=list(sources))
 
 
 def env(n: int, earth=1.0, ground=1.0, relay=0.0, relay_earth=1.0) -> dict:
@@ -33,9 +36,8 @@ def env(n: int, earth=1.0, ground=1.0, relay=0.0, relay_earth=1.0) -> dict:
 
 def advance(model, e, inputs, powered=True, state=None, start=0):
     n = len(next(iter(e.values())))
-    on = np.ones((4, n), bool)
-    on[LoadClass.COMMUNICATIONS - 1] = powered
-    return model.advance(state or model.initial_state(), Window(start, n, model.clock), e, inputs, on)
+    on = np.broadcast_to(np.asarray(powered, dtype=bool), (n,))
+    return model.advance(state or model.initial_state(), Window(start, n, model.clock), e, {**inputs, **switched(on)}, np.random.default_rng(0))
 
 
 @settings(max_examples=300, deadline=None)
@@ -90,7 +92,7 @@ def test_a_store_filled_faster_than_it_drains_loses_exactly_the_excess():
     n = 30
     model = comms(n, step_s=1, dte_rate_bps=320.0, store_capacity_bytes=1000, relays=[])
     e = {k: v for k, v in env(n).items() if not k.startswith("relay")}
-    out = advance(model, e, {"research/data_bytes": np.full(n, 100, dtype=np.int64)})
+    out = advance(model, e, {"data/research": np.full(n, 100, dtype=np.int64)})
     tm = out.telemetry
     assert list(tm["stored_bytes"][:16]) == [60 * (i + 1) for i in range(16)]
     assert tm["lost_bytes"][16] == 20 and np.all(tm["lost_bytes"][17:] == 60) and tm["lost_bytes"][:16].sum() == 0
@@ -101,13 +103,17 @@ def test_a_store_filled_faster_than_it_drains_loses_exactly_the_excess():
 
 def test_downlink_serves_higher_priority_first_and_loses_lower_priority_first():
     n = 10
-    model = comms(n, step_s=1, dte_rate_bps=400.0, store_capacity_bytes=10**9, relays=[], priority=["astronomy", "research"])
+    sources = ("research", "astronomy")
+    model = comms(n, step_s=1, sources=sources, dte_rate_bps=400.0, store_capacity_bytes=10**9, relays=[], priority=["astronomy", "research"])
     e = {k: v for k, v in env(n).items() if not k.startswith("relay")}
-    inputs = {"research/data_bytes": np.full(n, 30, dtype=np.int64), "astronomy/data_bytes": np.full(n, 30, dtype=np.int64)}
+    inputs = {"data/research": np.full(n, 30, dtype=np.int64), "data/astronomy": np.full(n, 30, dtype=np.int64)}
     out = advance(model, e, inputs)
     backlog = dict(out.state.backlog_bytes)
     assert backlog == {"astronomy": 0, "research": 10 * (30 - 20)}  # 50 bytes a step: astronomy's 30 first
-    tight = comms(n, step_s=1, dte_rate_bps=0.001, store_capacity_bytes=100, relays=[], priority=["astronomy", "research"])
+    # Without a priority list the order is by kind (astronomy, research, general): the same here.
+    by_kind = comms(n, step_s=1, sources=sources, dte_rate_bps=400.0, store_capacity_bytes=10**9, relays=[])
+    assert dict(advance(by_kind, e, inputs).state.backlog_bytes) == backlog
+    tight = comms(n, step_s=1, sources=sources, dte_rate_bps=0.001, store_capacity_bytes=100, relays=[], priority=["astronomy", "research"])
     lost = advance(tight, e, inputs).state
     assert dict(lost.backlog_bytes) == {"astronomy": 100, "research": 0}  # the store keeps the best 100 bytes
     assert lost.lost_bytes == 10 * 60 - 100
@@ -115,10 +121,11 @@ def test_downlink_serves_higher_priority_first_and_loses_lower_priority_first():
 
 def test_a_full_store_drops_stored_low_priority_data_for_high_priority_arrivals():
     n = 10
-    model = comms(n, step_s=1, dte_rate_bps=400.0, store_capacity_bytes=1000, relays=[], priority=["astronomy", "research"])
+    model = comms(n, step_s=1, sources=("research", "astronomy"), dte_rate_bps=400.0, store_capacity_bytes=1000, relays=[],
+                  priority=["astronomy", "research"])
     e = {k: v for k, v in env(n).items() if not k.startswith("relay")}
     full = model.initial_state().__class__((("astronomy", 0), ("research", 1000)), 1000, 0, 0, 0, 0)
-    out = advance(model, e, {"astronomy/data_bytes": np.full(n, 100, dtype=np.int64), "research/data_bytes": np.zeros(n, dtype=np.int64)}, state=full)
+    out = advance(model, e, {"data/astronomy": np.full(n, 100, dtype=np.int64), "data/research": np.zeros(n, dtype=np.int64)}, state=full)
     # 50 bytes go down each step, astronomy's first; astronomy grows by 50 a step and displaces
     # research from the full store: 500 bytes of research are lost, none of astronomy.
     assert dict(out.state.backlog_bytes) == {"astronomy": 500, "research": 500}
@@ -130,13 +137,13 @@ def test_nothing_is_stored_before_communications_lands():
     n = 4
     model = comms(n, step_s=3600, deployed="2031-01-01T02:00:00Z", relays=[])
     e = {k: v for k, v in env(n).items() if not k.startswith("relay")}
-    out = advance(model, e, {"research/data_bytes": np.full(n, 10, dtype=np.int64)})
+    out = advance(model, e, {"data/research": np.full(n, 10, dtype=np.int64)})
     assert list(out.telemetry["lost_bytes"][:2]) == [10, 10] and list(out.telemetry["stored_bytes"][:2]) == [0, 0]
 
 
 def test_links_choose_the_fastest_and_report_light_time():
     n = 4
-    model = comms(n, dte_rate_bps=2e6)  # default relay: min(6 Mbps up, 100 Mbps down) = 6 Mbps
+    model = comms(n, sources=(), dte_rate_bps=2e6)  # default relay: min(6 Mbps up, 100 Mbps down) = 6 Mbps
     e = env(n, earth=np.array([1, 0, 1, 0]), relay=np.array([0, 1, 1, 0]))
     tm = advance(model, e, {}).telemetry
     assert list(tm["link_rate_bps"]) == [2e6, 6e6, 6e6, 0.0]
@@ -152,7 +159,7 @@ def test_unpowered_store_keeps_its_data():
     n = 5
     model = comms(n, step_s=1, dte_rate_bps=800.0, relays=[])
     e = {k: v for k, v in env(n).items() if not k.startswith("relay")}
-    out = advance(model, e, {"research/data_bytes": np.full(n, 7, dtype=np.int64)}, powered=False)
+    out = advance(model, e, {"data/research": np.full(n, 7, dtype=np.int64)}, powered=False)
     assert out.state.downlinked_bytes == 0 and out.state.stored_bytes == 35
     assert np.all(out.telemetry["power_w"] == 0)
 
@@ -161,19 +168,20 @@ def test_unpowered_store_keeps_its_data():
 @given(n=st.integers(2, 150), cut=st.floats(0, 1), seed=st.integers(0, 2**32 - 1))
 def test_split_invariance_and_data_conservation(n, cut, seed):
     rng = np.random.default_rng(seed)
-    model = comms(n, step_s=1, dte_rate_bps=float(rng.uniform(0, 2000)), store_capacity_bytes=int(rng.integers(0, 3000)))
+    sources = ("research", "astronomy", "general")
+    model = comms(n, step_s=1, sources=sources, dte_rate_bps=float(rng.uniform(0, 2000)), store_capacity_bytes=int(rng.integers(0, 3000)))
     e = env(n, earth=rng.integers(0, 2, n), relay=rng.integers(0, 2, n), ground=rng.integers(0, 2, n))
-    inputs = {f"{s}/data_bytes": rng.integers(0, 300, n).astype(np.int64) for s in ("research", "astronomy", "general")}
-    on = np.ones((4, n), bool)
-    on[1] = rng.integers(0, 2, n).astype(bool)
-    whole = model.advance(model.initial_state(), Window(0, n, model.clock), e, inputs, on)
+    data = {f"data/{s}": rng.integers(0, 300, n).astype(np.int64) for s in sources}
+    inputs = {**data, **switched(rng.integers(0, 2, n).astype(bool))}
+    rng_of = lambda: np.random.default_rng(seed)  # noqa: E731
+    whole = model.advance(model.initial_state(), Window(0, n, model.clock), e, inputs, rng_of())
     s = whole.state
     assert s.received_bytes == s.downlinked_bytes + s.lost_bytes + s.stored_bytes
-    assert s.received_bytes == sum(int(v.sum()) for v in inputs.values())
+    assert s.received_bytes == sum(int(v.sum()) for v in data.values())
     k = max(1, min(n - 1, int(cut * n)))
     part = lambda d, a, b: {key: v[a:b] for key, v in d.items()}  # noqa: E731
-    first = model.advance(model.initial_state(), Window(0, k, model.clock), part(e, 0, k), part(inputs, 0, k), on[:, :k])
-    second = model.advance(first.state, Window(k, n - k, model.clock), part(e, k, n), part(inputs, k, n), on[:, k:])
+    first = model.advance(model.initial_state(), Window(0, k, model.clock), part(e, 0, k), part(inputs, 0, k), rng_of())
+    second = model.advance(first.state, Window(k, n - k, model.clock), part(e, k, n), part(inputs, k, n), rng_of())
     assert second.state == whole.state
     for name, values in whole.telemetry.items():
         assert np.array_equal(values, np.concatenate([first.telemetry[name], second.telemetry[name]])), name

@@ -6,16 +6,20 @@ import math
 import numpy as np
 import pytest
 
+from conftest import energy_with
 from twin.clock import Clock, parse_utc, unix_s
-from twin.models.base import LOAD_CLASSES, Window
-from twin.models.energy import MJ_PER_KWH, EnergyModel, EnergyParams
+from twin.kinds.energy.model import EnergyModel, EnergyParams
+from twin.loads import LOAD_CLASSES
+from twin.model import Window
+from twin.params import MILLIJOULES_PER_KWH
 
 START = parse_utc("2030-01-01T00:00:00Z")
 
 
-def energy(clock: Clock, **params) -> EnergyModel:
+def energy(clock: Clock, requesters: dict[str, str] | None = None, **params) -> EnergyModel:
+    """An energy model wired to ``requesters`` (id -> load class): their inputs are ``power/<id>``."""
     data = {"deployed": "2030-01-01T00:00:00Z", **params}
-    return EnergyModel("energy", EnergyParams.model_validate(data), clock, seed=0)
+    return energy_with(EnergyModel("energy", EnergyParams.model_validate(data), clock, seed=0), requesters or {})
 
 
 def clock(steps: int, step_s: int = 60) -> Clock:
@@ -31,10 +35,11 @@ def sky(n: int, elevation: float = 0.0, azimuth: float = 0.0, visible: float = 1
     }
 
 
-def dark_station(c: Clock, **storage) -> EnergyModel:
+def dark_station(c: Clock, requesters: dict[str, str] | None = None, **storage) -> EnergyModel:
     """No generation; a constant 600 W survival load; 0.9 charge and discharge efficiency."""
     return energy(
         c,
+        requesters,
         solar={"area_m2": 0.0},
         survival={"avionics_w": 600.0, "heater_day_w": 0.0, "heater_night_w": 0.0},
         storage={"capacity_kwh": 10.0, "charge_efficiency": 0.9, "discharge_efficiency": 0.9, **storage},
@@ -44,7 +49,7 @@ def dark_station(c: Clock, **storage) -> EnergyModel:
 def run(model: EnergyModel, env: dict, inputs: dict | None = None, steps: int | None = None):
     n = steps or len(next(iter(env.values())))
     window = Window(0, n, model.clock)
-    return model.advance(model.initial_state(), window, env, inputs or {}, np.ones((4, n), bool))
+    return model.advance(model.initial_state(), window, env, inputs or {}, np.random.default_rng(0))
 
 
 def test_vertical_tracking_array_power_and_degradation():
@@ -79,8 +84,9 @@ def test_storage_carries_the_night_until_its_minimum_then_sheds():
     # 10 kWh at 50% with a 20% floor leaves 3 kWh = 1.08e10 mJ. Each minute 600 W x 60 s = 3.6e7 mJ
     # reaches the bus, drawing 3.6e7 / 0.9 = 4e7 mJ from storage: exactly 270 steps, then shed.
     c = clock(400)
-    model = dark_station(c, initial_soc_frac=0.5, min_soc_frac=0.2, restore_soc_frac=0.6)
-    out = run(model, sky(400, elevation=-5.0, visible=0.0))
+    # A survival-class requester asking for nothing: the survival switch it is answered with.
+    model = dark_station(c, {"heaters": "survival"}, initial_soc_frac=0.5, min_soc_frac=0.2, restore_soc_frac=0.6)
+    out = run(model, sky(400, elevation=-5.0, visible=0.0), {"power/heaters": np.zeros(400)})
     tm = out.telemetry
     assert np.all(tm["classes_on_count"][:270] == 4)
     assert np.all(tm["classes_on_count"][270:] == 0)
@@ -89,7 +95,8 @@ def test_storage_carries_the_night_until_its_minimum_then_sheds():
     assert tm["storage_loss_w"][:270] == pytest.approx(600.0 / 0.9 - 600.0)
     assert tm["storage_kwh"][269] == pytest.approx(2.0, abs=1e-9)
     assert out.state.shed_steps[0] == 130
-    assert out.outputs["powered/survival"].dtype == np.uint8
+    assert out.outputs["powered/heaters"].dtype == np.uint8
+    assert np.array_equal(out.outputs["powered/heaters"], (tm["classes_on_count"] >= 1).astype(np.uint8))
 
 
 def test_lowest_classes_shed_first_and_restore_with_hysteresis():
@@ -101,6 +108,7 @@ def test_lowest_classes_shed_first_and_restore_with_hysteresis():
     c = clock(300)
     model = energy(
         c,
+        {"communications": "communications", "research": "science", "isru": "isru"},
         solar={"area_m2": 0.0},
         fission={"power_kwe": 1.0},
         survival={"avionics_w": 600.0, "heater_day_w": 0.0, "heater_night_w": 0.0},
@@ -108,9 +116,9 @@ def test_lowest_classes_shed_first_and_restore_with_hysteresis():
                  "min_soc_frac": 0.2, "restore_soc_frac": 0.5, "initial_soc_frac": 0.2},
     )
     inputs = {
-        "communications/power_request_w/communications": np.full(300, 300.0),
-        "research/power_request_w/science": np.full(300, 200.0),
-        "isru/power_request_w/isru": np.full(300, 500.0),
+        "power/communications": np.full(300, 300.0),
+        "power/research": np.full(300, 200.0),
+        "power/isru": np.full(300, 500.0),
     }
     out = run(model, sky(300, visible=0.0), inputs)
     on = out.telemetry["classes_on_count"]
@@ -119,6 +127,7 @@ def test_lowest_classes_shed_first_and_restore_with_hysteresis():
     assert np.all(on[227:] == 2)  # the next restore would come 200 steps later
     assert np.all(out.outputs["powered/communications"] == 1)
     assert np.array_equal(out.outputs["powered/isru"], (on == 4).astype(np.uint8))
+    assert np.array_equal(out.outputs["powered/research"], (on >= 3).astype(np.uint8))
     assert out.telemetry["science_unserved_w"][:200] == pytest.approx(200.0)
     assert out.telemetry["storage_kwh"][199] == pytest.approx(0.5)
     assert out.telemetry["curtailed_w"][:200] == pytest.approx(0.0)
@@ -137,8 +146,8 @@ def test_full_storage_curtails_the_surplus():
 
 def test_nothing_before_deployment():
     c = clock(120)
-    model = energy(c, deployed="2030-01-01T01:00:00Z", fission={"power_kwe": 5.0})
-    out = run(model, sky(120, elevation=3.0), {"comms/power_request_w/communications": np.full(120, 100.0)})
+    model = energy(c, {"comms": "communications"}, deployed="2030-01-01T01:00:00Z", fission={"power_kwe": 5.0})
+    out = run(model, sky(120, elevation=3.0), {"power/comms": np.full(120, 100.0)})
     tm = out.telemetry
     assert np.all(tm["generation_w"][:60] == 0) and np.all(tm["survival_demand_w"][:60] == 0)
     assert tm["unserved_w"][:60] == pytest.approx(100.0)  # a module that landed before the power system
@@ -151,12 +160,12 @@ def ledger(state) -> dict[str, int]:
 
 @pytest.mark.parametrize("window", [1, 7, 288, 10_000])
 def test_energy_is_conserved_exactly_over_a_run(small, window):
-    from twin.run import make_runtime, make_sky
     from twin.conductor import Conductor
+    from twin.run import make_runtime
 
     with make_runtime(small, "local") as rt:
-        Conductor(small.clock, rt.handles, make_sky(small), window).advance(small.clock.n_steps)
-        host = next(h.host for h in rt.handles if h.name == "energy")
+        Conductor(small.clock, rt.station, rt.handles, window).advance(small.clock.n_steps)
+        host = rt.handles["energy"].host
     t = ledger(host.state)
     e0 = host.model.initial_state().storage_mj
     # generation = delivered + charged - discharged + losses + curtailed, in integer millijoules.
@@ -179,7 +188,8 @@ def test_telemetry_balances_every_step(tmp_path, small):
     assert np.allclose(lhs, rhs, rtol=0, atol=1e-6)
     storage = np.array(tm["storage_kwh"])
     step_h = small.clock.step_s / 3600
-    delta = storage[-1] - small.modules.energy.storage.initial_soc_frac * small.modules.energy.storage.capacity_kwh
+    store = small.modules["energy"].params.storage
+    delta = storage[-1] - store.initial_soc_frac * store.capacity_kwh
     balance = (g.sum() - np.array(tm["delivered_w"]).sum() - np.array(tm["storage_loss_w"]).sum() - np.array(tm["curtailed_w"]).sum()) * step_h / 1000
     assert balance == pytest.approx(delta, abs=1e-6)
     demand = np.array(tm["demand_w"])
@@ -217,6 +227,7 @@ def test_dispatch_is_conserved_and_independent_of_where_windows_split(n, cut, se
     c = clock(n)
     model = energy(
         c,
+        {f"m{i}": cls.key for i, cls in enumerate(LOAD_CLASSES)},
         fission={"power_kwe": fission},
         storage={"capacity_kwh": capacity, "min_soc_frac": min_soc, "restore_soc_frac": min(min_soc + band, 1.0),
                  "initial_soc_frac": float(rng.uniform(min_soc, 1.0)), "charge_efficiency": efficiency,
@@ -224,9 +235,8 @@ def test_dispatch_is_conserved_and_independent_of_where_windows_split(n, cut, se
     )
     env = sky(n, elevation=2.0)
     env["sun_visible_frac"] = rng.uniform(0, 1, n).round(1)
-    inputs = {f"m{i}/power_request_w/{cls.key}": rng.choice([0.0, 300.0, 2500.0, 8000.0], n) for i, cls in enumerate(LOAD_CLASSES)}
-    on = np.ones((4, n), bool)
-    whole = model.advance(model.initial_state(), Window(0, n, c), env, inputs, on)
+    inputs = {f"power/m{i}": rng.choice([0.0, 300.0, 2500.0, 8000.0], n) for i, cls in enumerate(LOAD_CLASSES)}
+    whole = model.advance(model.initial_state(), Window(0, n, c), env, inputs, np.random.default_rng(seed))
     t = dict(whole.state.totals_mj)
     assert t["generated"] == t["delivered"] + t["stored"] - t["drawn"] + t["losses"] + t["curtailed"]
     assert t["stored"] - t["drawn"] == whole.state.storage_mj - model.initial_state().storage_mj
@@ -234,8 +244,8 @@ def test_dispatch_is_conserved_and_independent_of_where_windows_split(n, cut, se
     assert np.all(whole.telemetry["storage_kwh"] <= capacity + 1e-9)
     # Split anywhere: the second part from the first part's end state gives the same steps.
     k = max(1, min(n - 1, int(cut * n)))
-    first = model.advance(model.initial_state(), Window(0, k, c), {a: b[:k] for a, b in env.items()}, {a: b[:k] for a, b in inputs.items()}, on[:, :k])
-    second = model.advance(first.state, Window(k, n - k, c), {a: b[k:] for a, b in env.items()}, {a: b[k:] for a, b in inputs.items()}, on[:, k:])
+    first = model.advance(model.initial_state(), Window(0, k, c), {a: b[:k] for a, b in env.items()}, {a: b[:k] for a, b in inputs.items()}, np.random.default_rng(seed))
+    second = model.advance(first.state, Window(k, n - k, c), {a: b[k:] for a, b in env.items()}, {a: b[k:] for a, b in inputs.items()}, np.random.default_rng(seed))
     assert second.state == whole.state
     for name, values in whole.telemetry.items():
         assert np.array_equal(values, np.concatenate([first.telemetry[name], second.telemetry[name]])), name
@@ -246,9 +256,9 @@ def test_shedding_ladder_keeps_storage_for_survival():
     # Both on draw ceil(900 W x 60 s / 0.9) = 6e7 mJ per step: 0.1 x 3.6e10 / 6e7 = 60 steps to the
     # 40% rung; survival alone then draws 4e7 mJ per step: 0.2 x 3.6e10 / 4e7 = 180 steps more.
     c = clock(400)
-    model = dark_station(c, initial_soc_frac=0.5, min_soc_frac=0.2, restore_soc_frac=0.6,
-                         communications_floor_soc_frac=0.4, science_floor_soc_frac=0.4, isru_floor_soc_frac=0.4)
-    out = run(model, sky(400, visible=0.0), {"comms/power_request_w/communications": np.full(400, 300.0)})
+    model = dark_station(c, {"comms": "communications"}, initial_soc_frac=0.5, min_soc_frac=0.2, restore_soc_frac=0.6,
+                         floor_soc_frac={"communications": 0.4, "science": 0.4, "isru": 0.4})
+    out = run(model, sky(400, visible=0.0), {"power/comms": np.full(400, 300.0)})
     on = out.telemetry["classes_on_count"]
     assert np.all(on[:60] == 4) and np.all(on[60:240] == 1) and np.all(on[240:] == 0)
     assert out.telemetry["storage_soc_frac"][59] == pytest.approx(0.4)
@@ -260,16 +270,26 @@ def test_ladder_rungs_must_not_cross():
     from pydantic import ValidationError
 
     with pytest.raises(ValidationError, match="floors must not decrease"):
-        dark_station(clock(1), communications_floor_soc_frac=0.5, science_floor_soc_frac=0.3, restore_soc_frac=0.6)
+        dark_station(clock(1), floor_soc_frac={"communications": 0.5, "science": 0.3}, restore_soc_frac=0.6)
     with pytest.raises(ValidationError, match="restore_soc_frac must be above"):
-        dark_station(clock(1), isru_floor_soc_frac=0.5, restore_soc_frac=0.45)
+        dark_station(clock(1), floor_soc_frac={"isru": 0.5}, restore_soc_frac=0.45)
+    with pytest.raises(ValidationError, match="survival's floor is min_soc_frac"):
+        dark_station(clock(1), floor_soc_frac={"survival": 0.1})
 
 
-def reference_dispatch(model: EnergyModel, env: dict, inputs: dict, n: int) -> tuple[np.ndarray, np.ndarray]:
+def test_the_old_ladder_keys_name_the_new_table():
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match=r"the ladder is now one table, floor_soc_frac = \{ isru = \.\.\. \}"):
+        dark_station(clock(1), isru_floor_soc_frac=0.5, restore_soc_frac=0.6)
+
+
+def reference_dispatch(model: EnergyModel, env: dict, inputs: dict, classes: dict[str, str], n: int) -> tuple[np.ndarray, np.ndarray]:
     """The dispatch rules written out one step at a time, in plain Python integers (independent of
-    the vectorised stretches): returns classes on and storage (mJ) at the end of every step."""
-    from twin.models.base import LoadClass
-    from twin.models.energy import _to_mj
+    the vectorised stretches): returns classes on and storage (mJ) at the end of every step.
+    ``inputs``: ``power/<id>``; ``classes``: id -> the load class its request is switched in."""
+    from twin.kinds.energy.model import _to_mj
+    from twin.loads import LoadClass
 
     c, st = model.clock, model.params.storage
     t = c.times(0, n)
@@ -278,7 +298,7 @@ def reference_dispatch(model: EnergyModel, env: dict, inputs: dict, n: int) -> t
     request = np.zeros((4, n))
     request[0] = model.survival_w(t, env)
     for key in sorted(inputs):
-        request[LoadClass[key.rsplit("/", 1)[1].upper()] - 1] += inputs[key]
+        request[LoadClass[classes[key.split("/", 1)[1]].upper()] - 1] += inputs[key]
     cumulative = np.zeros((5, n), np.int64)
     cumulative[1:] = np.cumsum(_to_mj(request, c.step_s), axis=0)
     e, m = model.initial_state().storage_mj, 4
@@ -326,24 +346,26 @@ def test_dispatch_matches_a_step_by_step_reference(n, seed, ladder, charge_kw, d
     at = lambda steps: (START + timedelta(minutes=steps)).isoformat()  # noqa: E731
     minimum = float(rng.uniform(0, 0.4))
     floors = sorted(rng.uniform(minimum, minimum + 0.3, 3)) if ladder else [minimum] * 3
+    classes = {f"m{i}": cls.key for i, cls in enumerate(LOAD_CLASSES)}
     model = energy(
         c,
+        classes,
         deployed=at(landing_step),
         fission={"power_kwe": float(rng.uniform(0, 5)), "deployed": at(fission_step)},
         storage={"capacity_kwh": float(rng.uniform(0.5, 20)), "min_soc_frac": minimum,
-                 "communications_floor_soc_frac": float(floors[0]), "science_floor_soc_frac": float(floors[1]),
-                 "isru_floor_soc_frac": float(floors[2]), "restore_soc_frac": min(floors[2] + float(rng.uniform(0.01, 0.3)), 1.0),
+                 "floor_soc_frac": {"communications": float(floors[0]), "science": float(floors[1]), "isru": float(floors[2])},
+                 "restore_soc_frac": min(floors[2] + float(rng.uniform(0.01, 0.3)), 1.0),
                  "initial_soc_frac": float(rng.uniform(minimum, 1.0)), "charge_efficiency": float(rng.uniform(0.5, 1.0)),
                  "discharge_efficiency": float(rng.uniform(0.5, 1.0)), "max_charge_kw": charge_kw, "max_discharge_kw": discharge_kw},
     )
     env = sky(n)
     env["sun_elevation_deg"] = rng.uniform(-2, 10, n)
     env["sun_visible_frac"] = rng.uniform(0, 1, n).round(1)
-    inputs = {f"m{i}/power_request_w/{cls.key}": rng.choice([0.0, 300.0, 2500.0, 8000.0], n) for i, cls in enumerate(LOAD_CLASSES)}
-    out = model.advance(model.initial_state(), Window(0, n, c), env, inputs, np.ones((4, n), bool))
-    on, storage = reference_dispatch(model, env, inputs, n)
+    inputs = {f"power/{id}": rng.choice([0.0, 300.0, 2500.0, 8000.0], n) for id in classes}
+    out = model.advance(model.initial_state(), Window(0, n, c), env, inputs, np.random.default_rng(seed))
+    on, storage = reference_dispatch(model, env, inputs, classes, n)
     assert np.array_equal(out.telemetry["classes_on_count"], on)
-    assert np.array_equal(np.rint(out.telemetry["storage_kwh"] * MJ_PER_KWH).astype(np.int64), storage)
+    assert np.array_equal(np.rint(out.telemetry["storage_kwh"] * MILLIJOULES_PER_KWH).astype(np.int64), storage)
 
 
 def test_rate_limits_are_exact():
@@ -355,11 +377,11 @@ def test_rate_limits_are_exact():
 def test_a_shed_class_returns_when_generation_alone_carries_it():
     # 1 kW fission; storage at its floor and charging slowly (50 W cap): ISRU's 300 W fits the surplus.
     c = clock(10)
-    model = energy(c, solar={"area_m2": 0.0}, fission={"power_kwe": 1.0},
+    model = energy(c, {"isru": "isru"}, solar={"area_m2": 0.0}, fission={"power_kwe": 1.0},
                    survival={"avionics_w": 600.0, "heater_day_w": 0.0, "heater_night_w": 0.0},
                    storage={"capacity_kwh": 1.0, "min_soc_frac": 0.2, "restore_soc_frac": 0.5, "initial_soc_frac": 0.2,
                             "max_charge_kw": 0.05})
-    out = run(model, sky(10, visible=0.0), {"isru/power_request_w/isru": np.full(10, 300.0)})
+    out = run(model, sky(10, visible=0.0), {"power/isru": np.full(10, 300.0)})
     assert np.all(out.telemetry["classes_on_count"] == 4)
     assert out.telemetry["unserved_w"] == pytest.approx(0.0)
     assert out.telemetry["curtailed_w"] == pytest.approx(1000.0 - 900.0 - 50.0)

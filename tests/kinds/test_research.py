@@ -11,13 +11,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from conftest import ColumnsEnvironment, switched, wire
 from twin.clock import Clock, parse_utc, unix_s
 from twin.environment.sky import SAMPLE_KEYS
-from twin.models.base import LoadClass, ModelHost, Window
-from twin.models.research import ResearchModel, ResearchParams, ResearchState
+from twin.kinds.research.model import ResearchModel, ResearchParams, ResearchState
+from twin.loads import LoadClass
+from twin.model import ModelHost, Window
 
 START = parse_utc("2036-01-01T00:00:00Z")
-SCIENCE = LoadClass.SCIENCE - 1
 
 
 def clock(steps: int, step_s: int = 60) -> Clock:
@@ -30,7 +31,7 @@ def at(minutes: float) -> str:
 
 def research(c: Clock, experiments, **params) -> ResearchModel:
     data = {"deployed": at(0), "crew_from": at(0), "standby_w": 0.0, "max_concurrent": 1, "experiments": experiments, **params}
-    return ResearchModel("research", ResearchParams.model_validate(data), c, seed=0)
+    return wire(ResearchModel("research", ResearchParams.model_validate(data), c, seed=0))
 
 
 def exp(name: str, hours: float = 2.0, power: float = 100.0, data: int = 1000, **more) -> dict:
@@ -41,16 +42,14 @@ def sky(n: int, visible=1.0) -> dict:
     return {"sun_visible_frac": np.broadcast_to(np.asarray(visible, dtype=np.float64), (n,)).copy()}
 
 
-def switches(on: np.ndarray) -> np.ndarray:
-    a = np.ones((4, len(on)), dtype=bool)
-    a[SCIENCE] = on
-    return a
+def rng() -> np.random.Generator:
+    return np.random.default_rng(0)
 
 
 def run(model: ResearchModel, env: dict, on=None, state=None, start: int = 0):
     n = len(env["sun_visible_frac"])
     on = np.ones(n, bool) if on is None else np.asarray(on, bool)
-    return model.advance(state or model.initial_state(), Window(start, n, model.clock), env, {}, switches(on))
+    return model.advance(state or model.initial_state(), Window(start, n, model.clock), env, switched(on), rng())
 
 
 def run_in_chunks(model, env, on, cuts):
@@ -59,7 +58,7 @@ def run_in_chunks(model, env, on, cuts):
     edges = [0, *sorted(set(c for c in cuts if 0 < c < n)), n]
     state, tm, out = model.initial_state(), [], []
     for a, b in zip(edges[:-1], edges[1:]):
-        r = model.advance(state, Window(a, b - a, model.clock), {k: v[a:b] for k, v in env.items()}, {}, switches(on[a:b]))
+        r = model.advance(state, Window(a, b - a, model.clock), {k: v[a:b] for k, v in env.items()}, switched(on[a:b]), rng())
         state = r.state
         tm.append(r.telemetry)
         out.append(r.outputs)
@@ -70,8 +69,10 @@ def run_in_chunks(model, env, on, cuts):
 def test_contract_attributes():
     c = clock(1)
     model = research(c, [exp("a")])
-    assert model.kind == "research" and model.stage == 0
-    assert model.load_class is LoadClass.SCIENCE
+    assert model.kind == "research"
+    # A producer: it asks for power and sends data, and takes only the switch of its class back.
+    assert [(p.name, p.direction, p.feedback) for p in model.ports] == [("power", "out", False), ("powered", "in", True), ("data", "out", False)]
+    assert model.load_class is LoadClass.SCIENCE and model.port_attributes("power") == {"load_class": "science"}
     assert set(model.environment) <= set(SAMPLE_KEYS)
     defaults = ResearchModel("research", ResearchParams(deployed="2031-01-01T00:00:00Z"), c, 0)
     assert defaults.params.crew_from == parse_utc("2036-01-01T00:00:00Z")  # the roadmap's crewed phase
@@ -99,9 +100,9 @@ def test_two_experiments_one_slot_complete_at_120_and_240_steps():
     k = np.arange(1, 121)
     assert np.array_equal(np.cumsum(tm["data_produced_bytes"][:120]), (1000 * 60 * k) // 7200)
     assert tm["data_produced_bytes"][:120].sum() == 1000 and tm["data_produced_bytes"][120:240].sum() == 7
-    assert tm["data_produced_bytes"].dtype == np.int64 and out.outputs["data_bytes"].dtype == np.int64
-    assert np.array_equal(out.outputs["data_bytes"], tm["data_produced_bytes"])
-    assert np.array_equal(out.outputs["power_request_w/science"], tm["requested_w"])
+    assert tm["data_produced_bytes"].dtype == np.int64 and out.outputs["data"].dtype == np.int64
+    assert np.array_equal(out.outputs["data"], tm["data_produced_bytes"])
+    assert np.array_equal(out.outputs["power"], tm["requested_w"])
     assert tm["experiment_hours"][119] == pytest.approx(2.0) and tm["experiment_hours"][-1] == pytest.approx(4.0)
     v = model.variables(out.state)
     assert v["completed_experiments_count"] == 2 and v["experiment_hours"] == 4.0 and v["data_produced_bytes"] == 1007
@@ -280,7 +281,7 @@ def test_split_anywhere_gives_identical_telemetry_and_state(n, seed, ncuts, ones
         assert values.dtype == tm[key].dtype and np.array_equal(values, tm[key]), key
     for key, values in whole.outputs.items():
         assert np.array_equal(values, out[key]), key
-    assert int(whole.outputs["data_bytes"].sum()) == whole.state.data_bytes
+    assert int(whole.outputs["data"].sum()) == whole.state.data_bytes
 
 
 @settings(max_examples=40, deadline=None)
@@ -295,7 +296,7 @@ def test_causal_and_the_request_ignores_the_same_steps_switch(n, seed, k):
     env2 = {key: np.r_[v[:k + 1], 1.0 - v[k + 1:]] for key, v in env.items()}
     other = run(model, env2, flipped)
     assert model.initial_state() == state0  # advance does not mutate
-    assert np.array_equal(base.outputs["power_request_w/science"][:k + 1], other.outputs["power_request_w/science"][:k + 1])
+    assert np.array_equal(base.outputs["power"][:k + 1], other.outputs["power"][:k + 1])
     for key, values in base.telemetry.items():
         assert np.array_equal(values[:k], other.telemetry[key][:k]), key
 
@@ -305,11 +306,11 @@ def test_host_commits_a_prefix_like_a_shorter_window():
     model = research(c, [exp("a", repeat=3, requires_daylight=True), exp("b")], max_concurrent=2)
     env = sky(500, np.r_[np.ones(200), np.zeros(150), np.ones(150)])
     on = np.r_[np.ones(120, bool), np.zeros(30, bool), np.ones(350, bool)]
-    host = ModelHost(model)
+    host = ModelHost(model, None, ColumnsEnvironment(env))  # the host samples the environment itself
     step = 0
     for length, commit in ((300, 137), (363, 1), (362, 362)):
         sl = slice(step, step + length)
-        host.propose(Window(step, length, c), {k: v[sl] for k, v in env.items()}, {}, switches(on[sl]))
+        host.propose(Window(step, length, c), switched(on[sl]))
         host.commit(commit)
         step += commit
     assert step == 500 and host.state == run(model, env, on).state
@@ -319,14 +320,14 @@ def test_speed_one_year_in_30_day_windows():
     # Budget: about 1 s of CPU per simulated year (7.9M steps over 15 years at 60 s).
     steps_year = 525_960
     c = clock(steps_year)
-    model = ResearchModel("research", ResearchParams(deployed=at(0), crew_from=at(0)), c, 0)
+    model = wire(ResearchModel("research", ResearchParams(deployed=at(0), crew_from=at(0)), c, 0))
     t = np.arange(steps_year)
     visible = ((t % 42_524) < 21_262).astype(float)  # a synodic day/night cycle
     on = (t % 5000) > 300  # occasional shedding
     state, w, started = model.initial_state(), 43_200, time.process_time()
     for a in range(0, steps_year, w):
         b = min(a + w, steps_year)
-        state = model.advance(state, Window(a, b - a, c), {"sun_visible_frac": visible[a:b]}, {}, switches(on[a:b])).state
+        state = model.advance(state, Window(a, b - a, c), {"sun_visible_frac": visible[a:b]}, switched(on[a:b]), rng()).state
     elapsed = time.process_time() - started
     print(f"research: one simulated year in {elapsed:.3f} s CPU")
     assert state.completed > 0
@@ -336,13 +337,13 @@ def test_speed_one_year_in_30_day_windows():
 def test_coupled_with_energy_windows_equal_lockstep(tmp_path):
     """Research and astronomy beside the energy model at Amundsen (real sky): run in lockstep and
     in long windows cut at switch changes, the telemetry is identical; shedding pauses the queue.
-    Built directly (not through the scenario registry) so it tests these models alone."""
+    Built directly (not from a scenario) so it tests these models alone."""
     import pyarrow.parquet as pq
 
     from conftest import conduct
     from twin.environment.sky import SkyGrid
-    from twin.models.astronomy import AstronomyModel, AstronomyParams
-    from twin.models.energy import EnergyModel, EnergyParams
+    from twin.kinds.astronomy.model import AstronomyModel, AstronomyParams
+    from twin.kinds.energy.model import EnergyModel, EnergyParams
 
     begin = parse_utc("2030-01-01T00:00:00Z")
     c = Clock(unix_s(begin), 600, 21 * 144)  # three weeks at 10-min steps
