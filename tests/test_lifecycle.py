@@ -334,3 +334,12 @@ def test_telemetry_reads_as_one_table_in_pyarrow_pandas_polars_and_duckdb(tmp_pa
     assert frame.height == n and frame["time"].is_sorted()
     rows = duckdb.sql(f"SELECT count(*), count(DISTINCT time) FROM '{folder}/*.parquet'").fetchone()
     assert rows == (n, n)
+
+
+def test_the_readme_example_scenario_is_a_valid_station():
+    text = (ROOT / "README.md").read_text()
+    example = text[text.index("```toml\n[scenario]") + len("```toml\n"):]
+    scenario = parse(example[:example.index("```")], "README.md")
+    station = Station(scenario)
+    assert {m.kind for m in station.models.values()} == {"energy", "communications", "research", "general", "isru", "astronomy"}
+    assert station.levels[-1] == ["energy"] and station.levels[-2] == ["communications"]
