@@ -332,7 +332,7 @@ def test_telemetry_reads_as_one_table_in_pyarrow_pandas_polars_and_duckdb(tmp_pa
     assert len(pd.read_parquet(folder)) == n
     frame = pl.read_parquet(folder)
     assert frame.height == n and frame["time"].is_sorted()
-    rows = duckdb.sql(f"SELECT count(*), count(DISTINCT time) FROM '{folder}/*.parquet'").fetchone()
+    rows = duckdb.sql(f"SELECT count(*), count(DISTINCT time) FROM '{folder}/*.parquet'").fetchall()[0]
     assert rows == (n, n)
 
 
@@ -343,3 +343,76 @@ def test_the_readme_example_scenario_is_a_valid_station():
     station = Station(scenario)
     assert {m.kind for m in station.models.values()} == {"energy", "communications", "research", "general", "isru", "astronomy"}
     assert station.levels[-1] == ["energy"] and station.levels[-2] == ["communications"]
+
+
+# -- the graph --------------------------------------------------------------------------------
+def test_a_forward_cycle_without_feedback_is_refused_naming_it(monkeypatch):
+    """Two kinds that each take the other's output: no order exists, and the error says where."""
+    from twin import station as station_module
+    from twin.model import Model
+    from twin.params import Params
+    from twin.ports import Port
+
+    class Loop(Params):
+        pass
+
+    def kind(name: str) -> type[Model]:
+        return type(name.title(), (Model,), {
+            "kind": name, "Params": Loop,
+            "ports": (Port("heat", "signal:heat", "W", "out"), Port("heat_in", "signal:heat", "W", "in")),
+            "initial_state": lambda self: 0,
+        })
+
+    registered = {"pipe": kind("pipe")}
+    monkeypatch.setattr(station_module, "get", lambda name: registered[name])
+    from types import SimpleNamespace
+
+    def scenario(ids, connections):
+        return SimpleNamespace(clock=None, scenario=SimpleNamespace(seed=0), connections=connections,
+                               modules={i: SimpleNamespace(kind="pipe", params=Loop()) for i in ids})
+
+    with pytest.raises(station_module.StationError, match=r"a\.heat \(signal:heat\) could go to b\.heat_in, c\.heat_in"):
+        Station(scenario(["a", "b", "c"], ()))
+    with pytest.raises(station_module.StationError, match=r"cycle with no feedback port: (a -> b -> a|b -> a -> b)"):
+        Station(scenario(["a", "b"], ()))
+    with pytest.raises(station_module.StationError, match=r"cycle with no feedback port: a -> b -> c -> a|b -> c -> a -> b|c -> a -> b -> c"):
+        Station(scenario(["a", "b", "c"], (("a.heat", "b.heat_in"), ("b.heat", "c.heat_in"), ("c.heat", "a.heat_in"))))
+
+
+# -- snapshot and restore over gRPC ------------------------------------------------------------
+def test_snapshot_and_restore_rpcs_need_the_token_and_a_bad_restore_changes_nothing(small):
+    import grpc
+
+    from services.auth import bearer
+    from services.codec import encode_snapshot
+    from services.gen.ilrs.twin.v1 import snapshot_pb2, subsystem_pb2, subsystem_pb2_grpc
+    from services.subsystem_server import serve
+    from twin.conductor import Conductor
+
+    with make_runtime(small, "local") as rt:
+        Conductor(small.clock, rt.station, rt.handles, small.window_steps).advance(800)
+        host = rt.handles["isru"].host
+        server, port = serve(host, "secret")
+        try:
+            stub = subsystem_pb2_grpc.SubsystemServiceStub(grpc.insecure_channel(f"127.0.0.1:{port}"))
+            with pytest.raises(grpc.RpcError) as denied:
+                stub.Snapshot(subsystem_pb2.SnapshotRequest())
+            assert denied.value.code() == grpc.StatusCode.UNAUTHENTICATED
+            snap = stub.Snapshot(subsystem_pb2.SnapshotRequest(), metadata=bearer("secret")).snapshot
+            assert (snap.id, snap.kind, snap.step) == ("isru", "isru", host.step)
+            before = host.state
+            for bad in (
+                snapshot_pb2.InstanceSnapshot(id="isru", kind="isru", schema_version=1, step=10, payload=b"{not json", rng_state=snap.rng_state),
+                snapshot_pb2.InstanceSnapshot(id="isru", kind="isru", schema_version=9, step=10, payload=snap.payload, rng_state=snap.rng_state),
+                snapshot_pb2.InstanceSnapshot(id="energy", kind="energy", schema_version=1, step=10, payload=snap.payload, rng_state=snap.rng_state),
+            ):
+                with pytest.raises(grpc.RpcError) as refused:
+                    stub.Restore(subsystem_pb2.RestoreRequest(snapshot=bad), metadata=bearer("secret"))
+                assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+                assert host.state == before and host.step == snap.step
+            zero = encode_snapshot(rt.handles["isru"].host.snapshot())
+            zero.step, zero.payload = 0, codec.dumps(host.model.initial_state())
+            assert stub.Restore(subsystem_pb2.RestoreRequest(snapshot=zero), metadata=bearer("secret")).step == 0
+            assert host.state == host.model.initial_state()
+        finally:
+            server.stop(grace=None)
