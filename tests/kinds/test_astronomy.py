@@ -11,13 +11,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from conftest import ColumnsEnvironment, switched, wire
 from twin.clock import Clock, parse_utc, unix_s
 from twin.environment.sky import SAMPLE_KEYS
-from twin.models.astronomy import AstronomyModel, AstronomyParams, AstronomyState
-from twin.models.base import LoadClass, ModelHost, Window
+from twin.kinds.astronomy.model import AstronomyModel, AstronomyParams, AstronomyState
+from twin.loads import LoadClass
+from twin.model import ModelHost, Window
 
 START = parse_utc("2032-01-01T00:00:00Z")
-SCIENCE = LoadClass.SCIENCE - 1
 
 
 def clock(steps: int, step_s: int = 60) -> Clock:
@@ -35,7 +36,7 @@ RADIO = {"name": "radio", "kind": "radio_low_frequency", "power_w": 300.0, "stan
 
 def astronomy(c: Clock, instruments=(OPTICAL, UV, RADIO), **params) -> AstronomyModel:
     data = {"deployed": at(0), "instruments": list(instruments), **params}
-    return AstronomyModel("astronomy", AstronomyParams.model_validate(data), c, seed=0)
+    return wire(AstronomyModel("astronomy", AstronomyParams.model_validate(data), c, seed=0))
 
 
 def sky(sun_el, earth, visible=None) -> dict:
@@ -49,24 +50,24 @@ def sky(sun_el, earth, visible=None) -> dict:
     }
 
 
-def switches(on: np.ndarray) -> np.ndarray:
-    a = np.ones((4, len(on)), dtype=bool)
-    a[SCIENCE] = on
-    return a
+def fresh_rng() -> np.random.Generator:
+    return np.random.default_rng(0)
 
 
 def run(model, env, on=None, state=None, start=0):
     n = len(env["sun_elevation_deg"])
     on = np.ones(n, bool) if on is None else np.asarray(on, bool)
-    return model.advance(state or model.initial_state(), Window(start, n, model.clock), env, {}, switches(on))
+    return model.advance(state or model.initial_state(), Window(start, n, model.clock), env, switched(on), fresh_rng())
 
 
 def test_contract_attributes():
     model = astronomy(clock(1))
-    assert model.kind == "astronomy" and model.stage == 0
-    assert model.load_class is LoadClass.SCIENCE
+    assert model.kind == "astronomy"
+    # A producer: it asks for power and sends data, and takes only the switch of its class back.
+    assert [(p.name, p.direction, p.feedback) for p in model.ports] == [("power", "out", False), ("powered", "in", True), ("data", "out", False)]
+    assert model.load_class is LoadClass.SCIENCE and model.port_attributes("power") == {"load_class": "science"}
     assert set(model.environment) <= set(SAMPLE_KEYS)
-    defaults = AstronomyModel("astronomy", AstronomyParams(deployed=at(0)), clock(1), 0)
+    defaults = wire(AstronomyModel("astronomy", AstronomyParams(deployed=at(0)), clock(1), 0))
     kinds = {i.kind for i in defaults.params.instruments}
     assert "optical" in kinds and "radio_low_frequency" in kinds
     v = defaults.variables(defaults.initial_state())
@@ -152,17 +153,17 @@ def test_data_are_exact_integers():
     model = astronomy(clock(n), [dict(UV, standby_w=0.0)])
     out = run(model, sky(np.full(n, 20.0), 0.0))
     data = out.telemetry["data_produced_bytes"]
-    assert data.dtype == np.int64 and out.outputs["data_bytes"].dtype == np.int64
+    assert data.dtype == np.int64 and out.outputs["data"].dtype == np.int64
     assert set(data.tolist()) == {7507, 7508}
     assert np.array_equal(np.cumsum(data), (np.arange(1, n + 1) * 60 * 1001) // 8)
-    assert out.state.data_bytes == 60 * 1001 * n // 8 == int(out.outputs["data_bytes"].sum())
+    assert out.state.data_bytes == 60 * 1001 * n // 8 == int(out.outputs["data"].sum())
     # A large rate over a long time stays exact (no float rounding).
     fast = astronomy(clock(1, 86400 * 365), [dict(UV, data_rate_bps=9_999_999_999)])
     s = 86400 * 365 * 40  # 40 years of observing already done
     state = AstronomyState((s,), (0,), 0, 0, 0)
-    r = fast.advance(state, Window(0, 1, fast.clock), sky([20.0], 0.0), {}, switches(np.ones(1, bool)))
+    r = fast.advance(state, Window(0, 1, fast.clock), sky([20.0], 0.0), switched(np.ones(1, bool)), fresh_rng())
     expected = ((s + 86400 * 365) * 9_999_999_999) // 8 - (s * 9_999_999_999) // 8
-    assert int(r.outputs["data_bytes"][0]) == expected
+    assert int(r.outputs["data"][0]) == expected
 
 
 def test_parameters_are_validated():
@@ -199,7 +200,7 @@ def test_split_anywhere_gives_identical_telemetry_and_state(n, seed, ncuts, ones
     edges = [0, *sorted(set(c for c in cuts if 0 < c < n)), n]
     state, parts, outs = model.initial_state(), [], []
     for a, b in zip(edges[:-1], edges[1:]):
-        r = model.advance(state, Window(a, b - a, model.clock), {k: v[a:b] for k, v in env.items()}, {}, switches(on[a:b]))
+        r = model.advance(state, Window(a, b - a, model.clock), {k: v[a:b] for k, v in env.items()}, switched(on[a:b]), fresh_rng())
         state = r.state
         parts.append(r.telemetry)
         outs.append(r.outputs)
@@ -211,7 +212,7 @@ def test_split_anywhere_gives_identical_telemetry_and_state(n, seed, ncuts, ones
         assert np.array_equal(values, np.concatenate([o[key] for o in outs])), key
     # Data conserved: the bytes emitted are the integer totals implied by the observing seconds.
     expected = sum((s * i.data_rate_bps) // 8 for s, i in zip(state.observing_s, model.params.instruments))
-    assert int(whole.outputs["data_bytes"].sum()) == state.data_bytes == expected
+    assert int(whole.outputs["data"].sum()) == state.data_bytes == expected
 
 
 @settings(max_examples=40, deadline=None)
@@ -224,7 +225,7 @@ def test_causal_and_the_request_ignores_the_same_steps_switch(n, seed, k):
     flipped[k:] = ~flipped[k:]
     env2 = {key: np.r_[v[:k + 1], -v[k + 1:]] for key, v in env.items()}
     other = run(model, env2, flipped)
-    assert np.array_equal(base.outputs["power_request_w/science"][:k + 1], other.outputs["power_request_w/science"][:k + 1])
+    assert np.array_equal(base.outputs["power"][:k + 1], other.outputs["power"][:k + 1])
     for key, values in base.telemetry.items():
         assert np.array_equal(values[:k], other.telemetry[key][:k]), key
 
@@ -234,11 +235,11 @@ def test_host_commits_a_prefix_like_a_shorter_window():
     model = astronomy(c)
     env = sky(np.r_[np.full(150, 5.0), np.full(250, -5.0)], np.r_[np.ones(300), np.zeros(100)])
     on = np.r_[np.ones(200, bool), np.zeros(40, bool), np.ones(160, bool)]
-    host = ModelHost(model)
+    host = ModelHost(model, None, ColumnsEnvironment(env))  # the host samples the environment itself
     step = 0
     for length, commit in ((250, 99), (301, 1), (300, 300)):
         sl = slice(step, step + length)
-        host.propose(Window(step, length, c), {k: v[sl] for k, v in env.items()}, {}, switches(on[sl]))
+        host.propose(Window(step, length, c), switched(on[sl]))
         host.commit(commit)
         step += commit
     assert step == 400 and host.state == run(model, env, on).state
@@ -247,7 +248,7 @@ def test_host_commits_a_prefix_like_a_shorter_window():
 def test_speed_one_year_in_30_day_windows():
     steps_year = 525_960
     c = clock(steps_year)
-    model = AstronomyModel("astronomy", AstronomyParams(deployed=at(0)), c, 0)
+    model = wire(AstronomyModel("astronomy", AstronomyParams(deployed=at(0)), c, 0))
     t = np.arange(steps_year)
     phase = 2 * np.pi * t / 42_524
     env = sky(10 * np.sin(phase), (t % 39_000) < 20_000)
@@ -255,7 +256,7 @@ def test_speed_one_year_in_30_day_windows():
     state, w, started = model.initial_state(), 43_200, time.process_time()
     for a in range(0, steps_year, w):
         b = min(a + w, steps_year)
-        state = model.advance(state, Window(a, b - a, c), {k: v[a:b] for k, v in env.items()}, {}, switches(on[a:b])).state
+        state = model.advance(state, Window(a, b - a, c), {k: v[a:b] for k, v in env.items()}, switched(on[a:b]), fresh_rng()).state
     elapsed = time.process_time() - started
     print(f"astronomy: one simulated year in {elapsed:.3f} s CPU")
     assert sum(state.degraded_s) > 0 and state.data_bytes > 0

@@ -42,14 +42,14 @@ def sky(n: int, visible=1.0) -> dict:
     return {"sun_visible_frac": np.broadcast_to(np.asarray(visible, dtype=np.float64), (n,)).copy()}
 
 
-def rng() -> np.random.Generator:
+def fresh_rng() -> np.random.Generator:
     return np.random.default_rng(0)
 
 
 def run(model: ResearchModel, env: dict, on=None, state=None, start: int = 0):
     n = len(env["sun_visible_frac"])
     on = np.ones(n, bool) if on is None else np.asarray(on, bool)
-    return model.advance(state or model.initial_state(), Window(start, n, model.clock), env, switched(on), rng())
+    return model.advance(state or model.initial_state(), Window(start, n, model.clock), env, switched(on), fresh_rng())
 
 
 def run_in_chunks(model, env, on, cuts):
@@ -58,7 +58,7 @@ def run_in_chunks(model, env, on, cuts):
     edges = [0, *sorted(set(c for c in cuts if 0 < c < n)), n]
     state, tm, out = model.initial_state(), [], []
     for a, b in zip(edges[:-1], edges[1:]):
-        r = model.advance(state, Window(a, b - a, model.clock), {k: v[a:b] for k, v in env.items()}, switched(on[a:b]), rng())
+        r = model.advance(state, Window(a, b - a, model.clock), {k: v[a:b] for k, v in env.items()}, switched(on[a:b]), fresh_rng())
         state = r.state
         tm.append(r.telemetry)
         out.append(r.outputs)
@@ -327,7 +327,7 @@ def test_speed_one_year_in_30_day_windows():
     state, w, started = model.initial_state(), 43_200, time.process_time()
     for a in range(0, steps_year, w):
         b = min(a + w, steps_year)
-        state = model.advance(state, Window(a, b - a, c), {"sun_visible_frac": visible[a:b]}, switched(on[a:b]), rng()).state
+        state = model.advance(state, Window(a, b - a, c), {"sun_visible_frac": visible[a:b]}, switched(on[a:b]), fresh_rng()).state
     elapsed = time.process_time() - started
     print(f"research: one simulated year in {elapsed:.3f} s CPU")
     assert state.completed > 0
