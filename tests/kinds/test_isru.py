@@ -10,33 +10,52 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from conftest import switched, wire
 from twin.clock import Clock, parse_utc, unix_s
-from twin.models.base import LoadClass, Window
-from twin.models.isru import IsruModel, IsruParams, IsruState
+from twin.kinds.isru.model import IsruModel, IsruParams, IsruState
+from twin.loads import LoadClass
+from twin.model import Window
 
 START = parse_utc("2030-01-01T00:00:00Z")
-ROW = LoadClass.ISRU - 1
 
 
 def clock(steps: int, step_s: int = 60) -> Clock:
     return Clock(unix_s(START), step_s, steps)
 
 
-def plant(c: Clock, **params) -> IsruModel:
+def plant(c: Clock, sources=(), **params) -> IsruModel:
+    """Powered by "energy"; regolith offered by ``sources`` (instance ids): inputs ``regolith/<id>``."""
     data = {"deployed": "2030-01-01T00:00:00Z", "regolith_delivery_kg_per_day": 0.0, **params}
-    return IsruModel("isru", IsruParams.model_validate(data), c, seed=0)
+    return wire(IsruModel("isru", IsruParams.model_validate(data), c, seed=0), regolith=list(sources))
 
 
 def switches(n: int, off: list[tuple[int, int]] = ()) -> np.ndarray:
-    on = np.ones((4, n), bool)
+    """The ISRU class's switch per step: on, except over the ``off`` ranges."""
+    on = np.ones(n, bool)
     for a, b in off:
-        on[ROW, a:b] = False
+        on[a:b] = False
     return on
 
 
-def run(model: IsruModel, n: int, assumed=None, inputs=None, state=None, start: int = 0):
-    assumed = switches(n) if assumed is None else assumed
-    return model.advance(model.initial_state() if state is None else state, Window(start, n, model.clock), {}, inputs or {}, assumed)
+def fresh_rng() -> np.random.Generator:
+    return np.random.default_rng(0)
+
+
+def advance(model: IsruModel, state, window: Window, inputs: dict, on: np.ndarray):
+    return model.advance(state, window, {}, {**inputs, **switched(on)}, fresh_rng())
+
+
+def run(model: IsruModel, n: int, on=None, inputs=None, state=None, start: int = 0):
+    on = switches(n) if on is None else on
+    return advance(model, model.initial_state() if state is None else state, Window(start, n, model.clock), inputs or {}, on)
+
+
+def deliveries_g(model: IsruModel, idx: np.ndarray, inputs: dict) -> np.ndarray:
+    """Grams offered to the hopper per step: the scenario's schedule, then each source's offer."""
+    d = model._schedule(idx, model.deployed_step, model.delivery_end_step, model.delivery_mg_day)
+    for _, offer in model.offers_g(inputs):
+        d = d + offer
+    return d
 
 
 def test_parameters_default_by_process_and_explicit_values_override():
@@ -155,11 +174,14 @@ def test_offtake_reopens_a_full_tank_and_shortfall_is_counted():
 def test_deliveries_fill_the_hopper_and_the_excess_is_refused():
     # 144 kg/day at 60 s steps = 100 g per step into a 1 kg hopper; the plant is shed throughout.
     c = clock(20)
-    model = plant(c, regolith_delivery_kg_per_day=144.0, regolith_capacity_kg=1.0)
-    out = run(model, 20, switches(20, [(0, 20)]), inputs={"robots/regolith_kg": np.full(20, 0.05)})
+    model = plant(c, ("robots",), regolith_delivery_kg_per_day=144.0, regolith_capacity_kg=1.0)
+    out = run(model, 20, switches(20, [(0, 20)]), inputs={"regolith/robots": np.full(20, 0.05)})
     tm = out.telemetry
     assert np.all(tm["regolith_delivered_kg"][:6] == 0.15)
     assert tm["regolith_delivered_kg"][6] == pytest.approx(0.1) and tm["regolith_refused_kg"][6] == pytest.approx(0.05)
+    # The robots are told what was refused (the scenario's own deliveries are taken first) and keep it.
+    refused = out.outputs["regolith_refused/robots"]
+    assert np.all(refused[:6] == 0.0) and refused[6] == pytest.approx(0.05) and refused[7:] == pytest.approx(0.05)
     assert np.all(tm["regolith_stock_kg"][6:] == 1.0)
     assert out.state.refused_g == 20 * 150 - 1000
     assert np.all(tm["power_w"] == 0.0) and np.all(tm["o2_produced_kg"] == 0.0)
@@ -175,9 +197,9 @@ def test_delivery_rates_are_exact_over_a_day_and_stop_at_the_end_date():
 
 def test_nothing_before_deployment():
     c = clock(200)
-    model = plant(c, deployed="2030-01-01T01:00:00Z", regolith_initial_kg=100.0, regolith_delivery_kg_per_day=100.0,
+    model = plant(c, ("robots",), deployed="2030-01-01T01:00:00Z", regolith_initial_kg=100.0, regolith_delivery_kg_per_day=100.0,
                   warmup_h=0.0, o2_offtake_kg_per_day=1.0)
-    out = run(model, 200, inputs={"robots/regolith_kg": np.full(200, 0.01)})
+    out = run(model, 200, inputs={"regolith/robots": np.full(200, 0.01)})
     tm = out.telemetry
     for name in ("requested_w", "power_w", "producing_frac", "regolith_stock_kg", "regolith_delivered_kg",
                  "regolith_processed_kg", "o2_produced_kg", "o2_tank_kg", "o2_offtake_kg", "tailings_kg"):
@@ -185,19 +207,18 @@ def test_nothing_before_deployment():
     assert np.all(tm["regolith_refused_kg"][:60] == 0.01)  # robots delivering to no hopper
     assert np.all(tm["requested_w"][60:] == 3000.0) and tm["o2_produced_kg"][-1] > 0
     # Entirely before deployment: the state does not move except for refusals.
-    early = run(model, 50, inputs={"robots/regolith_kg": np.zeros(50)})
+    early = run(model, 50, inputs={"regolith/robots": np.zeros(50)})
     assert early.state == model.initial_state()
-    assert early.outputs["power_request_w/isru"].tolist() == [0.0] * 50
+    assert early.outputs["power"].tolist() == [0.0] * 50
 
 
 def test_shed_steps_produce_nothing_and_draw_nothing():
     rng = np.random.default_rng(3)
     n = 2000
-    assumed = np.ones((4, n), bool)
-    assumed[ROW] = rng.random(n) < 0.7
+    on = rng.random(n) < 0.7
     model = plant(clock(n), warmup_h=0.05, regolith_initial_kg=500.0, regolith_delivery_kg_per_day=20.0)
-    tm = run(model, n, assumed).telemetry
-    shed = ~assumed[ROW]
+    tm = run(model, n, on).telemetry
+    shed = ~on
     assert np.all(tm["power_w"][shed] == 0.0) and np.all(tm["producing_frac"][shed] == 0.0)
     assert np.all(tm["regolith_processed_kg"][shed] == 0.0)
     assert np.all(tm["requested_w"] > 0)
@@ -206,7 +227,7 @@ def test_shed_steps_produce_nothing_and_draw_nothing():
 def test_outputs_and_telemetry_shapes():
     model = plant(clock(5))
     out = run(model, 1)
-    assert list(out.outputs) == ["power_request_w/isru"] and out.outputs["power_request_w/isru"].dtype == np.float64
+    assert list(out.outputs) == ["power"] and out.outputs["power"].dtype == np.float64
     names = set(out.telemetry)
     assert {"regolith_stock_kg", "o2_produced_kg", "o2_tank_kg", "power_w", "requested_w", "regolith_processed_kg",
             "tailings_kg", "producing_frac", "regolith_refused_kg"} <= names
@@ -215,26 +236,36 @@ def test_outputs_and_telemetry_shapes():
     empty = run(model, 0)
     assert set(empty.telemetry) == names and empty.state == model.initial_state()
     assert all(k.rsplit("_", 1)[1] in {"kg", "kwh", "hours"} for k in model.variables(out.state))
-    assert model.kind == "isru" and model.load_class == LoadClass.ISRU and model.stage == 0
+    assert model.kind == "isru" and model.load_class == LoadClass.ISRU
+    # It runs with the producers: its only forward input is regolith, answered on regolith_refused.
+    assert [(p.name, p.direction, p.feedback) for p in model.ports] == [
+        ("regolith", "in", False), ("regolith_refused", "out", True), ("power", "out", False), ("powered", "in", True)]
+    assert model.port("regolith").reply == "regolith_refused"
+    fed = plant(clock(5), ("robots", "rover1"))
+    both = run(fed, 1, inputs={"regolith/robots": np.zeros(1), "regolith/rover1": np.zeros(1)})
+    assert set(both.outputs) == {"power", "regolith_refused/robots", "regolith_refused/rover1"}
+    assert all(v.dtype == np.float64 and len(v) == 1 for v in both.outputs.values())
 
 
 def test_inputs_are_checked():
-    model = plant(clock(5))
-    model.check_inputs({"robots/regolith_kg": np.zeros(5), "rover1/delivered_regolith_kg": np.zeros(5)})
+    model = plant(clock(5), ("robots", "rover1"))
+    model.check_inputs({"regolith/robots": np.zeros(5), "regolith/rover1": np.zeros(5), **switched(np.ones(5))})
     with pytest.raises(ValueError, match="not an input"):
-        model.check_inputs({"research/data_bytes/science": np.zeros(5)})
+        model.check_inputs({"data/research": np.zeros(5), "regolith/robots": np.zeros(5), "regolith/rover1": np.zeros(5), **switched(np.ones(5))})
+    with pytest.raises(ValueError, match="needs regolith/rover1"):
+        model.check_inputs({"regolith/robots": np.zeros(5), **switched(np.ones(5))})
     with pytest.raises(ValueError, match="non-negative"):
-        run(model, 5, inputs={"robots/regolith_kg": np.full(5, -1.0)})
+        run(model, 5, inputs={"regolith/robots": np.full(5, -1.0), "regolith/rover1": np.zeros(5)})
 
 
 # -- a step-by-step reference of the documented rules, in plain Python integers ---------------------
-def reference(model: IsruModel, n: int, assumed: np.ndarray, inputs: dict, state: IsruState | None = None, start: int = 0):
+def reference(model: IsruModel, n: int, on: np.ndarray, inputs: dict, state: IsruState | None = None, start: int = 0):
     """Returns per-step (request code, stock, tank, work, accepted, shortfall) and the end (S, T, W, warm)."""
     s0 = model.initial_state() if state is None else state
     S, T, W, warm = s0.stock_g, s0.tank_g, s0.work_ug, s0.warmup_left_steps
     q, y, cap_t, cap_h = model.q_ug, model.yield_ppm, model.tank_cap_g, model.hopper_g
     idx = np.arange(start, start + n)
-    d = model.deliveries_g(idx, inputs)
+    d = deliveries_g(model, idx, inputs)
     off = model._schedule(idx, model.offtake_step, None, model.offtake_mg_day)
     rows = []
     for j in range(n):
@@ -243,7 +274,7 @@ def reference(model: IsruModel, n: int, assumed: np.ndarray, inputs: dict, state
             continue
         hw = S > 0 and T < cap_t
         code = 2 if hw else 1
-        if not assumed[ROW, j]:
+        if not on[j]:
             warm = model.warmup_total
         elif hw and warm > 0:
             warm -= 1
@@ -278,16 +309,16 @@ def random_case(seed: int, n: int):
         o2_yield_kg_per_kg_regolith=float(rng.uniform(0.001, 0.1)) if rng.random() < 0.5 else None,
     )
     params["regolith_initial_kg"] = min(float(rng.choice([0.0, 0.5, 20.0])), params["regolith_capacity_kg"])
-    model = plant(c, **params)
     pattern = rng.choice(["random", "blocks", "on"])
-    on = np.ones((4, n), bool)
+    on = np.ones(n, bool)
     if pattern == "random":
-        on[ROW] = rng.random(n) < 0.8
+        on = rng.random(n) < 0.8
     elif pattern == "blocks":
-        on[ROW] = (np.arange(n) // int(rng.integers(1, 50))) % 2 == 0
+        on = (np.arange(n) // int(rng.integers(1, 50))) % 2 == 0
     inputs = {}
     if rng.random() < 0.5:
-        inputs["robots/regolith_kg"] = rng.choice([0.0, 0.0, 0.0123, 0.4, 3.0], n)
+        inputs["regolith/robots"] = rng.choice([0.0, 0.0, 0.0123, 0.4, 3.0], n)
+    model = plant(c, ("robots",) if inputs else (), **params)
     return model, on, inputs
 
 
@@ -297,7 +328,7 @@ def split(model, n, on, inputs, cuts):
     for a, b in zip(bounds, bounds[1:]):
         if b <= a:
             continue
-        part = model.advance(state, Window(a, b - a, model.clock), {}, {k: v[a:b] for k, v in inputs.items()}, on[:, a:b])
+        part = advance(model, state, Window(a, b - a, model.clock), {k: v[a:b] for k, v in inputs.items()}, on[a:b])
         parts.append(part)
         state = part.state
     return parts, state
@@ -309,7 +340,7 @@ def test_matches_the_step_rule_conserves_mass_and_splits_anywhere(seed, n, cuts,
     model, on, inputs = random_case(seed, n)
     frozen = {k: v.copy() for k, v in inputs.items()}
     start_state = model.initial_state()
-    whole = model.advance(start_state, Window(0, n, model.clock), {}, inputs, on)
+    whole = advance(model, start_state, Window(0, n, model.clock), inputs, on)
     assert start_state == model.initial_state() and all(np.array_equal(frozen[k], inputs[k]) for k in inputs)
     tm, end = whole.telemetry, whole.state
 
@@ -323,7 +354,7 @@ def test_matches_the_step_rule_conserves_mass_and_splits_anywhere(seed, n, cuts,
     assert np.array_equal(tm["o2_produced_kg"], (rows[:, 3] // 10**6) / 1000.0)
     assert np.array_equal(tm["regolith_delivered_kg"], rows[:, 4] / 1000.0)
     assert np.array_equal(tm["o2_shortfall_kg"], rows[:, 5] / 1000.0)
-    assert np.array_equal(tm["power_w"], np.where(on[ROW], tm["requested_w"], 0.0))
+    assert np.array_equal(tm["power_w"], np.where(on, tm["requested_w"], 0.0))
 
     # Mass ledger, exact in integer grams.
     produced = end.work_ug // 10**6
@@ -336,15 +367,20 @@ def test_matches_the_step_rule_conserves_mass_and_splits_anywhere(seed, n, cuts,
     assert grams("regolith_processed_kg") == processed
     assert grams("regolith_delivered_kg") == end.delivered_g and grams("regolith_refused_kg") == end.refused_g
     assert int(np.rint(tm["tailings_kg"][-1] * 1000)) == processed - produced
-    deliveries = model.deliveries_g(np.arange(n), inputs)
+    deliveries = deliveries_g(model, np.arange(n), inputs)
     assert end.delivered_g + end.refused_g == int(deliveries.sum())
+    # What each source is told it got back is part of the refusals, never more than it offered.
+    if inputs:
+        offered = np.rint(inputs["regolith/robots"] * 1000).astype(np.int64)
+        back = np.rint(whole.outputs["regolith_refused/robots"] * 1000).astype(np.int64)
+        assert np.all(back <= offered) and np.all(back <= np.rint(tm["regolith_refused_kg"] * 1000).astype(np.int64))
 
     # The request at t never depends on the switch at t: flipping it changes no request up to t.
     t = int(seed % n)
     flipped = on.copy()
-    flipped[ROW, t] = ~flipped[ROW, t]
-    other = model.advance(start_state, Window(0, n, model.clock), {}, inputs, flipped)
-    assert np.array_equal(other.outputs["power_request_w/isru"][:t + 1], whole.outputs["power_request_w/isru"][:t + 1])
+    flipped[t] = ~flipped[t]
+    other = advance(model, start_state, Window(0, n, model.clock), inputs, flipped)
+    assert np.array_equal(other.outputs["power"][:t + 1], whole.outputs["power"][:t + 1])
 
     # Split anywhere (windows of length 1 included): bit-identical telemetry and end state.
     points = [int(c * n) for c in cuts] + list(range(1, min(ones, n - 1) + 1))
@@ -352,12 +388,13 @@ def test_matches_the_step_rule_conserves_mass_and_splits_anywhere(seed, n, cuts,
     assert state == end
     for name, values in tm.items():
         assert np.array_equal(values, np.concatenate([p.telemetry[name] for p in parts])), name
-    assert np.array_equal(whole.outputs["power_request_w/isru"], np.concatenate([p.outputs["power_request_w/isru"] for p in parts]))
+    for key, values in whole.outputs.items():
+        assert np.array_equal(values, np.concatenate([p.outputs[key] for p in parts])), key
 
 
 def test_every_window_of_length_one():
     model, on, inputs = random_case(11, 300)
-    whole = model.advance(model.initial_state(), Window(0, 300, model.clock), {}, inputs, on)
+    whole = advance(model, model.initial_state(), Window(0, 300, model.clock), inputs, on)
     parts, state = split(model, 300, on, inputs, list(range(1, 300)))
     assert state == whole.state
     for name, values in whole.telemetry.items():
@@ -369,30 +406,29 @@ def test_a_year_of_micro_steps_is_fast():
     # (shed 354 h of every 708 h) and a robot delivering now and then: well under 1 s of CPU.
     n = 525_960
     c = clock(n)
-    model = plant(c, regolith_delivery_kg_per_day=50.0, regolith_initial_kg=100.0, o2_offtake_kg_per_day=0.5,
+    model = plant(c, ("robots",), regolith_delivery_kg_per_day=50.0, regolith_initial_kg=100.0, o2_offtake_kg_per_day=0.5,
                   tank_capacity_kg=200.0)
-    on = np.ones((4, n), bool)
-    on[ROW] = (np.arange(n) // (354 * 60)) % 2 == 0
+    on = (np.arange(n) // (354 * 60)) % 2 == 0
     robots = np.where(np.arange(n) % 997 == 0, 25.0, 0.0)
     state = model.initial_state()
     t0 = time.process_time()
     for a in range(0, n, 43_200):
         b = min(a + 43_200, n)
-        state = model.advance(state, Window(a, b - a, c), {}, {"robots/regolith_kg": robots[a:b]}, on[:, a:b]).state
+        state = advance(model, state, Window(a, b - a, c), {"regolith/robots": robots[a:b]}, on[a:b]).state
     cpu = time.process_time() - t0
     assert state.work_ug > 0 and state.shed_steps > 0
     assert cpu < 0.5, cpu
 
 
 def test_model_host_commits_a_prefix_of_a_proposal():
-    from twin.models.base import ModelHost
+    from twin.model import ModelHost
 
     model, on, inputs = random_case(5, 240)
-    whole = model.advance(model.initial_state(), Window(0, 240, model.clock), {}, inputs, on)
-    host = ModelHost(model)
-    host.propose(Window(0, 240, model.clock), {}, inputs, on)
+    whole = advance(model, model.initial_state(), Window(0, 240, model.clock), inputs, on)
+    host = ModelHost(model)  # ISRU reads no environment
+    host.propose(Window(0, 240, model.clock), {**inputs, **switched(on)})
     host.commit(97)
-    host.propose(Window(97, 143, model.clock), {}, {k: v[97:] for k, v in inputs.items()}, on[:, 97:])
+    host.propose(Window(97, 143, model.clock), {**{k: v[97:] for k, v in inputs.items()}, **switched(on[97:])})
     host.commit(143)
     assert host.state == whole.state
     assert host.variables() == model.variables(whole.state)
