@@ -5,7 +5,7 @@ import re
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from twin.clock import parse_utc, unix_s
 
@@ -39,7 +39,7 @@ class Params(BaseModel):
 
 class Deployed(Params):
     # Landing date: before it the module draws no power and produces nothing.
-    deployed: datetime
+    deployed: datetime = Field(description="landing date (UTC): before it the instance draws no power and produces nothing")
 
     @field_validator("deployed", mode="before")
     @classmethod
