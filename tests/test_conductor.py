@@ -10,9 +10,13 @@ from hypothesis import strategies as st
 
 from conftest import conduct, small_scenario
 from twin.conductor import Conductor
-from twin.models.base import Advance, LoadClass, Model
-from twin.models.registry import build_model
-from twin.run import make_runtime, make_sky, run
+from twin.environment.station import StationEnvironment
+from twin.loads import LoadClass
+from twin.model import Advance, Model
+from twin.ports import POWER, POWERED
+from twin.registry import get
+from twin.run import make_runtime, run
+from twin.station import instance_seed
 
 SUBSYSTEMS = ("energy", "communications", "research", "isru", "general", "astronomy")
 
@@ -22,10 +26,11 @@ def tables(folder: Path) -> dict:
 
 
 def test_exchange_order_is_fixed(small):
-    """Per window: the data producers (stage 0, scenario order), communications, then energy;
-    commits ride on the next exchange."""
+    """Per window: the data producers (the first level of the station graph, scenario order),
+    communications, then energy; commits ride on the next exchange."""
     with make_runtime(small, "local") as rt:
-        conductor = Conductor(small.clock, rt.handles, make_sky(small), small.window_steps, trace=True)
+        assert rt.station.levels == [["research", "isru", "general", "astronomy"], ["communications"], ["energy"]]
+        conductor = Conductor(small.clock, rt.station, rt.handles, small.window_steps, trace=True)
         conductor.advance(small.clock.n_steps)
     log = conductor.stats.log
     order = ["research", "isru", "general", "astronomy", "communications", "energy"]
@@ -80,7 +85,7 @@ class BacklogModel(Model):
     ISRU plant's will). Requests are decided before the step's switch, as Model.advance requires."""
 
     kind = "backlog"
-    stage = 0
+    ports = (POWER, POWERED)
 
     def __init__(self, clock):
         super().__init__("isru", None, clock, 0)
@@ -92,15 +97,16 @@ class BacklogModel(Model):
     def initial_state(self):
         return 0
 
-    def advance(self, state, window, env, inputs, assumed):
+    def advance(self, state, window, env, inputs, rng):
         backlog, requests, done = state, np.zeros(window.steps), np.zeros(window.steps)
+        on = self.powered(inputs, window.steps)
         for i in range(window.steps):
             backlog += 1
             requests[i] = 4000.0 if backlog > 0 else 0.0
-            if assumed[LoadClass.ISRU - 1, i]:
+            if on[i]:
                 done[i] = min(backlog, 3)
                 backlog -= done[i]
-        return Advance({"power_request_w/isru": requests}, {"requested_w": requests, "done_count": done}, backlog)
+        return Advance({"power": requests}, {"requested_w": requests, "done_count": done}, int(backlog))
 
     def variables(self, state):
         return {"backlog_count": float(state)}
@@ -108,10 +114,10 @@ class BacklogModel(Model):
 
 def test_a_consumer_that_reacts_to_shedding_still_equals_lockstep(tmp_path):
     scenario = small_scenario()
-    clock, sky = scenario.clock, make_sky(scenario)
+    clock, sky = scenario.clock, StationEnvironment(scenario, {})
 
     def models():
-        return [BacklogModel(clock), build_model("energy", scenario.modules.energy, clock, 0)]
+        return [BacklogModel(clock), get("energy")("energy", scenario.modules["energy"].params, clock, instance_seed(0, "energy"))]
 
     lockstep = conduct(models(), clock, sky, 1, tmp_path / "lockstep")
     windows = conduct(models(), clock, sky, 400, tmp_path / "windows")
