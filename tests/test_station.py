@@ -8,8 +8,8 @@ import pytest
 
 from twin.clock import parse_utc
 from twin.conductor import Conductor
-from twin.run import make_runtime, make_sky, run
-from twin.scenario import load
+from twin.run import make_runtime, run
+from twin.scenario import from_data, load
 
 PRODUCERS = ("research", "general", "astronomy")
 
@@ -17,12 +17,12 @@ PRODUCERS = ("research", "general", "astronomy")
 @pytest.fixture(scope="module")
 def small_run(tmp_path_factory, small):
     out = tmp_path_factory.mktemp("station")
-    with make_runtime(small, "local", out / "telemetry") as rt:
-        conductor = Conductor(small.clock, rt.handles, make_sky(small), small.window_steps)
+    with make_runtime(small, "local", telemetry_dir=out / "telemetry") as rt:
+        conductor = Conductor(small.clock, rt.station, rt.handles, small.window_steps)
         conductor.advance(small.clock.n_steps)
-        states = {h.name: h.host.state for h in rt.handles}
-        models = {h.name: h.host.model for h in rt.handles}
-        for h in rt.handles:
+        states = {id: h.host.state for id, h in rt.handles.items()}
+        models = {id: h.host.model for id, h in rt.handles.items()}
+        for h in rt.handles.values():
             h.finish()
     return out, states, models
 
@@ -59,7 +59,7 @@ def test_modules_do_nothing_before_landing(small_run, small):
     out, _, _ = small_run
     for name in ("research", "isru", "general", "astronomy"):
         table = pq.read_table(out / "telemetry" / f"{name}.parquet")
-        landing = getattr(small.modules, name).deployed
+        landing = small.modules[name].params.deployed
         times = table.column("time").to_numpy()
         mask = times < np.datetime64(landing.replace(tzinfo=None), "ns")
         assert mask.any() and not mask.all()
@@ -72,12 +72,14 @@ def test_modules_do_nothing_before_landing(small_run, small):
 def test_roadmap_scenarios_follow_the_roadmap():
     for site in ("amundsen", "aristarchus", "marius-hills"):
         s = load(f"roadmap-{site}")
-        m = s.modules
+        m = {id: instance.params for id, instance in s.modules.items()}
         assert s.site.name == site
         assert s.time.start == parse_utc("2026-01-01T00:00:00Z") and s.time.end == parse_utc("2041-01-01T00:00:00Z")
-        landings = [m.energy.deployed, m.communications.deployed, m.research.deployed, m.isru.deployed, m.general.deployed, m.astronomy.deployed]
+        assert {id: instance.kind for id, instance in s.modules.items()} == {
+            k: k for k in ("energy", "communications", "research", "isru", "general", "astronomy")}
+        landings = [m[k].deployed for k in ("energy", "communications", "research", "isru", "general", "astronomy")]
         assert all(parse_utc("2031-01-01T00:00:00Z") <= d < parse_utc("2036-01-01T00:00:00Z") for d in landings)  # ILRS-1..5, 2031-35
-        assert m.research.crew_from == parse_utc("2036-01-01T00:00:00Z")
+        assert m["research"].crew_from == parse_utc("2036-01-01T00:00:00Z")
 
 
 def longest_run(flags: np.ndarray) -> int:
@@ -92,9 +94,9 @@ def sites(tmp_path_factory):
     out = {}
     for site in ("amundsen", "aristarchus"):
         s = load(f"roadmap-{site}").with_span(parse_utc("2035-07-01T00:00:00Z"), parse_utc("2035-09-01T00:00:00Z"))
-        data = s.model_dump()
+        data = s.to_data()
         data["time"]["step"] = "600s"
-        s = type(s).model_validate(data)
+        s = from_data(data, f"roadmap-{site} at 600 s")
         folder = tmp_path_factory.mktemp(site)
         run(s, runtime="local", out=folder)
         out[site] = {name: pq.read_table(folder / "telemetry" / f"{name}.parquet") for name in ("energy", "communications")}
