@@ -40,8 +40,10 @@ def test_quickstart_is_a_year_at_amundsen():
         ("restore_soc_frac = 0.5", "restore_soc_frac = 0.1", "modules.energy.storage", "restore_soc_frac must be above min_soc_frac"),
         ('name = "amundsen"', 'name = "amundsen"\nhorizon_mask = [[400, 2]]', "site.horizon_mask", "outside [0, 360)"),
         ('power_w = 300.0', 'power_w = "lots"', "modules.general.power_w", "valid number"),
-        ("[modules.isru]", "[modules.robots]\ndeployed = 2030-01-01T00:00:00Z\n[modules.isru]", "modules.robots", "unknown key"),
-        ("store_capacity_bytes = 500_000_000_000", "store_capacity_bytes = 5\npriority = ['astronmy']", "modules", "astronmy is not a data source"),
+        # A module's kind defaults to its id: an id that is no kind names the registered ones.
+        ("[modules.isru]", "[modules.robots]\ndeployed = 2030-01-01T00:00:00Z\n[modules.isru]", "modules.robots.kind", "unknown kind 'robots'; registered kinds: astronomy, communications"),
+        ("store_capacity_bytes = 500_000_000_000", "store_capacity_bytes = 5\npriority = ['astronmy']", "modules.communications", "astronmy is not a data source"),
+        ("restore_soc_frac = 0.5", "restore_soc_frac = 0.5\nisru_floor_soc_frac = 0.4", "modules.energy.storage", "floor_soc_frac = { isru = ... }"),
     ],
 )
 def test_bad_fields_are_named(old, new, field, reason):
@@ -55,7 +57,8 @@ def test_missing_energy_module_is_named():
     start = GOOD.index("[modules.energy]")
     end = GOOD.index("[modules.communications]")
     message = problem(GOOD[:start] + GOOD[end:])
-    assert "modules.energy: Field required" in message
+    # The first power consumer names what is missing: something that takes power, an energy system.
+    assert "modules.communications: nothing takes its power" in message and "an energy system" in message, message
 
 
 def test_syntax_errors_give_line_and_column():
@@ -83,5 +86,5 @@ def test_the_readme_scenario_example_is_valid():
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
     block = readme.split("```toml\n", 1)[1].split("```", 1)[0]
     scenario = parse(block, "README.md")
-    assert scenario.modules.communications.relays[0].inclination_deg == 62.4
-    assert scenario.modules.energy.storage.isru_floor_soc_frac == 0.5
+    assert scenario.modules["communications"].params.relays[0].inclination_deg == 62.4
+    assert scenario.modules["energy"].params.storage.floor_soc_frac["isru"] == 0.5
