@@ -86,6 +86,8 @@ def decode_window(message: pb.Window, clock: Clock) -> Window:
         raise ValueError(f"window.step_s: {message.step_s} s does not match the run's micro step of {clock.step_s} s")
     if message.steps < 0 or message.start_step < 0:
         raise ValueError("window: start_step and steps must not be negative")
+    if message.start_step + message.steps > clock.n_steps:
+        raise ValueError(f"window.steps: {message.steps} steps from step {message.start_step} run past the end of the run ({clock.n_steps} steps)")
     return Window(message.start_step, message.steps, clock)
 
 

@@ -1,18 +1,17 @@
-"""gRPC server for one subsystem instance: SubsystemService over a ModelHost, plus health and reflection."""
+"""gRPC server for one subsystem instance: SubsystemService over a ModelHost, plus health and reflection
+(services/server.py: grpc.aio, so idle streams never hold the threads the model runs in)."""
 from __future__ import annotations
 
+import asyncio
 import importlib
 import threading
 from concurrent import futures
 
-import grpc
 import numpy as np
 from google.protobuf import any_pb2
 from google.protobuf.timestamp_pb2 import Timestamp
-from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
 
-from services.auth import TokenInterceptor
+from services import server as base
 from services.codec import decode_arrays, decode_snapshot, decode_window, encode_arrays, encode_snapshot
 from services.gen.ilrs.twin.v1 import subsystem_pb2, subsystem_pb2_grpc
 from twin.model import ModelHost, TelemetryBehind
@@ -62,13 +61,21 @@ def state_message(host: ModelHost):
 
 
 class SubsystemServicer(subsystem_pb2_grpc.SubsystemServiceServicer):
-    def __init__(self, host: ModelHost):
+    def __init__(self, host: ModelHost, executor: futures.ThreadPoolExecutor):
         self.host = host
+        self._executor = executor
         # One mutation at a time: the conductor's calls are sequential per instance anyway, and
         # a stray client must not interleave with them.
         self._lock = threading.Lock()
 
-    def Describe(self, request, context):
+    async def _locked(self, fn, *args):
+        def call():
+            with self._lock:
+                return fn(*args)
+
+        return await asyncio.get_running_loop().run_in_executor(self._executor, call)
+
+    async def Describe(self, request, context):
         model = self.host.model
         return subsystem_pb2.DescribeResponse(
             name=model.id,
@@ -84,72 +91,66 @@ class SubsystemServicer(subsystem_pb2_grpc.SubsystemServiceServicer):
             ],
         )
 
-    def Exchange(self, request, context):
+    def _checked(self, request):
+        """Decode and check an Exchange request before anything is allocated or changed."""
         window = inputs = None
+        if request.commit_steps < 0:
+            raise ValueError("commit_steps: must not be negative")
+        if request.HasField("window"):
+            window = decode_window(request.window, self.host.model.clock)
+            inputs = decode_arrays(request.inputs, window.steps)
+            for name, values in inputs.items():
+                if values.dtype.kind == "f" and not np.isfinite(values).all():
+                    raise ValueError(f"inputs: series {name!r} has values that are not finite")
+            self.host.model.check_inputs(inputs)
+            expected = self.host.step + request.commit_steps
+            if window.start_step != expected:
+                raise ValueError(f"window.start_step: {window.start_step} is not where the commit leaves the model ({expected})")
+        return window, inputs
+
+    async def Exchange(self, request, context):
         try:
-            if request.commit_steps < 0:
-                raise ValueError("commit_steps: must not be negative")
-            if request.HasField("window"):
-                window = decode_window(request.window, self.host.model.clock)
-                inputs = decode_arrays(request.inputs, window.steps)
-                for name, values in inputs.items():
-                    if values.dtype.kind == "f" and not np.isfinite(values).all():
-                        raise ValueError(f"series {name!r} has values that are not finite")
-                self.host.model.check_inputs(inputs)
-                expected = self.host.step + request.commit_steps
-                if window.start_step != expected:
-                    raise ValueError(f"window.start_step: {window.start_step} is not where the commit leaves the model ({expected})")
+            window, inputs = self._checked(request)
         except ValueError as exc:
-            context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
-        with self._lock:
-            try:
-                outputs, snap = self.host.exchange(request.commit_steps, window, inputs, request.snapshot)
-            except ValueError as exc:
-                context.abort(grpc.StatusCode.FAILED_PRECONDITION, str(exc))
+            return await base.abort(context, base.invalid_argument(str(exc)))
+        try:
+            outputs, snap = await self._locked(self.host.exchange, request.commit_steps, window, inputs, request.snapshot)
+        except ValueError as exc:
+            return await base.abort(context, base.precondition_failed(str(exc), self.host.model.id))
         response = subsystem_pb2.ExchangeResponse(outputs=encode_arrays(outputs), step=self.host.step)
         if snap is not None:
             response.snapshot.CopyFrom(encode_snapshot(snap))
         return response
 
-    def Finish(self, request, context):
-        with self._lock:
-            return subsystem_pb2.FinishResponse(files=self.host.finish(discard=request.discard))
+    async def Finish(self, request, context):
+        files = await self._locked(self.host.finish, request.discard)
+        return subsystem_pb2.FinishResponse(files=files)
 
-    def GetState(self, request, context):
+    async def GetState(self, request, context):
         return subsystem_pb2.GetStateResponse(state=state_message(self.host))
 
-    def Snapshot(self, request, context):
-        with self._lock:
-            return subsystem_pb2.SnapshotResponse(snapshot=encode_snapshot(self.host.snapshot()))
+    async def Snapshot(self, request, context):
+        snap = await self._locked(self.host.snapshot)
+        return subsystem_pb2.SnapshotResponse(snapshot=encode_snapshot(snap))
 
-    def Restore(self, request, context):
-        with self._lock:
-            try:
-                self.host.restore(decode_snapshot(request.snapshot))
-            except TelemetryBehind as exc:
-                context.set_trailing_metadata(((DURABLE_STEP, str(exc.durable)),))
-                context.abort(grpc.StatusCode.FAILED_PRECONDITION, str(exc))
-            except ValueError as exc:
-                context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
+    async def Restore(self, request, context):
+        try:
+            await self._locked(self.host.restore, decode_snapshot(request.snapshot))
+        except TelemetryBehind as exc:
+            context.set_trailing_metadata(((DURABLE_STEP, str(exc.durable)),))
+            return await base.abort(context, base.precondition_failed(str(exc), self.host.model.id))
+        except ValueError as exc:
+            return await base.abort(context, base.invalid_argument(str(exc)))
         return subsystem_pb2.RestoreResponse(step=self.host.step)
 
 
-def serve(host: ModelHost, token: str, bind: str = "127.0.0.1", port: int = 0, workers: int = 2) -> tuple[grpc.Server, int]:
+def serve(host: ModelHost, token: str, bind: str = "127.0.0.1", port: int = 0) -> tuple[base.Server, int]:
     """Start a server for ``host``; returns it and the port it got (0 asks the OS for a free one)."""
-    server = grpc.server(
-        futures.ThreadPoolExecutor(max_workers=workers),
-        interceptors=[TokenInterceptor(token, MUTATING)],
-        options=CHANNEL_OPTIONS,
-    )
-    subsystem_pb2_grpc.add_SubsystemServiceServicer_to_server(SubsystemServicer(host), server)
-    health_servicer = health.HealthServicer()
-    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    executor = futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix=f"{host.model.id}-model")
     state_class(host.model.state_message)  # its descriptor is then in the pool reflection serves
-    reflection.enable_server_reflection((SERVICE, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
-    bound = server.add_insecure_port(f"{bind}:{port}")
-    if bound == 0:
-        raise OSError(f"could not bind {bind}:{port}")
-    server.start()
-    health_servicer.set("", health_pb2.HealthCheckResponse.SERVING)
-    health_servicer.set(SERVICE, health_pb2.HealthCheckResponse.SERVING)
-    return server, bound
+
+    def add(server):
+        subsystem_pb2_grpc.add_SubsystemServiceServicer_to_server(SubsystemServicer(host, executor), server)
+        return (SERVICE,)
+
+    return base.start(add, token, MUTATING, bind=bind, port=port, options=CHANNEL_OPTIONS)

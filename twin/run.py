@@ -43,7 +43,12 @@ def make_runtime(scenario: Scenario, runtime: str, station: Station | None = Non
 
 def summarize(scenario: Scenario, station: Station, runtime: str, conductor: Conductor, timings: dict[str, float]) -> dict:
     clock = scenario.clock
-    variables = conductor.variables()
+    # In the model's own order whatever the runtime (a gRPC map keeps none).
+    variables = {}
+    for id, values in conductor.variables().items():
+        model = station.models[id]
+        order = list(model.variables(model.initial_state()))
+        variables[id] = {key: values[key] for key in order if key in values} | {key: values[key] for key in values if key not in order}
     simulated_s = conductor.step * clock.step_s
     summary = {
         "scenario": scenario.scenario.name,
