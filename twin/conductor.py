@@ -20,8 +20,12 @@ Order of one exchange round (tests assert it):
    rounds without progress mean an output depends on an answer of its own step, an error.
 3. After the last window, one more exchange per instance commits the accepted steps.
 
-Checkpoints: at the first window boundary after every ``checkpoint_steps`` (and at the start),
-the round's calls also snapshot each instance's committed state; with the conductor's own state
+Marks: no window crosses a multiple of ``checkpoint_steps`` or a step in ``report_steps`` (year
+starts, for per-year figures), so the station passes exactly through each of them. Windows split
+anywhere give the same telemetry, so marks change the number of rounds, never a result.
+
+Checkpoints: at every multiple of ``checkpoint_steps`` (and at the start), the round's calls also
+snapshot each instance's committed state; with the conductor's own state
 (its plan of assumed answers and counters) they form a station snapshot. ``restore`` continues
 from one, bit for bit. When a runtime loses an instance (its process died), the conductor asks it
 to ``recover`` and replays from the newest snapshot the instances' telemetry reaches.
@@ -92,6 +96,8 @@ class Conductor:
         recover: Callable[[list[str]], None] | None = None,
         trace: bool = False,
         scenario_sha256: str = "",
+        report_steps: tuple[int, ...] = (),
+        on_report: Callable[[int], None] | None = None,
     ):
         self.clock = clock
         self.handles = handles
@@ -113,6 +119,8 @@ class Conductor:
         self.stats = ExchangeStats()
         self.checkpoints: list[StationSnapshot] = []
         self._next_checkpoint = 0
+        self.report_steps = tuple(sorted(report_steps))
+        self.on_report = on_report
 
     # -- one round --------------------------------------------------------------------------
     def _assumption(self, key: str, steps: int) -> np.ndarray:
@@ -155,9 +163,18 @@ class Conductor:
         if self.accepted:
             self.step += self.accepted
             self.accepted = 0
+            if self.on_report is not None and self.step in self.report_steps:
+                self.on_report(self.step)
             if self.on_progress is not None:
                 self.on_progress(self.step)
         return outputs, taken
+
+    def _next_mark(self, start: int) -> int:
+        """The first checkpoint or report step after ``start`` (windows stop there)."""
+        marks = [s for s in self.report_steps if s > start][:1]
+        if self.checkpoint_steps is not None:
+            marks.append((start // self.checkpoint_steps + 1) * self.checkpoint_steps)
+        return min(marks, default=start + self.window_steps)
 
     def _checkpoint_due(self) -> bool:
         return self.checkpoint_steps is not None and self.step + self.accepted >= self._next_checkpoint or not self.checkpoints
@@ -207,7 +224,7 @@ class Conductor:
         retry_at, retries = -1, 0
         while self.step + self.accepted < until_step:
             start = self.step + self.accepted
-            n = min(self.window_steps, until_step - start)
+            n = min(self.window_steps, until_step - start, self._next_mark(start) - start)
             window = Window(start, n, self.clock)
             assumed = {_plan_key(r): self._assumption(_plan_key(r), n) for r in self.feedback}
             outputs = self._round(window)

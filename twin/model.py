@@ -41,6 +41,24 @@ class Advance:
     state: Any
 
 
+COLUMN_KINDS = ("rate", "level", "cumulative", "amount", "state")
+
+
+@dataclass(frozen=True)
+class Column:
+    """What a telemetry column holds. ``kind``: ``rate`` (a power or data rate over the step: mean
+    it), ``level`` (a stock at the end of the step), ``cumulative`` (a running total), ``amount``
+    (a quantity in this step: sum it) or ``state`` (a discrete state or count)."""
+
+    unit: str
+    kind: str
+    description: str
+
+    def __post_init__(self):
+        if self.kind not in COLUMN_KINDS:
+            raise ValueError(f"column kind {self.kind!r} is not one of {', '.join(COLUMN_KINDS)}")
+
+
 @dataclass(frozen=True)
 class Snapshot:
     """One instance's committed state at a window boundary, as versioned bytes."""
@@ -68,7 +86,7 @@ class Model:
     produces and consumes (:class:`twin.ports.Port`); ``environment``: the environment columns it
     reads (sampled where the model runs); ``max_instances``: a limit per station, if any;
     ``state_types``: the dataclasses its state is made of (for snapshots), ``schema_version``
-    their version; ``state_message``: ``"module:Message"`` of its protobuf state message, whose
+    their version; ``telemetry_columns``: each telemetry column's :class:`Column`; ``state_message``: ``"module:Message"`` of its protobuf state message, whose
     fields are filled from the variables of the same name.
     """
 
@@ -81,6 +99,7 @@ class Model:
     state_types: ClassVar[tuple[type, ...]] = ()
     schema_version: ClassVar[int] = 1
     state_message: ClassVar[str | None] = None
+    telemetry_columns: ClassVar[dict[str, Column]] = {}
 
     def __init__(self, id: str, params: Any, clock: Clock, seed: int):
         self.id = id
@@ -110,6 +129,10 @@ class Model:
 
     def connect(self, routes_in: tuple[Route, ...], routes_out: tuple[Route, ...]) -> None:
         self.routes_in, self.routes_out = tuple(routes_in), tuple(routes_out)
+
+    def columns(self) -> dict[str, Column]:
+        """Every telemetry column this instance writes, with its unit, kind and description."""
+        return dict(self.telemetry_columns)
 
     def inputs_of(self, port: str) -> list[Route]:
         """Routes into ``port``, in source-id order (the order sums are taken in)."""

@@ -7,6 +7,11 @@ is written under a hidden partial name and renamed when complete, so a reader ne
 file. Parts close at every checkpoint (:meth:`TelemetrySink.rotate`): resuming from a checkpoint
 drops the parts after it and nothing is doubled or lost.
 
+Every column carries Parquet field metadata ``unit``, ``description`` and ``kind`` (``rate``,
+``level``, ``cumulative``, ``amount`` or ``state``: see :class:`twin.model.Column`), and the file
+carries the instance's ``id`` and ``kind``. Columns are stored compactly and losslessly: the time
+as deltas, floats byte-stream-split, integers delta-packed, all zstd.
+
 Memory stays flat however long the campaign: committed windows are buffered only up to
 ``chunk_rows`` rows, and at most a few chunks wait for the writer thread (Parquet encoding runs
 there, beside the simulation).
@@ -26,7 +31,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from twin.clock import Clock
-from twin.model import TelemetryBehind
+from twin.model import Column, TelemetryBehind
+
+TIME = Column("UTC", "state", "start of the micro step")
 
 _PART = re.compile(r"^part-(\d{12})-(\d{12})\.parquet$")
 
@@ -66,9 +73,12 @@ def durable_step(folder: Path) -> int:
 class TelemetrySink:
     """Streams one instance's committed telemetry to its dataset folder."""
 
-    def __init__(self, folder: Path, clock: Clock, chunk_rows: int = 32_768, backlog: int = 2):
+    def __init__(self, folder: Path, clock: Clock, columns: dict[str, Column] | None = None, about: dict[str, str] | None = None,
+                 chunk_rows: int = 32_768, backlog: int = 2):
         self.folder = Path(folder)
         self.clock = clock
+        self.columns = columns
+        self.about = about or {}
         self.chunk_rows = chunk_rows
         self.pieces: list[tuple[int, Mapping[str, np.ndarray]]] = []
         self.rows = 0
@@ -120,11 +130,30 @@ class TelemetrySink:
         # Chunked views of the committed windows, no copy here: the Parquet writer (which releases
         # the GIL) reads them directly.
         arrays += [pa.chunked_array([pa.array(cols[name]) for _, cols in pieces]) for name in names]
-        table = pa.Table.from_arrays(arrays, names=["time", *names])
+        table = pa.Table.from_arrays(arrays, schema=self._schema(names, arrays))
         if self._writer is None:
             self._partial = self.folder / f".{part_name(first, 0)}.partial"
-            self._writer = pq.ParquetWriter(self._partial, table.schema, compression="snappy")
+            encoding = {}
+            for field in table.schema:
+                if pa.types.is_floating(field.type):
+                    encoding[field.name] = "BYTE_STREAM_SPLIT"
+                elif pa.types.is_integer(field.type) or pa.types.is_timestamp(field.type):
+                    encoding[field.name] = "DELTA_BINARY_PACKED"
+            self._writer = pq.ParquetWriter(self._partial, table.schema, compression="zstd", use_dictionary=False, column_encoding=encoding)
         self._writer.write_table(table, row_group_size=len(table))
+
+    def _schema(self, names: list[str], arrays) -> pa.Schema:
+        columns = self.columns
+        if columns is not None:
+            missing = [n for n in names if n not in columns]
+            if missing:
+                raise ValueError(f"{self.folder.name}: telemetry columns {', '.join(missing)} have no unit, kind and description (Model.telemetry_columns)")
+        fields = []
+        for name, array in zip(["time", *names], arrays):
+            spec = TIME if name == "time" else (columns or {}).get(name)
+            meta = None if spec is None else {"unit": spec.unit, "kind": spec.kind, "description": spec.description}
+            fields.append(pa.field(name, array.type, metadata=meta))
+        return pa.schema(fields, metadata={f"ilrs_twin.{k}": v for k, v in self.about.items()} or None)
 
     def _close_part(self, first: int, end: int) -> None:
         if self._writer is None:
@@ -216,5 +245,8 @@ class TelemetrySink:
             self._thread.join()
 
 
-def telemetry_sink(folder: Path | str | None, id: str, clock: Clock) -> TelemetrySink | None:
-    return None if folder is None else TelemetrySink(Path(folder) / f"{id}.parquet", clock)
+def telemetry_sink(folder: Path | str | None, model, clock: Clock) -> TelemetrySink | None:
+    """The sink of one instance: ``OUT/telemetry/<id>.parquet/``, its columns described."""
+    if folder is None:
+        return None
+    return TelemetrySink(Path(folder) / f"{model.id}.parquet", clock, model.columns(), {"id": model.id, "kind": model.kind})

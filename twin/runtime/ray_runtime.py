@@ -31,7 +31,7 @@ class SubsystemActor:
         model = Station(scenario).models[id]
         # Each actor writes its own instance's telemetry where it runs (on a multi-node cluster,
         # the output folder must be shared storage, as for Ray's own storage_path).
-        sink = telemetry_sink(telemetry_dir, id, scenario.clock)
+        sink = telemetry_sink(telemetry_dir, model, scenario.clock)
         self.host = ModelHost(model, sink, environment.for_instance(id))
         # On a cluster the endpoint must be reachable from the driver's node: publish the node's
         # address. A local cluster binds loopback only.

@@ -15,7 +15,7 @@ from pydantic import Field, field_validator
 
 from twin.clock import parse_utc, unix_s
 from twin.loads import LoadClass
-from twin.model import Advance, Model
+from twin.model import Advance, Column, Model
 from twin.params import Params
 from twin.ports import POWER, POWERED, Port
 
@@ -48,6 +48,12 @@ class HaulerModel(Model):
         POWERED,
     )
     state_types = (HaulerState,)
+    telemetry_columns = {
+        "offered_kg": Column("kg", "amount", "regolith offered to the hopper this step"),
+        "refused_kg": Column("kg", "amount", "regolith the hopper refused this step (kept in the bin)"),
+        "bin_kg": Column("kg", "level", "regolith in the bin at the end of the step"),
+        "power_w": Column("W", "rate", "power drawn"),
+    }
 
     @property
     def load_class(self) -> LoadClass:
