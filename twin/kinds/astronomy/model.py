@@ -30,6 +30,7 @@ import numpy as np
 from pydantic import Field, field_validator, model_validator
 
 from twin.loads import LoadClass
+from twin.kinds.astronomy.columns import COLUMNS
 from twin.model import Advance, Model, Window
 from twin.params import MILLIJOULES_PER_KWH, Deployed, Params, identifier, repeated_names
 from twin.ports import DATA, POWER, POWERED
@@ -92,6 +93,7 @@ class AstronomyModel(Model):
     Params = AstronomyParams
     ports = (POWER, POWERED, DATA)
     state_types = (AstronomyState,)
+    telemetry_columns = COLUMNS
     state_message = "services.gen.ilrs.twin.v1.astronomy_pb2:AstronomyState"
     environment = ("sun_elevation_deg", "sun_visible_frac", "earth_visible")
 

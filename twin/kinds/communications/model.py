@@ -20,6 +20,7 @@ from twin.clock import parse_utc
 from twin.environment import links
 from twin.kinds.communications.store import priority_store
 from twin.loads import LoadClass
+from twin.kinds.communications.columns import COLUMNS
 from twin.model import Advance, Model, Window
 from twin.params import Deployed, Params
 from twin.ports import POWER, POWERED, Port
@@ -120,6 +121,7 @@ class CommunicationsModel(Model):
         POWERED,
     )
     state_types = (CommunicationsState,)
+    telemetry_columns = COLUMNS
     state_message = "services.gen.ilrs.twin.v1.communications_pb2:CommunicationsState"
 
     def __init__(self, id: str, params: CommunicationsParams, clock, seed: int):

@@ -26,7 +26,8 @@ from pydantic import Field, field_validator, model_validator
 
 from twin.clock import unix_s
 from twin.loads import CLASS_KEYS, LOAD_CLASSES, N_CLASSES, LoadClass, load_class
-from twin.model import Advance, Model, Window
+from twin.kinds.energy.columns import COLUMNS
+from twin.model import Advance, Column, Model, Window
 from twin.params import MILLIJOULES_PER_KWH, Deployed, Params, optional_utc
 from twin.ports import Port
 
@@ -163,6 +164,7 @@ class EnergyModel(Model):
     )
     environment = ("sun_elevation_deg", "sun_azimuth_deg", "sun_visible_frac", "solar_irradiance_w_m2")
     state_types = (EnergyState,)
+    telemetry_columns = COLUMNS
     state_message = "services.gen.ilrs.twin.v1.energy_pb2:EnergyState"
 
     def __init__(self, name: str, params: EnergyParams, clock, seed: int):
@@ -359,6 +361,13 @@ class EnergyModel(Model):
             if feasible and (j <= m or restoring or deficit == 0):
                 return j
         return 0
+
+    def columns(self) -> dict[str, Column]:
+        out = super().columns()
+        for cls in LOAD_CLASSES:
+            out[f"{cls.key}_demand_w"] = Column("W", "rate", f"power requested in the {cls.key} class")
+            out[f"{cls.key}_unserved_w"] = Column("W", "rate", f"power requested in the {cls.key} class while it was shed")
+        return out
 
     def fill_state_message(self, message, state: EnergyState, variables) -> None:
         super().fill_state_message(message, state, variables)

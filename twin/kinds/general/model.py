@@ -13,6 +13,7 @@ import numpy as np
 from pydantic import Field
 
 from twin.loads import LoadClass
+from twin.kinds.general.columns import COLUMNS
 from twin.model import Advance, Model, Window
 from twin.params import MILLIJOULES_PER_KWH, Deployed
 from twin.ports import DATA, POWER, POWERED
@@ -39,6 +40,7 @@ class GeneralModel(Model):
     ports = (POWER, POWERED, DATA)
     environment = ("sun_visible_frac",)
     state_types = (GeneralState,)
+    telemetry_columns = COLUMNS
     state_message = "services.gen.ilrs.twin.v1.general_pb2:GeneralState"
 
     @property

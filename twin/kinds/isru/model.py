@@ -63,6 +63,7 @@ from pydantic import Field, field_validator, model_validator
 
 from twin.clock import unix_s
 from twin.loads import LoadClass
+from twin.kinds.isru.columns import COLUMNS
 from twin.model import Advance, Model, Window
 from twin.params import MILLIJOULES_PER_KWH, Deployed, optional_utc
 from twin.ports import POWER, POWERED, Port
@@ -173,6 +174,7 @@ class IsruModel(Model):
         POWERED,
     )
     state_types = (IsruState,)
+    telemetry_columns = COLUMNS
     state_message = "services.gen.ilrs.twin.v1.isru_pb2:IsruState"
 
     def __init__(self, name: str, params: IsruParams, clock, seed: int):

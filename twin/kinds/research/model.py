@@ -45,6 +45,7 @@ from pydantic import Field, field_validator, model_validator
 
 from twin.clock import parse_utc, unix_s
 from twin.loads import LoadClass
+from twin.kinds.research.columns import COLUMNS
 from twin.model import Advance, Model, Window
 from twin.params import Deployed, Params, identifier, repeated_names
 from twin.ports import DATA, POWER, POWERED
@@ -133,6 +134,7 @@ class ResearchModel(Model):
     Params = ResearchParams
     ports = (POWER, POWERED, DATA)
     state_types = (ResearchState,)
+    telemetry_columns = COLUMNS
     state_message = "services.gen.ilrs.twin.v1.research_pb2:ResearchState"
     environment = ("sun_visible_frac",)
 
