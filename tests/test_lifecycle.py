@@ -292,15 +292,29 @@ def test_an_actor_out_of_restarts_fails_the_run_naming_it_and_leaves_no_partial_
 
 # -- results kept -----------------------------------------------------------------------------
 def test_the_quickstart_keeps_its_results(tmp_path):
-    """Pinned from the run before core v2 (kinds as plug-ins must not change any result)."""
+    """Pinned from the run before core v2 (kinds as plug-ins must not change any result), as the
+    summary now rounds them: kWh and kg to 3 decimals, hours to 4, counts and bytes as integers."""
     s = run(load("quickstart"), runtime="local", out=tmp_path)
     e = s["energy"]
-    assert e["generated_kwh"] == 43420.48562643389
-    assert e["unserved_kwh"] == 9073.973046126112
-    assert e["shed_hours"] == {"survival": 79.8, "communications": 1140.1333333333334, "science": 2338.3, "isru": 1926.4333333333334}
+    assert e["generated_kwh"] == round(43420.48562643389, 3)
+    assert e["unserved_kwh"] == round(9073.973046126112, 3)
+    assert e["shed_hours"] == {"survival": 79.8, "communications": round(1140.1333333333334, 4), "science": 2338.3, "isru": round(1926.4333333333334, 4)}
     assert s["modules"]["isru"]["o2_produced_kg"] == 308.003
-    assert s["modules"]["communications"]["downlinked_bytes"] == 3443076522069.0
-    assert s["modules"]["research"]["completed_experiments_count"] == 66.0
+    assert s["modules"]["communications"]["downlinked_bytes"] == 3443076522069
+    assert s["modules"]["research"]["completed_experiments_count"] == 66
+
+
+def test_per_year_figures_add_up_to_the_totals(tmp_path):
+    scenario = two_loads().with_span(parse_utc("2031-12-27T00:00:00Z"), parse_utc("2032-01-06T00:00:00Z"))
+    s = run(scenario, runtime="local", out=tmp_path)
+    assert list(s["years"]) == ["2031", "2032"]
+    for key in ("generated_kwh", "delivered_kwh", "unserved_kwh", "storage_losses_kwh"):
+        assert sum(y[key] for y in s["years"].values()) == pytest.approx(s["energy"][key], abs=2e-3), key
+    for cls, hours in s["energy"]["shed_hours"].items():
+        assert sum(y["shed_hours"][cls] for y in s["years"].values()) == pytest.approx(hours, abs=2e-4), cls
+    # The year boundary is a checkpoint (the station passes exactly through it).
+    boundary = scenario.clock.step_at(parse_utc("2032-01-01T00:00:00Z"))
+    assert boundary in CheckpointStore(tmp_path / "checkpoints", None).steps()
 
 
 def test_kinds_cli_lists_every_kind_with_its_ports():

@@ -125,7 +125,7 @@ def run(
             f"{summary['scenario']} at {summary['site']}: {summary['start']} to {summary['end']} in {summary['wall_s']:.1f} s "
             f"({summary['speedup']:,.0f}x real time)\n"
             f"  generated {e['generated_kwh']:,.0f} kWh, delivered {e['delivered_kwh']:,.0f} kWh, unserved {e['unserved_kwh']:,.0f} kWh, "
-            f"min state of charge {e['min_soc_frac']:.0%}\n"
+            f"min state of charge {e['min_storage_soc_frac']:.0%}\n"
             f"  load shed (h): " + ", ".join(f"{k} {v:,.0f}" for k, v in e["shed_hours"].items()) + f"\n  written to {out}/"
         )
     else:

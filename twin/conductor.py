@@ -21,7 +21,8 @@ Order of one exchange round (tests assert it):
 3. After the last window, one more exchange per instance commits the accepted steps.
 
 Marks: no window crosses a multiple of ``checkpoint_steps`` or a step in ``report_steps`` (year
-starts, for per-year figures), so the station passes exactly through each of them. Windows split
+starts: their snapshots give per-year figures), so the station passes exactly through each of them
+and is snapshot there. Windows split
 anywhere give the same telemetry, so marks change the number of rounds, never a result.
 
 Checkpoints: at every multiple of ``checkpoint_steps`` (and at the start), the round's calls also
@@ -97,7 +98,6 @@ class Conductor:
         trace: bool = False,
         scenario_sha256: str = "",
         report_steps: tuple[int, ...] = (),
-        on_report: Callable[[int], None] | None = None,
     ):
         self.clock = clock
         self.handles = handles
@@ -120,7 +120,6 @@ class Conductor:
         self.checkpoints: list[StationSnapshot] = []
         self._next_checkpoint = 0
         self.report_steps = tuple(sorted(report_steps))
-        self.on_report = on_report
 
     # -- one round --------------------------------------------------------------------------
     def _assumption(self, key: str, steps: int) -> np.ndarray:
@@ -163,8 +162,6 @@ class Conductor:
         if self.accepted:
             self.step += self.accepted
             self.accepted = 0
-            if self.on_report is not None and self.step in self.report_steps:
-                self.on_report(self.step)
             if self.on_progress is not None:
                 self.on_progress(self.step)
         return outputs, taken
@@ -177,7 +174,10 @@ class Conductor:
         return min(marks, default=start + self.window_steps)
 
     def _checkpoint_due(self) -> bool:
-        return self.checkpoint_steps is not None and self.step + self.accepted >= self._next_checkpoint or not self.checkpoints
+        at = self.step + self.accepted
+        if not self.checkpoints or at in self.report_steps:
+            return True
+        return self.checkpoint_steps is not None and at >= self._next_checkpoint
 
     def _round(self, window: Window | None) -> dict[tuple[str, str], np.ndarray]:
         due = self._checkpoint_due()

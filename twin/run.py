@@ -6,6 +6,7 @@ import resource
 import shutil
 import time
 from contextlib import ExitStack
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
@@ -60,21 +61,13 @@ def summarize(scenario: Scenario, station: Station, runtime: str, conductor: Con
         "steps": conductor.step,
     }
     for id in station.of_kind("energy"):
-        energy = variables[id]
-        summary["energy"] = {
-            "generated_kwh": energy["generated_kwh"],
-            "solar_kwh": energy["solar_kwh"],
-            "fission_kwh": energy["fission_kwh"],
-            "demand_kwh": energy["demand_kwh"],
-            "delivered_kwh": energy["delivered_kwh"],
-            "unserved_kwh": energy["unserved_kwh"],
-            "curtailed_kwh": energy["curtailed_kwh"],
-            "storage_losses_kwh": energy["losses_kwh"],
-            "final_storage_kwh": energy["storage_kwh"],
-            "min_soc_frac": energy["min_storage_soc_frac"],
-            "shed_hours": {cls.key: energy[f"{cls.key}_shed_hours"] for cls in LOAD_CLASSES},
-        }
+        summary["energy"] = {**energy_totals(variables[id]), "final_storage_kwh": variables[id]["storage_kwh"],
+                             "min_storage_soc_frac": variables[id]["min_storage_soc_frac"]}
+        summary["years"] = per_year(station, id, conductor, variables[id])
     summary["modules"] = variables
+    for key in ("energy", "years", "modules"):
+        if key in summary:
+            summary[key] = tidy(summary[key])
     summary["kinds"] = {id: model.kind for id, model in station.models.items()}
     summary["exchange"] = {
         "windows": conductor.stats.windows,
@@ -89,6 +82,67 @@ def summarize(scenario: Scenario, station: Station, runtime: str, conductor: Con
     summary.update({key: round(value, 3) for key, value in timings.items()})
     summary["simulated_s"] = simulated_s
     return summary
+
+
+# Decimals that mean something for each unit (the ledgers count mJ, bytes, grams, seconds).
+_DECIMALS = (("_kwh", 3), ("_kg", 3), ("_hours", 4), ("_frac", 6), ("_kwh_per_kg", 3))
+
+
+def tidy(value, key: str = ""):
+    """Counts and bytes as integers, other figures rounded to what they mean."""
+    if isinstance(value, dict):
+        # A table of one quantity (shed_hours by class) takes its unit from its own name.
+        return {k: tidy(v, k if "_" in k else key) for k, v in value.items()}
+    if isinstance(value, float):
+        if key.endswith(("_count", "_bytes")) and value.is_integer():
+            return int(value)
+        for suffix, decimals in _DECIMALS:
+            if key.endswith(suffix):
+                return round(value, decimals)
+    return value
+
+
+def energy_totals(energy: dict[str, float]) -> dict:
+    """The energy KPIs that are running totals (so a year's figure is a difference)."""
+    return {
+        "generated_kwh": energy["generated_kwh"],
+        "solar_kwh": energy["solar_kwh"],
+        "fission_kwh": energy["fission_kwh"],
+        "demand_kwh": energy["demand_kwh"],
+        "delivered_kwh": energy["delivered_kwh"],
+        "unserved_kwh": energy["unserved_kwh"],
+        "curtailed_kwh": energy["curtailed_kwh"],
+        "storage_losses_kwh": energy["losses_kwh"],
+        "shed_hours": {cls.key: energy[f"{cls.key}_shed_hours"] for cls in LOAD_CLASSES},
+    }
+
+
+def year_starts(clock) -> tuple[int, ...]:
+    """Steps at which a calendar year (UTC) begins inside the run."""
+    first, last = clock.datetime_at(0).year, clock.datetime_at(clock.n_steps).year
+    steps = [clock.step_at(datetime(year, 1, 1, tzinfo=timezone.utc)) for year in range(first + 1, last + 1)]
+    return tuple(s for s in steps if 0 < s < clock.n_steps)
+
+
+def per_year(station: Station, energy_id: str, conductor: Conductor, final: dict[str, float]) -> dict:
+    """Energy KPIs per calendar year, from the station snapshots at the year starts."""
+    from twin import snapshot as codec
+
+    model = station.models[energy_id]
+    at = {0: model.variables(model.initial_state())}
+    for snap in conductor.checkpoints:
+        if snap.step in conductor.report_steps:
+            at[snap.step] = model.variables(codec.loads(snap.instances[energy_id].payload, model.state_types))
+    at[conductor.step] = final
+    marks = sorted(at)
+    if len(marks) - 1 != len([s for s in conductor.report_steps if s < conductor.step]) + 1:
+        return {}  # a resumed run whose year marks are not all on disk
+    out = {}
+    for a, b in zip(marks, marks[1:]):
+        start, end = energy_totals(at[a]), energy_totals(at[b])
+        year = conductor.clock.datetime_at(a).year
+        out[str(year)] = {k: ({c: end[k][c] - start[k][c] for c in end[k]} if isinstance(end[k], dict) else end[k] - start[k]) for k in end}
+    return out
 
 
 def _check_resume(scenario: Scenario, out: Path) -> None:
@@ -168,7 +222,7 @@ def run(
             clock, station, rt.handles, window_steps or scenario.window_steps,
             checkpoint_steps=scenario.checkpoint_steps, on_progress=on_progress,
             on_checkpoint=None if store is None else store.write,
-            recover=getattr(rt, "recover", None), scenario_sha256=sha,
+            recover=getattr(rt, "recover", None), scenario_sha256=sha, report_steps=year_starts(clock),
         )
         t1 = time.perf_counter()
         try:
