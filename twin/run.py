@@ -29,11 +29,11 @@ class ResumeError(ValueError):
 def make_runtime(scenario: Scenario, runtime: str, station: Station | None = None, environment=None, telemetry_dir: Path | None = None,
                  address: str | None = None, actor_cpus: float = 0.25, on_endpoints=None, max_restarts: int = 3):
     station = station or Station(scenario)
-    environment = environment or StationEnvironment(scenario, station.models)
+    environment = environment or (lambda: StationEnvironment(scenario, station.models))
     if runtime == "local":
         from twin.runtime.local import LocalRuntime
 
-        return LocalRuntime(scenario, station, environment, telemetry_dir)
+        return LocalRuntime(scenario, station, environment() if callable(environment) else environment, telemetry_dir)
     if runtime == "ray":
         from twin.runtime.ray_runtime import RayRuntime
 
@@ -216,8 +216,8 @@ def run(
     station = Station(scenario)
     sha = scenario_sha256(scenario)
     with ExitStack() as stack:
-        environment = StationEnvironment(scenario, station.models)
-        rt = stack.enter_context(make_runtime(scenario, runtime, station, environment, telemetry_dir, address, actor_cpus, published, max_restarts))
+        # The Ray runtime builds the sky while its actors start.
+        rt = stack.enter_context(make_runtime(scenario, runtime, station, None, telemetry_dir, address, actor_cpus, published, max_restarts))
         conductor = Conductor(
             clock, station, rt.handles, window_steps or scenario.window_steps,
             checkpoint_steps=scenario.checkpoint_steps, on_progress=on_progress,

@@ -16,36 +16,45 @@ from services.auth import new_token
 class SubsystemActor:
     """Body of the Ray actor (wrapped with ray.remote at runtime, so importing this costs nothing).
 
-    Ray re-runs the constructor when it restarts a dead actor: the instance comes back at its
-    initial state, its telemetry folder untouched, and the conductor restores it from a checkpoint.
+    The constructor builds the model while the driver still prepares the sky; ``start`` then
+    serves it. Ray re-runs the constructor when it restarts a dead actor: the instance comes back
+    at its initial state, its telemetry folder untouched, is started again and restored from a
+    checkpoint by the conductor.
     """
 
-    def __init__(self, scenario, id: str, token: str, bind: str | None, telemetry_dir: str | None, environment):
+    def __init__(self, scenario, id: str, token: str, bind: str | None, telemetry_dir: str | None):
+        import services.subsystem_server  # noqa: F401  (imported here, while the driver works)
+        from twin.station import Station
+
+        self.scenario, self.id, self.token, self.bind, self.telemetry_dir = scenario, id, token, bind, telemetry_dir
+        self.model = Station(scenario).models[id]
+        self.info = None
+
+    def start(self, environment) -> dict:
+        if self.info is not None:  # the same process: already serving
+            return self.info
         import ray
 
         from services.subsystem_server import serve
         from twin.model import ModelHost
-        from twin.station import Station
         from twin.telemetry import telemetry_sink
 
-        model = Station(scenario).models[id]
+        model = self.model
         # Each actor writes its own instance's telemetry where it runs (on a multi-node cluster,
         # the output folder must be shared storage, as for Ray's own storage_path).
-        sink = telemetry_sink(telemetry_dir, model, scenario.clock)
-        self.host = ModelHost(model, sink, environment.for_instance(id))
+        sink = telemetry_sink(self.telemetry_dir, model, self.scenario.clock)
+        self.host = ModelHost(model, sink, environment.for_instance(self.id))
         # On a cluster the endpoint must be reachable from the driver's node: publish the node's
         # address. A local cluster binds loopback only.
-        address = bind or ray.util.get_node_ip_address()
-        self.server, port = serve(self.host, token, bind=address)
+        address = self.bind or ray.util.get_node_ip_address()
+        self.server, port = serve(self.host, self.token, bind=address)
         self.info = {
-            "id": id,
+            "id": self.id,
             "kind": model.kind,
             "address": f"[{address}]:{port}" if ":" in address else f"{address}:{port}",
             "pid": os.getpid(),
             "node_id": ray.get_runtime_context().get_node_id(),
         }
-
-    def endpoint(self) -> dict:
         return self.info
 
 
@@ -55,6 +64,8 @@ class RayRuntime:
     def __init__(self, scenario, station, environment, telemetry_dir: Path | None = None, address: str | None = None,
                  actor_cpus: float = 0.25, max_restarts: int = 3, startup_timeout_s: float = 180.0,
                  on_endpoints: Callable[[list[dict]], None] | None = None):
+        # ``environment``: the StationEnvironment, or a function that builds it (called while
+        # the actors start).
         self.scenario, self.station, self.environment = scenario, station, environment
         # Absolute: Ray workers run in their own working directories.
         self.telemetry_dir = None if telemetry_dir is None else str(Path(telemetry_dir).resolve())
@@ -96,10 +107,12 @@ class RayRuntime:
         bind = "127.0.0.1" if single_local else None
         actor_class = ray.remote(num_cpus=self.actor_cpus, max_restarts=self.max_restarts, max_task_retries=-1)(SubsystemActor)
         try:
-            # Kept for the run: Ray re-reads constructor arguments when it restarts an actor.
+            self._actors = {id: actor_class.remote(self.scenario, id, self._token, bind, self.telemetry_dir) for id in ids}
+            if callable(self.environment):
+                self.environment = self.environment()
+            # Kept for the run: a restarted actor is started again with it.
             self._env_ref = ray.put(self.environment)
-            self._actors = {id: actor_class.remote(self.scenario, id, self._token, bind, self.telemetry_dir, self._env_ref) for id in ids}
-            infos = ray.get([actor.endpoint.remote() for actor in self._actors.values()], timeout=self.startup_timeout_s)
+            infos = ray.get([actor.start.remote(self._env_ref) for actor in self._actors.values()], timeout=self.startup_timeout_s)
             self.endpoints = {info["id"]: info for info in infos}
             self.handles = {info["id"]: SubsystemClient(info["address"], self._token) for info in infos}
         except BaseException:
@@ -121,7 +134,7 @@ class RayRuntime:
         for id in ids:
             kind = self.station.models[id].kind
             try:
-                info = ray.get(self._actors[id].endpoint.remote(), timeout=self.startup_timeout_s)
+                info = ray.get(self._actors[id].start.remote(self._env_ref), timeout=self.startup_timeout_s)
             except (ray.exceptions.RayActorError, ray.exceptions.GetTimeoutError) as exc:
                 reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
                 raise RuntimeError(f"subsystem {id} ({kind}) died and could not be restarted (max_restarts={self.max_restarts}): {reason}") from None
