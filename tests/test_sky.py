@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -274,22 +272,108 @@ def test_sun_angular_radius_from_distance(amundsen_grid):
     assert g.sample(np.array([T0]))["sun_visible_frac"][0] == pytest.approx(0.80449, abs=1e-4)
 
 
-# ----------------------------------------------------------------- performance
+# ------------------------------------------------- asymmetric masks, real sky
+# A mask is looked up at the azimuth of the body it hides (from north, clockwise through east).
+# Constant masks cannot tell which azimuth is fed in; a wall on one side only can: at
+# Aristarchus the Sun rises at azimuth ~89 deg and sets at ~271 deg, so a wall in the east must
+# delay sunrise and leave sunset alone, and one in the west the reverse.
+
+WALL_DEG = 3.0
+STEP = 60.0
 
 
-def test_performance_sample_10080(amundsen_grid):
-    u = T0 + np.arange(10_080) * 60.0  # one week at 1 min
-    amundsen_grid.sample(u)
-    best = min(_timed(amundsen_grid.sample, u) for _ in range(20))
-    assert best < 0.005, f"sample(10080) took {best * 1e3:.2f} ms"
+def wall(lo: float, hi: float, height: float) -> HorizonMask:
+    """``height`` between azimuths ``lo`` and ``hi``, 0 elsewhere (half-degree ramps at the ends)."""
+    return HorizonMask([(lo - 0.5, 0.0), (lo, height), (hi, height), (hi + 0.5, 0.0)])
 
 
-def test_performance_build_one_year():
-    t = _timed(SkyGrid, *SITES["marius-hills"], T0, T0 + 365.25 * DAY)
-    assert t < 3.0, f"1-year grid build took {t:.2f} s"  # 14-year grid measured ~1.4 s
+def crossings(above: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of the first sample above (rises) and the first sample not above (sets)."""
+    rises = np.flatnonzero(above[1:] & ~above[:-1]) + 1
+    sets = np.flatnonzero(~above[1:] & above[:-1]) + 1
+    return rises, sets
 
 
-def _timed(fn, *args):
-    t0 = time.perf_counter()
-    fn(*args)
-    return time.perf_counter() - t0
+@pytest.fixture(scope="module")
+def aristarchus_minutes(aristarchus_grid):
+    u = T0 + np.arange(0.0, 59 * DAY, STEP)
+    return u, aristarchus_grid.sample(u)
+
+
+@pytest.mark.parametrize("side", ["east", "west"])
+def test_a_wall_on_one_side_moves_only_that_side_of_the_day(aristarchus_minutes, side):
+    u, flat = aristarchus_minutes
+    el, az = flat["sun_elevation_deg"], flat["sun_azimuth_deg"]
+    lo, hi = (60.0, 120.0) if side == "east" else (240.0, 300.0)
+    masked = SkyGrid(*SITES["aristarchus"], T0, T0 + SPAN, horizon=wall(lo, hi, WALL_DEG)).sample(u)
+    frac = masked["sun_visible_frac"]
+    # Sunrise and sunset: the disk's centre crossing the horizon line (visible fraction 1/2).
+    flat_rises, flat_sets = crossings(flat["sun_visible_frac"] > 0.5)
+    rises, sets = crossings(frac > 0.5)
+    assert len(flat_rises) == len(rises) == 2 and len(flat_sets) == len(sets) == 2
+    assert np.all((az[flat_rises] > 80) & (az[flat_rises] < 100))  # in the east ...
+    assert np.all((az[flat_sets] > 260) & (az[flat_sets] < 280))  # ... and in the west
+    # The expected crossings, from the flat-horizon Sun itself: the first minute the Sun's centre
+    # is above the wall after it rose (or the first minute it is not, before it sets), with the
+    # Sun inside the wall's azimuths then.
+    above_wall = el > WALL_DEG
+    rate_deg_h = (el[flat_rises + 60] - el[flat_rises - 60]) / 2.0  # ~0.46 deg/h at the horizon
+    if side == "east":
+        expected = np.array([r + np.flatnonzero(above_wall[r:])[0] for r in flat_rises])
+        assert np.all((az[expected] > lo) & (az[expected] < hi))
+        assert np.array_equal(rises, expected)
+        assert np.array_equal(sets, flat_sets)  # nothing in the west: sunset unchanged
+        delay_h = (rises - flat_rises) * STEP / 3600.0
+    else:
+        expected = np.array([s - 1 - np.flatnonzero(above_wall[:s][::-1])[0] + 1 for s in flat_sets])
+        assert np.all((az[expected - 1] > lo) & (az[expected - 1] < hi))
+        assert np.array_equal(sets, expected)
+        assert np.array_equal(rises, flat_rises)  # nothing in the east: sunrise unchanged
+        delay_h = (flat_sets - sets) * STEP / 3600.0
+        rate_deg_h = -(el[flat_sets + 60] - el[flat_sets - 60]) / 2.0
+    # By hand: 3 deg at the Sun's vertical rate near the horizon, ~ (360 deg / 29.53 d) cos(23.7 deg)
+    # = 0.465 deg/h: about 6.5 h.
+    assert 0.44 < rate_deg_h.min() and rate_deg_h.max() < 0.49
+    assert delay_h == pytest.approx(WALL_DEG / rate_deg_h, rel=0.02)
+    assert np.all((delay_h > 6.0) & (delay_h < 7.0))
+    # Step by step: outside the wall the fraction is the flat one, bit for bit; inside it is the
+    # disk above a line WALL_DEG higher.
+    inside = (az > lo) & (az < hi)
+    outside = (az < lo - 0.5) | (az > hi + 0.5)
+    assert np.array_equal(frac[outside], flat["sun_visible_frac"][outside])
+    radius = np.degrees(np.arcsin(695700.0 / (flat["sun_distance_au"] * AU_KM)))
+    assert np.allclose(frac[inside], disk_fraction_above(el[inside] - WALL_DEG, radius[inside]), rtol=0, atol=1e-12)
+    grazing = inside & (np.abs(el - WALL_DEG) < 0.2)
+    assert grazing.sum() > 100 and np.all((frac[grazing] > 0.0) & (frac[grazing] < 1.0))
+
+
+@pytest.fixture(scope="module")
+def amundsen_hours():
+    """Ninety days at Amundsen every 10 min: the Earth near the western limb (azimuth ~270-284
+    deg) rises and sets with the libration."""
+    return T0 + np.arange(0.0, 89 * DAY, 600.0)
+
+
+def test_a_wall_on_the_earths_side_delays_earthrise_and_one_opposite_does_not(amundsen_hours):
+    u = amundsen_hours
+    lat, lon = SITES["amundsen"]
+    flat = SkyGrid(lat, lon, T0, T0 + 90 * DAY).sample(u)
+    el, az = flat["earth_elevation_deg"], flat["earth_azimuth_deg"]
+    assert 265.0 < az.min() and az.max() < 290.0  # the Earth stays in the west at Amundsen
+    height = 2.0
+    west = SkyGrid(lat, lon, T0, T0 + 90 * DAY, horizon=wall(255.0, 300.0, height)).sample(u)
+    east = SkyGrid(lat, lon, T0, T0 + 90 * DAY, horizon=wall(60.0, 105.0, height)).sample(u)  # the mirror image
+    # By hand, from the flat sky: behind the western wall the Earth is seen while its centre is
+    # above 2 deg; the eastern wall is where the Earth never is and hides nothing.
+    assert np.array_equal(west["earth_visible"], (el > height).astype(float))
+    assert np.array_equal(east["earth_visible"], flat["earth_visible"])
+    flat_rises, flat_sets = crossings(flat["earth_visible"] > 0)
+    rises, sets = crossings(west["earth_visible"] > 0)
+    assert len(flat_rises) >= 3 and len(rises) == len(flat_rises)
+    expected = np.array([r + np.flatnonzero(el[r:] > height)[0] for r in flat_rises])
+    assert np.array_equal(rises, expected) and np.all(rises > flat_rises)
+    assert np.all(sets < flat_sets[: len(sets)]) and len(sets) == len(flat_sets)
+    # The Earth's elevation changes slowly at Amundsen (libration, ~1 deg/day): hours of delay.
+    assert np.all((rises - flat_rises) * 600.0 > 12 * 3600.0)
+
+
