@@ -12,6 +12,11 @@ Every column carries Parquet field metadata ``unit``, ``description`` and ``kind
 carries the instance's ``id`` and ``kind``. Columns are stored compactly and losslessly: the time
 as deltas, floats byte-stream-split, integers delta-packed, all zstd.
 
+With ``every`` > 1 micro steps a row aggregates that many steps, by each column's kind: a rate
+is averaged, an amount summed, a level, cumulative total or state taken at the block's last step.
+Blocks are aligned to the run's start; a part closes only at a block boundary (a checkpoint that is
+not on one is not a resume point for this instance's telemetry).
+
 Memory stays flat however long the campaign: committed windows are buffered only up to
 ``chunk_rows`` rows, and at most a few chunks wait for the writer thread (Parquet encoding runs
 there, beside the simulation).
@@ -74,7 +79,10 @@ class TelemetrySink:
     """Streams one instance's committed telemetry to its dataset folder."""
 
     def __init__(self, folder: Path, clock: Clock, columns: dict[str, Column] | None = None, about: dict[str, str] | None = None,
-                 chunk_rows: int = 32_768, backlog: int = 2):
+                 chunk_rows: int = 32_768, backlog: int = 2, every: int = 1):
+        if every > 1 and columns is None:
+            raise ValueError("aggregating telemetry needs each column's kind")
+        self.every = every
         self.folder = Path(folder)
         self.clock = clock
         self.columns = columns
@@ -121,10 +129,10 @@ class TelemetrySink:
         if self._error is not None:
             raise RuntimeError(f"writing telemetry to {self.folder} failed: {self._error}") from self._error
 
-    def _write(self, first: int, pieces, rows) -> None:
+    def _write(self, first: int, pieces, rows, every: int = 1) -> None:
         start = pieces[0][0]
         names = list(pieces[0][1])
-        steps = np.arange(start, start + rows, dtype=np.int64)
+        steps = start + every * np.arange(rows, dtype=np.int64)
         time_ns = (self.clock.start_unix_s + steps * self.clock.step_s) * 1_000_000_000
         arrays = [pa.array(time_ns, type=pa.timestamp("ns", tz="UTC"))]
         # Chunked views of the committed windows, no copy here: the Parquet writer (which releases
@@ -178,14 +186,41 @@ class TelemetrySink:
         if self.rows >= self.chunk_rows:
             self.flush()
 
-    def flush(self) -> None:
-        if self.pieces:
+    def flush(self, final: bool = False) -> None:
+        if not self.pieces:
+            return
+        if self.every == 1:
             self._submit(self._write, self.part_start, self.pieces, self.rows)
             self.pieces, self.rows = [], 0
+            return
+        # Whole blocks only (the last, short one at the end of the run).
+        start = self.pieces[0][0]
+        names = list(self.pieces[0][1])
+        columns = {k: np.concatenate([np.asarray(cols[k]) for _, cols in self.pieces]) for k in names}
+        keep = 0 if final else (start + self.rows) % self.every
+        take = self.rows - keep
+        if take == 0:
+            return
+        blocks = {k: self._aggregate(v[:take], self.columns[k].kind) for k, v in columns.items()}
+        self.pieces = [(start + take, {k: v[take:] for k, v in columns.items()})] if keep else []
+        self.rows = keep
+        self._submit(self._write, self.part_start, [(start, blocks)], len(next(iter(blocks.values()))), self.every)
 
-    def rotate(self) -> None:
-        """Close the part being written at the current step (a checkpoint boundary)."""
-        self.flush()
+    def _aggregate(self, values: np.ndarray, kind: str) -> np.ndarray:
+        b = self.every
+        edges = np.arange(0, len(values), b)
+        if kind == "rate":
+            return np.add.reduceat(values.astype(np.float64), edges) / np.diff(np.append(edges, len(values)))
+        if kind == "amount":
+            return np.add.reduceat(values, edges)
+        return values[np.minimum(edges + b, len(values)) - 1]
+
+    def rotate(self, final: bool = False) -> None:
+        """Close the part being written at the current step (a checkpoint boundary); with
+        aggregation, only when the step is on a block boundary (or at the end: ``final``)."""
+        if self.every > 1 and self.next_step % self.every and not final:
+            return
+        self.flush(final)
         if self.next_step > self.part_start:
             self._submit(self._close_part, self.part_start, self.next_step)
             self.part_start = self.next_step
@@ -219,7 +254,7 @@ class TelemetrySink:
     def close(self) -> list[Path]:
         """Write what is buffered and publish the last part; stop the writer."""
         try:
-            self.rotate()
+            self.rotate(final=True)
             self._drain()
         except BaseException:
             self.discard()
@@ -245,8 +280,10 @@ class TelemetrySink:
             self._thread.join()
 
 
-def telemetry_sink(folder: Path | str | None, model, clock: Clock) -> TelemetrySink | None:
-    """The sink of one instance: ``OUT/telemetry/<id>.parquet/``, its columns described."""
+def telemetry_sink(folder: Path | str | None, model, clock: Clock, every: int = 1) -> TelemetrySink | None:
+    """The sink of one instance: ``OUT/telemetry/<id>.parquet/``, its columns described, a row
+    per ``every`` micro steps."""
     if folder is None:
         return None
-    return TelemetrySink(Path(folder) / f"{model.id}.parquet", clock, model.columns(), {"id": model.id, "kind": model.kind})
+    about = {"id": model.id, "kind": model.kind, "row_step_s": str(every * clock.step_s)}
+    return TelemetrySink(Path(folder) / f"{model.id}.parquet", clock, model.columns(), about, every=every)
