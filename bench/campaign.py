@@ -18,7 +18,7 @@ three months):
   the same run with checkpoints off (target <= 1.1); best of two each.
 - roadmap_ray_wall_s: the full ILRS roadmap campaign (roadmap-amundsen, 2026-2040, six modules) with
   the Ray runtime (cluster up); roadmap_local_wall_s: the same with the local runtime.
-  --quick: one month of it (July 2035).
+  --quick: one month of it (July 2035). roadmap_telemetry_mb: the Parquet it writes (all instances).
 """
 from __future__ import annotations
 
@@ -111,6 +111,9 @@ def main() -> int:
             for runtime in ("ray", "local"):
                 r = timed(roadmap, runtime, tmp / f"roadmap-{runtime}")
                 figures[f"roadmap_{runtime}_wall_s"] = round(r["call_s"], 2)
+                if runtime == "local":
+                    written = sum(p.stat().st_size for p in (tmp / "roadmap-local" / "telemetry").rglob("*.parquet"))
+                    figures["roadmap_telemetry_mb"] = round(written / 1e6, 1)
                 print(f"roadmap-amundsen, {runtime}: {r['call_s']:.2f} s (startup {r['startup_s']:.2f} s, simulate {r['simulate_s']:.2f} s)", file=sys.stderr)
         finally:
             ray.shutdown()
