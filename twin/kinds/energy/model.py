@@ -183,6 +183,7 @@ class EnergyModel(Model):
         # Arrays or a reactor listed as landing before the power system start with it.
         self.solar_deployed_s = max(unix_s(p.solar.deployed), self.deployed_s) if p.solar.deployed else self.deployed_s
         self.fission_deployed_s = max(unix_s(p.fission.deployed), self.deployed_s) if p.fission.deployed else self.deployed_s
+        self.classes: dict[str, LoadClass] = {}  # route in -> the requester's class, set by connect()
 
     def connect(self, routes_in, routes_out) -> None:
         super().connect(routes_in, routes_out)
