@@ -80,6 +80,59 @@ def test_fixed_array_follows_the_cosine_of_incidence():
     assert north_wall.solar_w(t, sky(1, elevation=0.0, visible=0.25))[0][0] == pytest.approx(1361 * 10 * 0.2 * 0.25)
 
 
+def test_an_east_facing_array_works_in_the_morning_only():
+    """A panel facing east (azimuth 90, tilt 60 from horizontal): cos(i) = sin(el) cos(tilt) +
+    cos(el) sin(tilt) cos(az - 90). Morning and afternoon mirror each other about the meridian,
+    the output does not: an east/west mirror of the azimuth swaps them."""
+    c = clock(1)
+    area, eff = 10.0, 0.2
+    east = energy(c, solar={"tracking": "fixed", "tilt_deg": 60.0, "azimuth_deg": 90.0, "area_m2": area, "efficiency": eff})
+    west = energy(c, solar={"tracking": "fixed", "tilt_deg": 60.0, "azimuth_deg": 270.0, "area_m2": area, "efficiency": eff})
+    t = c.times(0, 1)
+    el, tilt = math.radians(20.0), math.radians(60.0)
+    # Morning, Sun at azimuth 60 (30 deg north of east): 0.342 x 0.5 + 0.940 x 0.866 x 0.866 = 0.876.
+    morning = math.sin(el) * math.cos(tilt) + math.cos(el) * math.sin(tilt) * math.cos(math.radians(30.0))
+    assert morning == pytest.approx(0.8758, abs=1e-4)
+    # Afternoon, its mirror image at azimuth 300: 0.171 - 0.705 < 0, the Sun is behind the panel.
+    afternoon = math.sin(el) * math.cos(tilt) + math.cos(el) * math.sin(tilt) * math.cos(math.radians(210.0))
+    assert afternoon < 0
+    p_morning = east.solar_w(t, sky(1, elevation=20.0, azimuth=60.0))[0][0]
+    p_afternoon = east.solar_w(t, sky(1, elevation=20.0, azimuth=300.0))[0][0]
+    assert p_morning == pytest.approx(1361.0 * area * eff * morning)
+    assert p_afternoon == 0.0
+    # The west-facing panel is the mirror image: the afternoon's output is the east panel's morning one.
+    assert west.solar_w(t, sky(1, elevation=20.0, azimuth=300.0))[0][0] == pytest.approx(p_morning)
+    assert west.solar_w(t, sky(1, elevation=20.0, azimuth=60.0))[0][0] == 0.0
+    # Sun due east on the horizon side: cos(i) = sin 20 x 0.5 + cos 20 x 0.866.
+    due_east = math.sin(el) * 0.5 + math.cos(el) * math.sin(tilt)
+    assert east.solar_w(t, sky(1, elevation=20.0, azimuth=90.0))[0][0] == pytest.approx(1361.0 * area * eff * due_east)
+
+
+def test_an_east_facing_wall_over_a_real_lunar_day():
+    """A vertical panel facing east at Aristarchus, through one lunar day on the real sky: it
+    gives power only while the Sun is east of the meridian, and most of it soon after sunrise."""
+    from twin.environment import SITES, SkyGrid
+
+    start = unix_s(START)
+    days = 30
+    sky_grid = SkyGrid(*SITES["aristarchus"], start, start + days * 86400)
+    c = Clock(start, 3600, days * 24)
+    model = energy(c, solar={"tracking": "fixed", "tilt_deg": 90.0, "azimuth_deg": 90.0, "area_m2": 10.0, "efficiency": 0.2})
+    t = c.times(0, c.n_steps)
+    s = sky_grid.sample(t.astype(np.float64))
+    power, health = model.solar_w(t, s)
+    up = s["sun_visible_frac"] == 1.0
+    az, el = s["sun_azimuth_deg"], s["sun_elevation_deg"]
+    morning, afternoon = up & (az < 180.0), up & (az > 180.0)
+    assert morning.sum() > 100 and afternoon.sum() > 100
+    assert np.all(power[morning] > 0.0) and np.all(power[afternoon] == 0.0)
+    # Step by step: cos(i) = cos(el) cos(az - 90) for a vertical panel (and the array's slow
+    # degradation, 1.8%/yr).
+    assert np.all((health <= 1.0) & (health > 0.998))
+    expected = s["solar_irradiance_w_m2"] * 10.0 * 0.2 * health * np.clip(np.cos(np.radians(el)) * np.cos(np.radians(az - 90.0)), 0, 1)
+    assert np.allclose(power[up], expected[up], rtol=1e-9)
+
+
 def test_storage_carries_the_night_until_its_minimum_then_sheds():
     # 10 kWh at 50% with a 20% floor leaves 3 kWh = 1.08e10 mJ. Each minute 600 W x 60 s = 3.6e7 mJ
     # reaches the bus, drawing 3.6e7 / 0.9 = 4e7 mJ from storage: exactly 270 steps, then shed.
@@ -385,3 +438,114 @@ def test_a_shed_class_returns_when_generation_alone_carries_it():
     assert np.all(out.telemetry["classes_on_count"] == 4)
     assert out.telemetry["unserved_w"] == pytest.approx(0.0)
     assert out.telemetry["curtailed_w"] == pytest.approx(1000.0 - 900.0 - 50.0)
+
+
+# -- the storage ledger, from the parameters ---------------------------------------------------
+# Per step the store gains charge x charge_efficiency and loses discharge / discharge_efficiency
+# (charge: energy taken from the bus, discharge: energy delivered to it), in integer millijoules:
+# the stored part is rounded down and the drawn part up, so the change is at most 1 mJ below the
+# exact value and never above it. The losses are what the efficiencies take, never negative.
+
+def step_ledger(model: EnergyModel, out, e0: int) -> dict[str, np.ndarray]:
+    """Per-step flows in mJ from the telemetry (W over the step, kWh at its end)."""
+    to_mj = model.clock.step_s * 1000.0
+    tm = out.telemetry
+    storage = np.rint(tm["storage_kwh"] * MILLIJOULES_PER_KWH).astype(np.int64)
+    return {
+        "charge": np.rint(tm["charge_w"] * to_mj).astype(np.int64),
+        "discharge": np.rint(tm["discharge_w"] * to_mj).astype(np.int64),
+        "losses": np.rint(tm["storage_loss_w"] * to_mj).astype(np.int64),
+        "change": np.diff(storage, prepend=e0),
+    }
+
+
+def assert_ledger_follows_the_efficiencies(model: EnergyModel, out, totals: bool = True) -> None:
+    st = model.params.storage
+    e0 = model.initial_state().storage_mj
+    f = step_ledger(model, out, e0)
+    charge, discharge = f["charge"].astype(np.float64), f["discharge"].astype(np.float64)
+    exact = charge * st.charge_efficiency - discharge / st.discharge_efficiency
+    slack = 1e-6 * np.abs(exact) + 1e-3  # float64 arithmetic on values up to ~1e11 mJ
+    assert np.all(f["change"] <= exact + slack), "storage gained more than charge x charge_efficiency"
+    assert np.all(f["change"] > exact - 1.0 - slack), "storage lost more than discharge / discharge_efficiency (+1 mJ)"
+    assert np.all((f["charge"] == 0) | (f["discharge"] == 0))  # one direction per step
+    lost = charge * (1.0 - st.charge_efficiency) + discharge * (1.0 / st.discharge_efficiency - 1.0)
+    assert np.all(f["losses"] >= 0)
+    assert np.all(np.abs(f["losses"] - lost) < 1.0 + slack)
+    if not totals:
+        return
+    # The run's totals obey the same laws, each within 1 mJ a step.
+    t = dict(out.state.totals_mj)
+    n = len(f["change"])
+    assert t["losses"] >= 0 and t["charged"] == f["charge"].sum() and t["discharged"] == f["discharge"].sum()
+    assert t["charged"] * st.charge_efficiency - n - 1e-3 * n <= t["stored"] <= t["charged"] * st.charge_efficiency + 1e-3 * n
+    assert t["discharged"] / st.discharge_efficiency - 1e-3 * n <= t["drawn"] <= t["discharged"] / st.discharge_efficiency + n + 1e-3 * n
+
+
+def test_storage_losses_by_hand_with_different_efficiencies():
+    # Charging: 1 kW fission, 600 W survival: 400 W x 60 s = 2.4e7 mJ to storage, of which 0.8 is
+    # kept (1.92e7 mJ) and 80 W lost. Then dark and no reactor (a second model): 600 W drawn at
+    # 0.5 takes 7.2e7 mJ a step from storage, 600 W lost.
+    c = clock(5)
+    survival = {"avionics_w": 600.0, "heater_day_w": 0.0, "heater_night_w": 0.0}
+    storage = {"capacity_kwh": 10.0, "charge_efficiency": 0.8, "discharge_efficiency": 0.5, "initial_soc_frac": 0.5}
+    charging = energy(c, solar={"area_m2": 0.0}, fission={"power_kwe": 1.0}, survival=survival, storage=storage)
+    out = run(charging, sky(5, visible=0.0))
+    f = step_ledger(charging, out, charging.initial_state().storage_mj)
+    assert list(f["charge"]) == [24_000_000] * 5 and list(f["change"]) == [19_200_000] * 5
+    assert out.telemetry["storage_loss_w"] == pytest.approx(80.0)
+    draining = energy(c, solar={"area_m2": 0.0}, survival=survival, storage=storage)
+    out = run(draining, sky(5, visible=0.0))
+    f = step_ledger(draining, out, draining.initial_state().storage_mj)
+    assert list(f["discharge"]) == [36_000_000] * 5 and list(f["change"]) == [-72_000_000] * 5
+    assert out.telemetry["storage_loss_w"] == pytest.approx(600.0)
+    assert out.telemetry["delivered_w"] == pytest.approx(600.0)
+    assert_ledger_follows_the_efficiencies(charging, run(charging, sky(5, visible=0.0)))
+    assert_ledger_follows_the_efficiencies(draining, out)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    n=st.integers(2, 240),
+    seed=st.integers(0, 2**32 - 1),
+    charge_efficiency=st.floats(0.3, 1.0),
+    discharge_efficiency=st.floats(0.3, 1.0),
+    charge_kw=st.one_of(st.none(), st.floats(0.05, 5.0)),
+    discharge_kw=st.one_of(st.none(), st.floats(0.2, 9.0)),
+)
+def test_storage_changes_by_charge_times_efficiency_minus_discharge_over_efficiency(n, seed, charge_efficiency, discharge_efficiency, charge_kw, discharge_kw):
+    rng = np.random.default_rng(seed)
+    c = clock(n)
+    model = energy(
+        c,
+        {f"m{i}": cls.key for i, cls in enumerate(LOAD_CLASSES)},
+        fission={"power_kwe": float(rng.uniform(0.0, 6.0))},
+        # A small store, so that runs reach both full (charging refused) and the floors.
+        storage={"capacity_kwh": float(rng.uniform(0.2, 5.0)), "min_soc_frac": 0.1, "restore_soc_frac": 0.3,
+                 "initial_soc_frac": float(rng.uniform(0.1, 1.0)), "charge_efficiency": charge_efficiency,
+                 "discharge_efficiency": discharge_efficiency, "max_charge_kw": charge_kw, "max_discharge_kw": discharge_kw},
+    )
+    env = sky(n)
+    env["sun_elevation_deg"] = rng.uniform(-2, 20, n)
+    env["sun_visible_frac"] = rng.uniform(0, 1, n).round(1)
+    inputs = {f"power/m{i}": rng.choice([0.0, 300.0, 2500.0, 8000.0], n) for i in range(len(LOAD_CLASSES))}
+    out = model.advance(model.initial_state(), Window(0, n, c), env, inputs, np.random.default_rng(seed))
+    assert_ledger_follows_the_efficiencies(model, out)
+
+
+def test_the_small_station_ledger_follows_the_efficiencies(tmp_path, small):
+    """The coupled small station (three weeks, shedding and curtailing, its telemetry as written):
+    every step keeps the storage law and non-negative losses."""
+    from types import SimpleNamespace
+
+    import pyarrow.parquet as pq
+
+    from twin.run import run as run_scenario
+
+    run_scenario(small, runtime="local", out=tmp_path)
+    table = pq.read_table(tmp_path / "telemetry" / "energy.parquet").to_pydict()
+    telemetry = {k: np.array(v) for k, v in table.items() if k != "time"}
+    model = EnergyModel("energy", small.modules["energy"].params, small.clock, seed=0)
+    f = step_ledger(model, SimpleNamespace(telemetry=telemetry), model.initial_state().storage_mj)
+    assert (f["charge"] > 0).any() and (f["discharge"] > 0).any()
+    assert_ledger_follows_the_efficiencies(model, SimpleNamespace(telemetry=telemetry), totals=False)
