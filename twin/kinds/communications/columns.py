@@ -13,3 +13,8 @@ COLUMNS = {
     "requested_w": Column("W", "rate", "power requested"),
     "power_w": Column("W", "rate", "power drawn"),
 }
+
+
+def lost_by_source(source: str) -> tuple[str, Column]:
+    """The per-instance column of one data source's losses: ``<source>_lost_bytes``."""
+    return f"{source}_lost_bytes", Column("bytes", "amount", f"data from {source} dropped this step (store full, or not yet landed)")

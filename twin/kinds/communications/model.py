@@ -20,8 +20,8 @@ from twin.clock import parse_utc
 from twin.environment import links
 from twin.kinds.communications.store import priority_store
 from twin.loads import LoadClass
-from twin.kinds.communications.columns import COLUMNS
-from twin.model import Advance, Model, Window
+from twin.kinds.communications.columns import COLUMNS, lost_by_source
+from twin.model import Advance, Column, Model, Window
 from twin.params import Deployed, Params
 from twin.ports import POWER, POWERED, Port
 
@@ -105,6 +105,7 @@ class CommunicationsState:
     lost_bytes: int
     dte_steps: int
     relay_steps: int
+    lost_bytes_by_source: tuple[tuple[str, int], ...] = ()  # per source, in priority order; sums to lost_bytes
 
     @property
     def stored_bytes(self) -> int:
@@ -210,6 +211,7 @@ class CommunicationsModel(Model):
             lost_bytes=state.lost_bytes + int(lost.sum()),
             dte_steps=state.dte_steps + int(link["dte"].sum()),
             relay_steps=state.relay_steps + int(link["relay"].sum()),
+            lost_bytes_by_source=self._lost_by_source(state, order, dropped),
         )
         telemetry = {
             "dte_visible_frac": link["dte"].astype(np.float64),
@@ -223,11 +225,31 @@ class CommunicationsModel(Model):
             "requested_w": request,
             "power_w": np.where(powered, request, 0.0),
         }
+        dropped_by = dict(zip(order, dropped))
+        for source in self._sources():
+            telemetry[lost_by_source(source)[0]] = dropped_by.get(source, zeros)
         return Advance({"power": request}, telemetry, end)
+
+    def _sources(self) -> list[str]:
+        """The instances whose data arrives here, by id (one loss column and variable each)."""
+        return sorted({r.source for r in self.inputs_of("data")})
+
+    @staticmethod
+    def _lost_by_source(state: CommunicationsState, order: list[str], dropped: list[np.ndarray]) -> tuple[tuple[str, int], ...]:
+        before = dict(state.lost_bytes_by_source)
+        now = tuple((s, before.get(s, 0) + int(d.sum())) for s, d in zip(order, dropped))
+        return now + tuple((s, b) for s, b in state.lost_bytes_by_source if s not in order)
+
+    def columns(self) -> dict[str, Column]:
+        out = super().columns()
+        for source in self._sources():
+            name, column = lost_by_source(source)
+            out[name] = column
+        return out
 
     def variables(self, state: CommunicationsState) -> dict[str, float]:
         hours = self.clock.step_s / 3600.0
-        return {
+        out = {
             "received_bytes": float(state.received_bytes),
             "downlinked_bytes": float(state.downlinked_bytes),
             "lost_bytes": float(state.lost_bytes),
@@ -235,3 +257,7 @@ class CommunicationsModel(Model):
             "dte_hours": state.dte_steps * hours,
             "relay_hours": state.relay_steps * hours,
         }
+        lost = dict(state.lost_bytes_by_source)
+        for source in [*self._sources(), *(s for s in lost if s not in self._sources())]:
+            out[lost_by_source(source)[0]] = float(lost.get(source, 0))
+        return out
