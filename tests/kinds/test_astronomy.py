@@ -2,7 +2,6 @@
 split invariance, causality and speed."""
 from __future__ import annotations
 
-import time
 from datetime import timedelta
 
 import numpy as np
@@ -245,7 +244,8 @@ def test_host_commits_a_prefix_like_a_shorter_window():
     assert step == 400 and host.state == run(model, env, on).state
 
 
-def test_speed_one_year_in_30_day_windows():
+def test_one_year_in_30_day_windows():
+    # A year of minute steps in 30-day windows (bench/models.py measures how fast).
     steps_year = 525_960
     c = clock(steps_year)
     model = wire(AstronomyModel("astronomy", AstronomyParams(deployed=at(0)), c, 0))
@@ -253,11 +253,10 @@ def test_speed_one_year_in_30_day_windows():
     phase = 2 * np.pi * t / 42_524
     env = sky(10 * np.sin(phase), (t % 39_000) < 20_000)
     on = (t % 5000) > 300
-    state, w, started = model.initial_state(), 43_200, time.process_time()
+    state, w = model.initial_state(), 43_200
     for a in range(0, steps_year, w):
         b = min(a + w, steps_year)
         state = model.advance(state, Window(a, b - a, c), {k: v[a:b] for k, v in env.items()}, switched(on[a:b]), fresh_rng()).state
-    elapsed = time.process_time() - started
-    print(f"astronomy: one simulated year in {elapsed:.3f} s CPU")
     assert sum(state.degraded_s) > 0 and state.data_bytes > 0
-    assert elapsed < 2.0
+    whole = model.advance(model.initial_state(), Window(0, steps_year, c), env, switched(on), fresh_rng()).state
+    assert state == whole  # the windows change nothing

@@ -1,7 +1,6 @@
 """ISRU plant (ILRS-3): hand-computed production, warm-up, stock-out, tank-full, mass ledger, splits."""
 from __future__ import annotations
 
-import time
 from datetime import timedelta
 
 import numpy as np
@@ -401,9 +400,10 @@ def test_every_window_of_length_one():
         assert np.array_equal(values, np.concatenate([p.telemetry[name] for p in parts])), name
 
 
-def test_a_year_of_micro_steps_is_fast():
+def test_a_year_of_micro_steps_in_30_day_windows():
     # One year at 60 s steps in 43,200-step windows, with a lunar day/night shedding pattern
-    # (shed 354 h of every 708 h) and a robot delivering now and then: well under 1 s of CPU.
+    # (shed 354 h of every 708 h) and a robot delivering now and then (bench/models.py measures
+    # how fast: well under 1 s of CPU).
     n = 525_960
     c = clock(n)
     model = plant(c, ("robots",), regolith_delivery_kg_per_day=50.0, regolith_initial_kg=100.0, o2_offtake_kg_per_day=0.5,
@@ -411,13 +411,12 @@ def test_a_year_of_micro_steps_is_fast():
     on = (np.arange(n) // (354 * 60)) % 2 == 0
     robots = np.where(np.arange(n) % 997 == 0, 25.0, 0.0)
     state = model.initial_state()
-    t0 = time.process_time()
     for a in range(0, n, 43_200):
         b = min(a + 43_200, n)
         state = advance(model, state, Window(a, b - a, c), {"regolith/robots": robots[a:b]}, on[a:b]).state
-    cpu = time.process_time() - t0
     assert state.work_ug > 0 and state.shed_steps > 0
-    assert cpu < 0.5, cpu
+    whole = advance(model, model.initial_state(), Window(0, n, c), {"regolith/robots": robots}, on).state
+    assert state == whole  # the windows change nothing
 
 
 def test_model_host_commits_a_prefix_of_a_proposal():
