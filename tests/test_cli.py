@@ -93,6 +93,49 @@ def test_run_local_and_refuse_to_overwrite(tmp_path):
     assert again.exit_code == 2 and "--out" in again.stderr and "--overwrite" in again.stderr
 
 
+def test_overwrite_replaces_the_previous_run(tmp_path):
+    from twin.checkpoint import CheckpointStore
+    from twin.telemetry import parts
+
+    daily = tmp_path / "daily.toml"
+    daily.write_text(SMALL.format(step="600s", window="2d") + '\n[checkpoint]\nevery = "1d"\n')
+    plain = tmp_path / "plain.toml"
+    plain.write_text(SMALL.format(step="600s", window="2d"))
+    out = tmp_path / "out"
+    first = cli("run", str(daily), "--runtime", "local", "--out", str(out), "--until", "2030-01-08T00:00:00Z")
+    assert first.exit_code == 0, first.output
+    assert len(CheckpointStore(out / "checkpoints", None).steps()) == 8  # days 0 to 7
+    (out / "notes.txt").write_text("mine")
+    # Not empty: refused without --overwrite, and nothing is touched.
+    refused = cli("run", str(plain), "--runtime", "local", "--out", str(out), "--until", "2030-01-04T00:00:00Z")
+    assert refused.exit_code == 2 and "is not empty" in refused.stderr and "--overwrite" in refused.stderr
+    assert json.loads((out / "summary.json").read_text())["steps"] == 7 * 144
+    both = cli("run", str(plain), "--runtime", "local", "--out", str(out), "--overwrite", "--resume")
+    assert both.exit_code == 2 and "--resume and --overwrite" in both.stderr
+    # With --overwrite the old run is replaced: its telemetry, checkpoints and summary are gone.
+    again = cli("run", str(plain), "--runtime", "local", "--out", str(out), "--until", "2030-01-04T00:00:00Z", "--overwrite")
+    assert again.exit_code == 0, again.output
+    summary = json.loads(again.stdout)
+    assert summary["steps"] == 3 * 144 and json.loads((out / "summary.json").read_text())["steps"] == 3 * 144
+    assert CheckpointStore(out / "checkpoints", None).steps() == [0]  # 30-day checkpoints: only the start
+    for name in ("energy", "communications", "general"):
+        folder = out / "telemetry" / f"{name}.parquet"
+        assert [(a, b) for a, b, _ in parts(folder)] == [(0, 3 * 144)], name
+        assert pq.read_table(folder).num_rows == 3 * 144, name
+    assert "every = \"1d\"" not in (out / "scenario.toml").read_text()
+    assert (out / "notes.txt").read_text() == "mine"  # not the run's: left alone
+
+
+def test_an_interrupted_run_is_refused_with_a_hint_to_resume(tmp_path):
+    scenario = tmp_path / "station.toml"
+    scenario.write_text(SMALL.format(step="600s", window="2d"))
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "scenario.toml").write_text("left by a run that was killed")
+    result = cli("run", str(scenario), "--runtime", "local", "--out", str(out))
+    assert result.exit_code == 2 and "--overwrite" in result.stderr and "--resume to continue it" in result.stderr
+
+
 @pytest.mark.parametrize(
     "change, named",
     [

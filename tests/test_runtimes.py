@@ -124,3 +124,30 @@ def test_asking_for_more_cpus_than_the_cluster_has_fails_fast(small, ray_cluster
     with pytest.raises(RuntimeError, match="--actor-cpus"):
         with make_runtime(small, "ray", actor_cpus=1.0):
             pass
+
+
+def test_a_failed_ray_run_leaves_no_telemetry(tmp_path, small, ray_cluster):
+    # The same failure as the local case above, with every instance a Ray actor writing its own
+    # telemetry: the actors drop their partial parts, and nothing was published, so nothing stays.
+    with pytest.raises(Boom):
+        run(small, runtime="ray", out=tmp_path, on_progress=explode_after(500))
+    assert partial_files(tmp_path) == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_a_failed_ray_run_keeps_only_published_parts(tmp_path, ray_cluster):
+    scenario = small_scenario(checkpoint="1d")
+    with pytest.raises(Boom):
+        run(scenario, runtime="ray", out=tmp_path, on_progress=explode_after(1000))
+    assert partial_files(tmp_path) == []
+    assert not (tmp_path / "summary.json").exists()
+    ends = set()
+    for name in SUBSYSTEMS:
+        folder = tmp_path / "telemetry" / f"{name}.parquet"
+        published = parts(folder)
+        assert published and published[0][0] == 0, name
+        assert all(a[1] == b[0] for a, b in zip(published, published[1:])), name
+        assert sorted(folder.iterdir()) == sorted(path for _, _, path in published), name  # nothing else in the folder
+        assert pq.read_table(folder).num_rows == published[-1][1], name
+        ends.add(published[-1][1])
+    assert len(ends) == 1 and ends.pop() % 144 == 0  # every instance up to the same daily checkpoint
