@@ -5,9 +5,10 @@ so that every runtime and every window split computes bit-identical instants.
 """
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import numpy as np
 
@@ -16,24 +17,42 @@ _UNIT_S = {"s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400}
 
 
 def parse_duration(text: str | int | float) -> float:
-    """'60s', '10min', '1h', '7d' (or a number of seconds) -> seconds."""
-    if isinstance(text, (int, float)) and not isinstance(text, bool):
-        return float(text)
-    match = _DURATION.match(str(text))
+    """'60s', '10min', '1h', '7d' (or a number of seconds) -> seconds (finite, maybe not positive)."""
+    if isinstance(text, bool):
+        raise ValueError("true/false is not a number; give a duration with s, min, h or d, e.g. '60s' or '7d'")
+    if isinstance(text, (int, float)):
+        seconds = float(text)
+        if not math.isfinite(seconds):
+            raise ValueError(f"{text!r} is not a finite duration")
+        return seconds
+    if not isinstance(text, str):
+        raise ValueError(f"{text!r} is not a duration; use a number with s, min, h or d, e.g. '60s' or '7d'")
+    match = _DURATION.match(text)
     if not match:
         raise ValueError(f"{text!r} is not a duration; use a number with s, min, h or d, e.g. '60s' or '7d'")
-    return float(match.group(1)) * _UNIT_S[match.group(2)]
+    seconds = float(match.group(1)) * _UNIT_S[match.group(2)]
+    if not math.isfinite(seconds):
+        raise ValueError(f"{text!r} is not a finite duration")
+    return seconds
 
 
 def parse_utc(text: str | datetime) -> datetime:
     """ISO 8601 instant -> aware UTC datetime; a naive time is taken as UTC."""
     if isinstance(text, datetime):
         value = text
+    elif isinstance(text, (str, date)) and not isinstance(text, bool):
+        try:
+            value = datetime.fromisoformat(str(text).strip().replace("Z", "+00:00"))
+        except ValueError:
+            raise ValueError(f"{str(text)!r} is not an ISO 8601 instant, e.g. 2030-01-01T00:00:00Z") from None
     else:
-        value = datetime.fromisoformat(str(text).strip().replace("Z", "+00:00"))
+        raise ValueError(f"{text!r} is not an instant; give an ISO 8601 UTC time, e.g. 2030-01-01T00:00:00Z")
     if value.tzinfo is None:
         value = value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc)
+    try:
+        return value.astimezone(timezone.utc)
+    except OverflowError:
+        raise ValueError(f"{text} is outside the years 1 to 9999 in UTC") from None
 
 
 def unix_s(value: datetime) -> int:

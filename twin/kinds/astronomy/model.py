@@ -32,7 +32,7 @@ from pydantic import Field, field_validator, model_validator
 from twin.loads import LoadClass
 from twin.kinds.astronomy.columns import COLUMNS
 from twin.model import Advance, Model, Window
-from twin.params import MILLIJOULES_PER_KWH, Deployed, Params, identifier, repeated_names
+from twin.params import LONGEST_RUN_S, MAX_DATA_RATE_BPS, MAX_ITEMS, MAX_POWER_W, MILLIJOULES_PER_KWH, Deployed, Params, identifier, repeated_names
 from twin.ports import DATA, POWER, POWERED
 
 # floor(S * rate / 8) = S * (rate // 8) + S * (rate % 8) // 8 stays inside int64 for 10 Gbit/s over
@@ -45,8 +45,8 @@ class Instrument(Params):
 
     name: str = Field(description="identifier (lower case, digits, underscores), unique in the module")
     kind: Literal["optical", "uv_daytime", "radio_low_frequency"] = Field(description="when it observes: optical with the Sun down, uv_daytime with the Sun up, radio_low_frequency with the Sun down (degraded while the Earth is up)")
-    power_w: float = Field(ge=0, description="power while its observing condition holds")
-    standby_w: float = Field(default=0.0, ge=0, description="keep-alive power (heaters, electronics) otherwise")
+    power_w: float = Field(ge=0, le=MAX_POWER_W, description="power while its observing condition holds")
+    standby_w: float = Field(default=0.0, ge=0, le=MAX_POWER_W, description="keep-alive power (heaters, electronics) otherwise")
     data_rate_bps: int = Field(ge=0, le=MAX_RATE_BPS, description="data produced while observing, bits per second")
     sun_max_elevation_deg: float = Field(default=-0.5, ge=-90, le=90,
                                          description="optical and radio_low_frequency: observe only with the Sun below this elevation",
@@ -68,14 +68,23 @@ DEFAULT_INSTRUMENTS: tuple[Instrument, ...] = (
 
 
 class AstronomyParams(Deployed):
-    instruments: tuple[Instrument, ...] = Field(default=DEFAULT_INSTRUMENTS, description="the instruments (name, kind, power_w, standby_w, data_rate_bps, sun_max_elevation_deg); default: an optical/UV telescope and a low-frequency radio array [U]")
+    instruments: tuple[Instrument, ...] = Field(default=DEFAULT_INSTRUMENTS, max_length=MAX_ITEMS, description="the instruments (name, kind, power_w, standby_w, data_rate_bps, sun_max_elevation_deg); default: an optical/UV telescope and a low-frequency radio array [U]")
 
     @model_validator(mode="after")
     def _unique(self) -> "AstronomyParams":
         duplicates = repeated_names([x.name for x in self.instruments])
         if duplicates:
             raise ValueError(f"instrument names must be unique: {', '.join(duplicates)} repeated")
+        rate = sum(x.data_rate_bps for x in self.instruments)
+        if rate > MAX_DATA_RATE_BPS:
+            raise ValueError(f"the instruments' data rates add up to {rate:,} bit/s; at most {MAX_DATA_RATE_BPS:,.0f} (data are counted in integer bytes)")
         return self
+
+    def peak_power_w(self) -> float:
+        return sum(max(x.power_w, x.standby_w) for x in self.instruments)
+
+    def data_bytes_bound(self) -> float:
+        return sum(x.data_rate_bps for x in self.instruments) / 8.0 * LONGEST_RUN_S
 
 
 @dataclass(frozen=True)

@@ -22,11 +22,13 @@ from twin.kinds.communications.store import priority_store
 from twin.loads import LoadClass
 from twin.kinds.communications.columns import COLUMNS, lost_by_source
 from twin.model import Advance, Column, Model, Window
-from twin.params import Deployed, Params
+from twin.params import MAX_DATA_RATE_BPS, MAX_ITEMS, MAX_POWER_W, Deployed, Params, within_ephemeris
 from twin.ports import POWER, POWERED, Port
 
 SPEED_OF_LIGHT_KM_S = 299_792.458
 DEFAULT_KIND_ORDER = ("astronomy", "research", "general")
+# Orbits inside the Moon's Hill sphere (about 61,500 km): farther, the Earth takes the relay away.
+MAX_ALTITUDE_KM = 60_000.0
 
 
 class GroundStation(Params):
@@ -46,22 +48,23 @@ class Relay(Params):
     # south: periapsis argument 90 deg. Elements are relative to the Moon's mean equator frozen at
     # the epoch.
     name: str = Field(default="queqiao-2", description="relay name")
-    periapsis_altitude_km: float = Field(default=links.QUEQIAO2_PERIAPSIS_ALTITUDE_KM, gt=0, description="periapsis altitude above the mean radius (1737.4 km)",
+    periapsis_altitude_km: float = Field(default=links.QUEQIAO2_PERIAPSIS_ALTITUDE_KM, gt=0, le=MAX_ALTITUDE_KM, description="periapsis altitude above the mean radius (1737.4 km)",
                                          json_schema_extra={"source": "Queqiao-2: 200 x 16,000 km frozen orbit [S]"})
-    apoapsis_altitude_km: float = Field(default=links.QUEQIAO2_APOAPSIS_ALTITUDE_KM, gt=0, description="apoapsis altitude above the mean radius (1737.4 km)",
+    apoapsis_altitude_km: float = Field(default=links.QUEQIAO2_APOAPSIS_ALTITUDE_KM, gt=0, le=MAX_ALTITUDE_KM, description="apoapsis altitude above the mean radius (1737.4 km)",
                                         json_schema_extra={"source": "Queqiao-2: 200 x 16,000 km frozen orbit [S]"})
     inclination_deg: float = Field(default=links.QUEQIAO2_INCLINATION_DEG, ge=0, le=180, description="inclination to the Moon's mean equator",
                                    json_schema_extra={"source": "Queqiao-2: i = 62.4 deg [S]"})
     raan_deg: float = Field(default=0.0, ge=0, lt=360, description="right ascension of the ascending node, in the mean-equator frame at the epoch")
     arg_periapsis_deg: float = Field(default=90.0, ge=0, lt=360, description="argument of periapsis; 90 puts apolune over the south")
     mean_anomaly_deg: float = Field(default=0.0, ge=0, lt=360, description="mean anomaly at the epoch")
-    epoch: datetime = Field(default=parse_utc("2024-04-01T00:00:00Z"), description="epoch of the elements (UTC)")
-    surface_rate_bps: float = Field(default=6e6, gt=0, le=1e12, description="data rate, site to relay",
+    epoch: datetime = Field(default=parse_utc("2024-04-01T00:00:00Z"), description="epoch of the elements (UTC), within the ephemeris (1900-2050)")
+    surface_rate_bps: float = Field(default=6e6, gt=0, le=MAX_DATA_RATE_BPS, description="data rate, site to relay",
                                     json_schema_extra={"source": "Queqiao-2: S band up to 6 Mbps [S]"})
-    earth_rate_bps: float = Field(default=100e6, gt=0, le=1e12, description="data rate, relay to Earth",
+    earth_rate_bps: float = Field(default=100e6, gt=0, le=MAX_DATA_RATE_BPS, description="data rate, relay to Earth",
                                   json_schema_extra={"source": "Queqiao-2: Ka to Earth about 100 Mbps [S]"})
 
     _utc = field_validator("epoch", mode="before")(lambda value: parse_utc(value))
+    _covered = field_validator("epoch")(lambda value: within_ephemeris(value))
 
     @model_validator(mode="after")
     def _apsides(self) -> "Relay":
@@ -73,16 +76,16 @@ class Relay(Params):
 class CommunicationsParams(Deployed):
     # Direct-to-Earth rate from the surface: an assumption [U] (LRO's Ka link reached 100 Mbps to
     # an 18 m dish; Queqiao-1's X band to a lander 1.4-555 kbps; docs/references.md, Communications).
-    dte_rate_bps: float = Field(default=20e6, gt=0, le=1e12, description="direct-to-Earth data rate from the surface [U]")
-    ground_stations: tuple[GroundStation, ...] = Field(default=DEFAULT_STATIONS, description="ground stations (name, latitude_deg, longitude_deg, min_elevation_deg); default: Kashi, Jiamusi, Neuquen, Bear Lakes, Ussuriysk",
+    dte_rate_bps: float = Field(default=20e6, gt=0, le=MAX_DATA_RATE_BPS, description="direct-to-Earth data rate from the surface [U]")
+    ground_stations: tuple[GroundStation, ...] = Field(default=DEFAULT_STATIONS, max_length=MAX_ITEMS, description="ground stations (name, latitude_deg, longitude_deg, min_elevation_deg); default: Kashi, Jiamusi, Neuquen, Bear Lakes, Ussuriysk",
                                                        json_schema_extra={"source": "Chinese and Russian deep-space stations [S], coordinates approximate [U]"})
-    relays: tuple[Relay, ...] = Field(default=(Relay(),), description="relay orbiters (name, orbital elements, surface_rate_bps, earth_rate_bps); default: one Queqiao-2-like relay")
+    relays: tuple[Relay, ...] = Field(default=(Relay(),), max_length=MAX_ITEMS, description="relay orbiters (name, orbital elements, surface_rate_bps, earth_rate_bps); default: one Queqiao-2-like relay")
     store_capacity_bytes: int = Field(default=2_000_000_000_000, ge=0, le=2**62, description="onboard store [U]")
     # Downlink order of the data sources (instance ids). Sources not listed follow by kind
     # (DEFAULT_KIND_ORDER: observations first, as they cannot be repeated), then by id.
-    priority: tuple[str, ...] = Field(default=(), description="instance ids, highest downlink priority first; unlisted sources follow by kind (astronomy, research, general, others), then id")
-    standby_w: float = Field(default=80.0, ge=0, description="receivers and avionics [U]")
-    transmit_w: float = Field(default=250.0, ge=0, description="extra while a link is up [U]")
+    priority: tuple[str, ...] = Field(default=(), max_length=1000, description="instance ids, highest downlink priority first; unlisted sources follow by kind (astronomy, research, general, others), then id")
+    standby_w: float = Field(default=80.0, ge=0, le=MAX_POWER_W, description="receivers and avionics [U]")
+    transmit_w: float = Field(default=250.0, ge=0, le=MAX_POWER_W, description="extra while a link is up [U]")
 
     @field_validator("ground_stations")
     @classmethod
@@ -90,6 +93,12 @@ class CommunicationsParams(Deployed):
         if not stations:
             raise ValueError("give at least one ground station")
         return stations
+
+    def peak_power_w(self) -> float:
+        return self.standby_w + self.transmit_w
+
+    def data_bytes_bound(self) -> float:
+        return 0.0  # it stores and sends what the others produce
 
     def check_station(self, id: str, scenario) -> None:
         unknown = [name for name in self.priority if name not in scenario.modules or name == id]

@@ -28,16 +28,20 @@ from twin.clock import unix_s
 from twin.loads import CLASS_KEYS, LOAD_CLASSES, N_CLASSES, LoadClass, load_class
 from twin.kinds.energy.columns import COLUMNS
 from twin.model import Advance, Column, Model, Window
-from twin.params import MILLIJOULES_PER_KWH, Deployed, Params, optional_utc
+from twin.environment.ephemeris import SOLAR_CONSTANT_W_M2
+from twin.params import MAX_POWER_W, MILLIJOULES_PER_KWH, Deployed, Params, optional_utc
 from twin.ports import Port
 
 SECONDS_PER_YEAR = 365.25 * 86400
+# The most sunlight an array at the Moon meets: 1361 W/m^2 at 1 AU, at 0.98 AU (Earth's perihelion, less the
+# Moon's distance), for the ceiling on the arrays' peak power.
+PEAK_IRRADIANCE_W_M2 = SOLAR_CONSTANT_W_M2 / 0.98**2
 
 
 class Solar(Params):
     # NASA VSAT (vertical solar array technology) targets the 10 kW class at about 35 m^2
     # (docs/references.md, Energy): 10 kW / (1361 W/m^2 * 35 m^2) = 0.21 array-level efficiency.
-    area_m2: float = Field(default=35.0, ge=0, description="array area",
+    area_m2: float = Field(default=35.0, ge=0, le=10_000, description="array area (peak power, area x efficiency x 1417 W/m^2, with the reactor at most 1 MW)",
                            json_schema_extra={"source": "NASA VSAT 10 kW class, about 35 m^2 (SBIR solicitation) [S]"})
     efficiency: float = Field(default=0.21, gt=0, le=1, description="array-level efficiency, sunlight on the cells to bus power",
                               json_schema_extra={"unit": "fraction", "source": "10 kW / (1361 W/m^2 x 35 m^2), NASA VSAT [S]"})
@@ -58,7 +62,7 @@ class Solar(Params):
 
 class Fission(Params):
     # NASA FSP: >= 40 kWe for 10 years; Kilopower 1-10 kWe (docs/references.md, Energy). 0 = no reactor.
-    power_kwe: float = Field(default=0.0, ge=0, description="electrical power of the surface reactor; 0: no reactor (NASA FSP class: 40)")
+    power_kwe: float = Field(default=0.0, ge=0, le=MAX_POWER_W / 1000, description="electrical power of the surface reactor; 0: no reactor (NASA FSP class: 40)")
     deployed: datetime | None = Field(default=None, description="landing date of the reactor (default: the power system's)")
 
     _utc = field_validator("deployed", mode="before")(optional_utc)
@@ -66,16 +70,16 @@ class Fission(Params):
 
 class Storage(Params):
     kind: Literal["battery", "regenerative_fuel_cell"] = Field(default="battery", description="storage technology (a label: the figures below set the behaviour)")
-    capacity_kwh: float = Field(default=100.0, gt=0, description="storage capacity [U]")
+    capacity_kwh: float = Field(default=100.0, ge=0.001, le=1e6, description="storage capacity, 1 Wh to 1 GWh [U]")
     # Round-trip efficiency is an exposed assumption [U] (docs/references.md, Energy): about 0.9 for
     # Li-ion, 0.4-0.6 for a regenerative fuel cell.
-    charge_efficiency: float = Field(default=0.95, gt=0, le=1, description="fraction of the charging energy stored [U]", json_schema_extra={"unit": "fraction"})
-    discharge_efficiency: float = Field(default=0.95, gt=0, le=1, description="fraction of the energy drawn from storage that reaches the bus [U]", json_schema_extra={"unit": "fraction"})
+    charge_efficiency: float = Field(default=0.95, ge=0.05, le=1, description="fraction of the charging energy stored [U]", json_schema_extra={"unit": "fraction"})
+    discharge_efficiency: float = Field(default=0.95, ge=0.05, le=1, description="fraction of the energy drawn from storage that reaches the bus [U]", json_schema_extra={"unit": "fraction"})
     min_soc_frac: float = Field(default=0.2, ge=0, lt=1, description="survival's storage floor: storage is never drawn below it [U]")
     restore_soc_frac: float = Field(default=0.3, ge=0, le=1, description="shed classes come back together once storage is above it (hysteresis) [U]")
     initial_soc_frac: float = Field(default=1.0, ge=0, le=1, description="state of charge at the start of the run")
-    max_charge_kw: float | None = Field(default=None, gt=0, description="charging power limit (default: none)")
-    max_discharge_kw: float | None = Field(default=None, gt=0, description="discharging power limit (default: none)")
+    max_charge_kw: float | None = Field(default=None, gt=0, le=MAX_POWER_W / 1000, description="charging power limit (default: none)")
+    max_discharge_kw: float | None = Field(default=None, gt=0, le=MAX_POWER_W / 1000, description="discharging power limit (default: none)")
 
     # The shedding ladder: per load class below survival, the state of charge below which the
     # class may no longer draw on storage (lower priorities give up earlier, keeping the rest for
@@ -122,9 +126,9 @@ class Storage(Params):
 class Survival(Params):
     # Survival avionics and heaters, class 1. Night survival energy = P x t_dark, e.g.
     # 100 W x 354 h = 35.4 kWh (docs/references.md, Energy); the figures below are exposed assumptions [U].
-    avionics_w: float = Field(default=150.0, ge=0, description="survival avionics, always on once deployed [U]")
-    heater_day_w: float = Field(default=50.0, ge=0, description="survival heaters while the Sun is up [U]")
-    heater_night_w: float = Field(default=350.0, ge=0, description="survival heaters while the Sun is down (blended by sun_visible_frac) [U]")
+    avionics_w: float = Field(default=150.0, ge=0, le=MAX_POWER_W, description="survival avionics, always on once deployed [U]")
+    heater_day_w: float = Field(default=50.0, ge=0, le=MAX_POWER_W, description="survival heaters while the Sun is up [U]")
+    heater_night_w: float = Field(default=350.0, ge=0, le=MAX_POWER_W, description="survival heaters while the Sun is down (blended by sun_visible_frac) [U]")
 
 
 class EnergyParams(Deployed):
@@ -132,6 +136,20 @@ class EnergyParams(Deployed):
     fission: Fission = Field(default=Fission(), description="fission surface power")
     storage: Storage = Field(default=Storage(), description="storage and the shedding ladder")
     survival: Survival = Field(default=Survival(), description="survival loads (class 1)")
+
+    @model_validator(mode="after")
+    def _generation_budget(self) -> "EnergyParams":
+        # The ledger counts integer millijoules: generation is held to the station's 1 MW.
+        peak = self.solar.area_m2 * self.solar.efficiency * PEAK_IRRADIANCE_W_M2 + self.fission.power_kwe * 1000.0
+        if peak > MAX_POWER_W:
+            raise ValueError(f"the arrays' peak ({self.solar.area_m2:g} m^2 x {self.solar.efficiency:g} x {PEAK_IRRADIANCE_W_M2:.0f} W/m^2) and the reactor "
+                             f"({self.fission.power_kwe:g} kWe) add up to {peak:,.0f} W; at most {MAX_POWER_W:,.0f} W (the energy ledger counts integer "
+                             "millijoules over runs of up to 151 years)")
+        return self
+
+    def peak_power_w(self) -> float:
+        s = self.survival
+        return s.avionics_w + max(s.heater_day_w, s.heater_night_w)
 
 
 @dataclass(frozen=True)

@@ -15,15 +15,21 @@ from pydantic import Field
 from twin.loads import LoadClass
 from twin.kinds.general.columns import COLUMNS
 from twin.model import Advance, Model, Window
-from twin.params import MILLIJOULES_PER_KWH, Deployed
+from twin.params import LONGEST_RUN_S, MAX_DATA_RATE_BPS, MAX_POWER_W, MILLIJOULES_PER_KWH, Deployed
 from twin.ports import DATA, POWER, POWERED
 
 
 class GeneralParams(Deployed):
-    power_w: float = Field(ge=0, description="demand while the Sun is up")
-    night_power_w: float | None = Field(default=None, ge=0, description="demand while the Sun is down (default: power_w)")
-    data_rate_bps: float = Field(default=0.0, ge=0, description="data produced while running")
+    power_w: float = Field(ge=0, le=MAX_POWER_W, description="demand while the Sun is up")
+    night_power_w: float | None = Field(default=None, ge=0, le=MAX_POWER_W, description="demand while the Sun is down (default: power_w)")
+    data_rate_bps: float = Field(default=0.0, ge=0, le=MAX_DATA_RATE_BPS, description="data produced while running")
     load_class: Literal["communications", "science", "isru"] = Field(default="science", description="load class the power-management unit switches it in")
+
+    def peak_power_w(self) -> float:
+        return max(self.power_w, self.power_w if self.night_power_w is None else self.night_power_w)
+
+    def data_bytes_bound(self) -> float:
+        return self.data_rate_bps / 8.0 * LONGEST_RUN_S
 
 
 @dataclass(frozen=True)

@@ -65,7 +65,7 @@ from twin.clock import unix_s
 from twin.loads import LoadClass
 from twin.kinds.isru.columns import COLUMNS
 from twin.model import Advance, Model, Window
-from twin.params import MILLIJOULES_PER_KWH, Deployed, optional_utc
+from twin.params import MAX_POWER_W, MILLIJOULES_PER_KWH, Deployed, optional_utc
 from twin.ports import POWER, POWERED, Port
 
 UG_PER_G = 1_000_000
@@ -86,23 +86,29 @@ PROCESS_DEFAULTS: dict[str, dict[str, float]] = {
 class IsruParams(Deployed):
     process: Literal["hydrogen_reduction", "molten_regolith_electrolysis"] = Field(default="hydrogen_reduction", description="oxygen process: hydrogen reduction of ilmenite, or molten regolith electrolysis",
                                                                                    json_schema_extra={"source": "Leger et al. 2025, PNAS; Schreiner et al. 2016, Adv. Space Res. 57:1585"})
-    energy_kwh_per_kg_o2: float | None = Field(default=None, gt=0, le=1000, description="specific energy (default: the process's, docs/references.md, ISRU: 24.3 or 26.5)",
+    energy_kwh_per_kg_o2: float | None = Field(default=None, ge=1, le=1000, description="specific energy (default: the process's, docs/references.md, ISRU: 24.3 or 26.5); at least 1, below the reaction enthalpy of any oxygen process (about 5)",
                                                json_schema_extra={"source": "hydrogen reduction 24.3 kWh/kg: Leger et al. 2025, PNAS; electrolysis 18-35 kWh/kg [S]"})
     o2_yield_kg_per_kg_regolith: float | None = Field(default=None, gt=0, le=1, description="O2 extracted per kg of regolith processed (default: the process's, 0.03 or 0.2 [U])",
                                                       json_schema_extra={"source": "ceilings: 10.55 wt% O of ilmenite (Leger et al. 2025, PNAS); regolith about 45 wt% O [S]"})
     # Plant size, standby and warm-up are assumptions [U]: a demonstration plant of a few kW.
-    operating_power_w: float = Field(default=3000.0, gt=0, le=1e7, description="draw while producing or warming up [U]")
-    standby_w: float = Field(default=300.0, ge=0, le=1e7, description="draw while idle but powered; keeps a warm plant warm [U]")
+    operating_power_w: float = Field(default=3000.0, gt=0, le=MAX_POWER_W, description="draw while producing or warming up [U]")
+    standby_w: float = Field(default=300.0, ge=0, le=MAX_POWER_W, description="draw while idle but powered; keeps a warm plant warm [U]")
     warmup_h: float = Field(default=12.0, ge=0, le=10_000, description="time at operating power after any unpowered step before producing again [U]")
     regolith_initial_kg: float = Field(default=0.0, ge=0, le=1e9, description="regolith in the hopper at landing [U]")
-    regolith_delivery_kg_per_day: float = Field(default=50.0, ge=0, le=1e6, description="scenario-given delivery rate, from deployment [U]")
+    regolith_delivery_kg_per_day: float = Field(default=50.0, ge=0, le=1e5, description="scenario-given delivery rate, from deployment [U]")
     regolith_delivery_until: datetime | None = Field(default=None, description="end of the scenario-given deliveries (e.g. when surface robots take over)")
     regolith_capacity_kg: float = Field(default=2000.0, gt=0, le=1e9, description="hopper capacity; deliveries beyond it are refused [U]")
     tank_capacity_kg: float = Field(default=1000.0, gt=0, le=1e9, description="O2 tank capacity; full, the plant idles at standby [U]")
-    o2_offtake_kg_per_day: float = Field(default=0.0, ge=0, le=1e6, description="O2 drawn from the tank (e.g. life support) [U]")
+    o2_offtake_kg_per_day: float = Field(default=0.0, ge=0, le=1e5, description="O2 drawn from the tank (e.g. life support) [U]")
     o2_offtake_start: datetime | None = Field(default=None, description="start of the offtake (default: deployment), e.g. crew arrival")
 
     _utc = field_validator("regolith_delivery_until", "o2_offtake_start", mode="before")(optional_utc)
+
+    def peak_power_w(self) -> float:
+        return max(self.operating_power_w, self.standby_w)
+
+    def data_bytes_bound(self) -> float:
+        return 0.0
 
     @property
     def energy_per_kg(self) -> float:

@@ -47,21 +47,23 @@ from twin.clock import parse_utc, unix_s
 from twin.loads import LoadClass
 from twin.kinds.research.columns import COLUMNS
 from twin.model import Advance, Model, Window
-from twin.params import Deployed, Params, identifier, repeated_names
+from twin.params import MAX_DATA_BYTES, MAX_ITEMS, MAX_POWER_W, Deployed, Params, identifier, repeated_names
 from twin.ports import DATA, POWER, POWERED
 
 # Integer progress arithmetic stays inside int64: r * p < duration_s^2 <= (1e5 h * 3600)^2 ~ 1.3e17.
 MAX_DURATION_H = 100_000.0
-MAX_DATA_BYTES = 2**62
+MAX_RUN_BYTES = 2**62
+# Queued runs of a facility, all experiments together (each carries its progress in the state).
+MAX_QUEUED_RUNS = 100_000
 
 
 class Experiment(Params):
     """One experiment of the queue. The default list's figures are illustrative assumptions [U]."""
 
     name: str = Field(description="identifier (lower case, digits, underscores), unique in the queue")
-    power_w: float = Field(ge=0, description="power drawn while the experiment runs (on top of the facility standby)")
+    power_w: float = Field(ge=0, le=MAX_POWER_W, description="power drawn while the experiment runs (on top of the facility standby)")
     duration_h: float = Field(gt=0, le=MAX_DURATION_H, description="running time needed to complete one run")
-    data_bytes: int = Field(ge=0, le=MAX_DATA_BYTES, description="data produced over one run, spread evenly over its running time")
+    data_bytes: int = Field(ge=0, le=MAX_RUN_BYTES, description="data produced over one run, spread evenly over its running time")
     requires_daylight: bool = Field(default=False, description="runs only while the Sun is visible (sun_visible_frac > daylight_min_visible_frac)")
     crew_tended: bool = Field(default=False, description="runs only from the facility's crew_from date")
     repeat: int = Field(default=1, ge=1, le=100_000, description="how many runs of it are queued, next to each other (with free slots they run side by side)")
@@ -96,9 +98,9 @@ class ResearchParams(Deployed):
     crew_from: datetime = Field(default=parse_utc("2036-01-01T00:00:00Z"), description="crew-tended experiments run only from this date",
                                 json_schema_extra={"source": "ILRS roadmap (June 2021): operation from 2036 with crew landings"})
     max_concurrent: int = Field(default=3, ge=1, le=1000, description="experiments running at once (facility slots) [U]")
-    standby_w: float = Field(default=150.0, ge=0, description="facility hotel load while deployed (thermal control, avionics) [U]")
+    standby_w: float = Field(default=150.0, ge=0, le=MAX_POWER_W, description="facility hotel load while deployed (thermal control, avionics) [U]")
     daylight_min_visible_frac: float = Field(default=0.0, ge=0, lt=1, description="daylight: sun_visible_frac above this")
-    experiments: tuple[Experiment, ...] = Field(default=DEFAULT_EXPERIMENTS, description="the queue (name, power_w, duration_h, data_bytes, requires_daylight, crew_tended, repeat); default: four illustrative experiments [U]")
+    experiments: tuple[Experiment, ...] = Field(default=DEFAULT_EXPERIMENTS, max_length=MAX_ITEMS, description="the queue (name, power_w, duration_h, data_bytes, requires_daylight, crew_tended, repeat); default: four illustrative experiments [U]")
 
     @field_validator("crew_from", mode="before")
     @classmethod
@@ -110,7 +112,20 @@ class ResearchParams(Deployed):
         duplicates = repeated_names([x.name for x in self.experiments])
         if duplicates:
             raise ValueError(f"experiment names must be unique: {', '.join(duplicates)} repeated (use repeat)")
+        runs = sum(x.repeat for x in self.experiments)
+        if runs > MAX_QUEUED_RUNS:
+            raise ValueError(f"the queue holds {runs:,} runs (repeats added up); at most {MAX_QUEUED_RUNS:,}")
+        if self.data_bytes_bound() > MAX_DATA_BYTES:
+            raise ValueError(f"the queue's data (data_bytes x repeat, added up) is {self.data_bytes_bound():.3g} bytes; at most {MAX_DATA_BYTES:.3g} "
+                             "(data are counted in integer bytes)")
         return self
+
+    def peak_power_w(self) -> float:
+        runs = sorted((x.power_w for x in self.experiments for _ in range(min(x.repeat, self.max_concurrent))), reverse=True)
+        return self.standby_w + sum(runs[:self.max_concurrent])
+
+    def data_bytes_bound(self) -> float:
+        return float(sum(x.data_bytes * x.repeat for x in self.experiments))
 
     @property
     def crew_from_unix_s(self) -> int:
