@@ -33,7 +33,7 @@ def test_quickstart_is_a_year_at_amundsen():
     [
         ("[scenario]", "[scenario]\nsed = 1", "scenario.sed", "unknown key"),
         ("capacity_kwh = 40.0", "capacity_kwh = 40.0\ncapacty_kwh = 3", "modules.energy.storage.capacty_kwh", "unknown key"),
-        ("capacity_kwh = 40.0", "capacity_kwh = -1", "modules.energy.storage.capacity_kwh", "greater than 0"),
+        ("capacity_kwh = 40.0", "capacity_kwh = -1", "modules.energy.storage.capacity_kwh", "greater than or equal to 0.001 kWh (allowed: [0.001, 1000000] kWh; got -1)"),
         ('name = "amundsen"', 'name = "shackleton"', "site", "unknown site 'shackleton'"),
         ('step = "60s"', 'step = "1 fortnight"', "time.step", "not a duration"),
         ('end = "2030-01-22T00:00:00Z"', 'end = "2029-01-22T00:00:00Z"', "time", "end must be after start"),

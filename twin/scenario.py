@@ -12,9 +12,14 @@ from typing import Any
 import tomli_w
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from twin.clock import Clock, parse_duration, parse_utc
+from twin.clock import Clock, iso, parse_duration, parse_utc, unix_s
 from twin.environment.ephemeris import SITES
+from twin.params import (EPHEMERIS_END, EPHEMERIS_RANGE, LONGEST_RUN_S, MAX_DATA_BYTES, MAX_DATA_RATE_BPS, MAX_POWER_W, MAX_STEP_S,
+                         Strict, field_at, number_text, range_of, unit_of, within_ephemeris)
 from twin.station import Connection
+
+# A scenario's name: the default output folder is runs/<name>, so a name is never a path.
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ._-]*")
 
 
 class ScenarioError(ValueError):
@@ -27,14 +32,18 @@ class ScenarioError(ValueError):
         super().__init__("\n".join(lines))
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
 class Meta(Strict):
-    name: str = Field(min_length=1)
-    description: str = ""
+    name: str = Field(min_length=1, max_length=64, description="a name (letters, digits, spaces, '.', '_', '-'); the default output folder is runs/<name>")
+    description: str = Field(default="", max_length=2000)
     seed: int = Field(default=0, ge=0, lt=2**63)
+
+    @field_validator("name")
+    @classmethod
+    def _only_a_name(cls, value: str) -> str:
+        if not _NAME.fullmatch(value) or ".." in value or value != value.strip():
+            raise ValueError(f"{value!r} is not a name: use letters, digits, spaces, '.', '_' and '-', starting with a letter or digit; "
+                             "no '/', '\\' or '..' (the default output folder is runs/<name>; choose a folder with --out)")
+        return value
 
 
 class Site(Strict):
@@ -42,7 +51,7 @@ class Site(Strict):
     latitude_deg: float | None = Field(default=None, ge=-90, le=90)
     longitude_deg: float | None = Field(default=None, ge=-180, le=360)
     # Pairs [azimuth_deg, minimum_elevation_deg], azimuth from north through east.
-    horizon_mask: list[tuple[float, float]] = Field(default_factory=list)
+    horizon_mask: list[tuple[float, float]] = Field(default_factory=list, max_length=3600)
 
     @model_validator(mode="after")
     def _named_or_located(self) -> "Site":
@@ -80,22 +89,43 @@ class Site(Strict):
         return self.name or f"{lat:.3f},{lon:.3f}"
 
 
+def _duration(value: Any, what: str, off: bool = False) -> Any:
+    """A positive, finite duration of at most the longest run ('60s', '7d' or seconds); kept as given."""
+    if off and value == "off":
+        return value
+    seconds = parse_duration(value)
+    if seconds <= 0:
+        raise ValueError(f"{what} must be positive" + (' or "off"' if off else ""))
+    if seconds > LONGEST_RUN_S:
+        raise ValueError(f"{what} {value!r} is longer than the longest run the ephemeris allows ({LONGEST_RUN_S // 86400} d)")
+    return value
+
+
 class Time(Strict):
-    start: datetime
-    end: datetime
-    step: str | float = "60s"
+    start: datetime = Field(description=f"first instant of the run (UTC), within {EPHEMERIS_RANGE}")
+    end: datetime = Field(description=f"end of the run (UTC), within {EPHEMERIS_RANGE}; a whole number of steps after start")
+    step: str | float = Field(default="60s", description=f"micro step: a whole number of seconds, 1 s to {MAX_STEP_S // 86400} d")
 
     @field_validator("start", "end", mode="before")
     @classmethod
     def _utc(cls, value: Any) -> datetime:
         return parse_utc(value)
 
-    @field_validator("step")
+    @field_validator("start", "end")
+    @classmethod
+    def _covered(cls, value: datetime) -> datetime:
+        if value.microsecond:
+            raise ValueError(f"{value.isoformat()} is not a whole second")
+        return within_ephemeris(value)
+
+    @field_validator("step", mode="before")
     @classmethod
     def _step(cls, value: Any) -> Any:
         seconds = parse_duration(value)
         if seconds <= 0 or seconds != int(seconds):
             raise ValueError("must be a positive whole number of seconds")
+        if seconds > MAX_STEP_S:
+            raise ValueError(f"{value!r} is longer than {MAX_STEP_S // 86400} d; the models hold the sky and every rate constant over a step")
         return value
 
     @model_validator(mode="after")
@@ -116,12 +146,10 @@ class Exchange(Strict):
     # step where the power allocation changes (see twin.conductor).
     max_window: str | float = "30d"
 
-    @field_validator("max_window")
+    @field_validator("max_window", mode="before")
     @classmethod
     def _positive(cls, value: Any) -> Any:
-        if parse_duration(value) <= 0:
-            raise ValueError("must be positive")
-        return value
+        return _duration(value, "max_window")
 
 
 class Checkpoint(Strict):
@@ -129,12 +157,10 @@ class Checkpoint(Strict):
     # simulated time, for --resume and actor recovery; "off" keeps only the start.
     every: str | float = "30d"
 
-    @field_validator("every")
+    @field_validator("every", mode="before")
     @classmethod
     def _every(cls, value: Any) -> Any:
-        if value != "off" and parse_duration(value) <= 0:
-            raise ValueError("must be a positive duration or \"off\"")
-        return value
+        return _duration(value, "every", off=True)
 
 
 class Frame(Strict):
@@ -188,6 +214,16 @@ class Scenario:
     def of_kind(self, kind: str) -> list[str]:
         return [id for id, instance in self.modules.items() if instance.kind == kind]
 
+    @property
+    def warnings(self) -> tuple[tuple[str, str], ...]:
+        """(field, reason) of what will run but is probably not meant: instances (or their
+        parts) that land at or after the end, so they never run."""
+        return tuple(_late_deployments(self.modules, self.time.end, errors=False))
+
+    @property
+    def warning_lines(self) -> list[str]:
+        return [f"{field}: {reason}" for field, reason in self.warnings]
+
     def to_data(self) -> dict:
         data = {name: getattr(self, name).model_dump(mode="json", exclude_none=True) for name in Frame.model_fields}
         data["modules"] = {id: {"kind": i.kind, **i.params.model_dump(mode="json", exclude_none=True)} for id, i in self.modules.items()}
@@ -212,12 +248,30 @@ def _field(loc: tuple[Any, ...]) -> str:
     return ".".join(parts)
 
 
-def _problems(error: ValidationError) -> list[tuple[str, str]]:
+_BOUNDS = {"greater_than": ("gt", "greater than"), "greater_than_equal": ("ge", "greater than or equal to"),
+           "less_than": ("lt", "less than"), "less_than_equal": ("le", "less than or equal to")}
+
+
+def _problems(error: ValidationError, model: type[BaseModel] | None = None) -> list[tuple[str, str]]:
+    """One (field, reason) per error; a bound names the field's unit and range and what was given."""
     problems = []
     for item in error.errors():
         reason = item["msg"].removeprefix("Value error, ")
         if item["type"] == "extra_forbidden":
             reason = "unknown key (check the spelling; unknown keys are not ignored)"
+        elif model is not None and (item["type"] in _BOUNDS or item["type"] == "finite_number"):
+            found = field_at(model, item["loc"])
+            if found is not None:
+                name, info = found
+                unit = unit_of(name, info)
+                unit = "" if unit in ("", "1", "fraction") else f" {unit}"
+                allowed = range_of(name, info)
+                given = item.get("input")
+                given = number_text(given) if isinstance(given, (int, float)) and not isinstance(given, bool) else repr(given)
+                if item["type"] in _BOUNDS:
+                    key, words = _BOUNDS[item["type"]]
+                    reason = f"Input should be {words} {number_text(item.get('ctx', {}).get(key))}{unit}"
+                reason += f" (allowed: {allowed}; got {given})" if allowed else f" (got {given})"
         problems.append((_field(item["loc"]), reason))
     return problems
 
@@ -227,10 +281,65 @@ def parse(text: str, source: str) -> Scenario:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(source, [("", f"TOML syntax error: {exc}")]) from None
+    except RecursionError:
+        raise ScenarioError(source, [("", "TOML nested too deeply to be a scenario")]) from None
     return from_data(data, source)
 
 
 _ID = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
+
+
+def _late_deployments(modules: dict[str, Instance], end: datetime, errors: bool) -> list[tuple[str, str]]:
+    """Instances, and their parts with their own landing date, that land at or after ``end``.
+
+    ``errors``: only the energy system (it would leave the whole station without power: an error);
+    otherwise every other late landing (it runs, but that instance or part never does: a warning).
+    """
+    found = []
+    for id, instance in modules.items():
+        energy = instance.kind == "energy"
+        deployed = getattr(instance.params, "deployed", None)
+        if isinstance(deployed, datetime) and deployed >= end:
+            if energy == errors:
+                what = "the station would have no power at all; land the energy system before the end" if energy else f"{id} never runs"
+                found.append((f"modules.{id}.deployed", f"{iso(unix_s(deployed))} is at or after the end of the run ({iso(unix_s(end))}): {what}"))
+            continue
+        if errors:
+            continue
+        for name, part in instance.params:
+            landed = getattr(part, "deployed", None) if isinstance(part, BaseModel) else None
+            if isinstance(landed, datetime) and landed >= end:
+                found.append((f"modules.{id}.{name}.deployed", f"{iso(unix_s(landed))} is at or after the end of the run ({iso(unix_s(end))}): the {name} of {id} never runs"))
+    return found
+
+
+def _span_problems(time: Time) -> list[tuple[str, str]]:
+    """A run is a whole number of steps: the end is never moved silently."""
+    start, end, step = unix_s(time.start), unix_s(time.end), time.step_s
+    span = end - start
+    if span % step == 0:
+        return []
+    below = start + span // step * step
+    above = below + step
+    nearest = above if (above - end < end - below and above <= unix_s(EPHEMERIS_END)) else below
+    return [("time.end", f"{span} s after start is not a whole number of {time.step!r} steps ({step} s); "
+                         f"the nearest valid end is {iso(nearest)}")]
+
+
+def _budget_problems(instances: dict[str, Instance]) -> list[tuple[str, str]]:
+    """The station's integer ledgers must not overflow over the longest run the ephemeris allows."""
+    problems = []
+    power = {id: float(i.params.peak_power_w()) for id, i in instances.items() if hasattr(i.params, "peak_power_w")}
+    if sum(power.values()) > MAX_POWER_W:
+        biggest = ", ".join(f"{id} {w:,.0f} W" for id, w in sorted(power.items(), key=lambda kv: -kv[1])[:4])
+        problems.append(("modules", f"the instances may ask for {sum(power.values()):,.0f} W at once ({biggest}); a station may ask for "
+                                    f"at most {MAX_POWER_W:,.0f} W (1 MW: the energy ledger counts integer millijoules over runs of up to 151 years)"))
+    data = {id: float(i.params.data_bytes_bound()) for id, i in instances.items() if hasattr(i.params, "data_bytes_bound")}
+    if sum(data.values()) > MAX_DATA_BYTES:
+        biggest = ", ".join(f"{id} {b:.3g} bytes" for id, b in sorted(data.items(), key=lambda kv: -kv[1])[:4])
+        problems.append(("modules", f"the instances may produce {sum(data.values()):.3g} bytes over the longest run ({biggest}); a station may produce "
+                                    f"at most {MAX_DATA_BYTES:.3g} bytes ({MAX_DATA_RATE_BPS:g} bit/s for 151 years: data are counted in integer bytes)"))
+    return problems
 
 
 def from_data(data: dict, source: str) -> Scenario:
@@ -238,6 +347,8 @@ def from_data(data: dict, source: str) -> Scenario:
     from twin.registry import KindError, get
     from twin.station import Station, StationError
 
+    if not isinstance(data, dict):
+        raise ScenarioError(source, [("", "a scenario is a TOML document of tables")])
     data = dict(data)
     modules = data.pop("modules", None)
     connections = data.pop("connections", [])
@@ -246,7 +357,7 @@ def from_data(data: dict, source: str) -> Scenario:
     try:
         frame = Frame.model_validate(data)
     except ValidationError as exc:
-        problems += _problems(exc)
+        problems += _problems(exc, Frame)
     instances: dict[str, Instance] = {}
     if not isinstance(modules, dict) or not modules:
         problems.append(("modules", "give at least one [modules.<id>] table (an energy system: [modules.energy])"))
@@ -272,7 +383,7 @@ def from_data(data: dict, source: str) -> Scenario:
         try:
             instances[id] = Instance(kind, cls.Params.model_validate(table))
         except ValidationError as exc:
-            problems += [(f"{where}.{field}" if field else where, reason) for field, reason in _problems(exc)]
+            problems += [(f"{where}.{field}" if field else where, reason) for field, reason in _problems(exc, cls.Params)]
     pairs: list[tuple[str, str]] = []
     if not isinstance(connections, list):
         problems.append(("connections", "must be an array of tables: [[connections]] from = \"<id>.<port>\", to = \"<id>.<port>\""))
@@ -283,9 +394,13 @@ def from_data(data: dict, source: str) -> Scenario:
             Connection.parse(spec.source, spec.target)
             pairs.append((spec.source, spec.target))
         except ValidationError as exc:
-            problems += [(f"connections[{i}].{field}", reason) for field, reason in _problems(exc)]
+            problems += [(f"connections[{i}].{field}", reason) for field, reason in _problems(exc, ConnectionSpec)]
         except ValueError as exc:
             problems.append((f"connections[{i}]", str(exc)))
+    if frame is not None:
+        problems += _span_problems(frame.time)
+        problems += _late_deployments(instances, frame.time.end, errors=True)
+    problems += _budget_problems(instances)
     if problems:
         raise ScenarioError(source, problems)
     scenario = Scenario(frame.scenario, frame.site, frame.time, frame.exchange, frame.checkpoint, instances, tuple(pairs))
@@ -317,11 +432,44 @@ def builtin_text(name: str) -> str:
     return path.read_text()
 
 
+#: The largest scenario file read (a scenario is a few kB; this refuses a wrong file quickly).
+MAX_FILE_BYTES = 10_000_000
+
+
+def read_text(path: Path) -> str:
+    """A scenario file's text: a regular file of UTF-8 text, or a ScenarioError naming why not."""
+    source = str(path)
+    if not path.exists():
+        raise ScenarioError(source, [("", "file not found")])
+    if not path.is_file():
+        raise ScenarioError(source, [("", "not a file (give a scenario .toml file)")])
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise ScenarioError(source, [("", f"{size:,} bytes is too large for a scenario file (at most {MAX_FILE_BYTES:,})")])
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ScenarioError(source, [("", f"cannot read it: {exc.strerror or exc}")]) from None
+    if b"\x00" in raw:
+        raise ScenarioError(source, [("", "a binary file, not a TOML scenario")])
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
+        raise ScenarioError(source, [("", f"not UTF-8 text (byte 0x{raw[exc.start]:02x} on line {line}); save it as UTF-8")]) from None
+
+
+def source_of(ref: str | Path) -> str:
+    """How errors and warnings name a scenario reference (its path, or the built-in's name)."""
+    path = Path(ref)
+    return str(path) if path.suffix == ".toml" or path.exists() else f"built-in scenario {ref}"
+
+
 def load(ref: str | Path) -> Scenario:
     """A scenario file path, or the name of a built-in scenario."""
     path = Path(ref)
     if path.suffix == ".toml" or path.exists():
-        if not path.is_file():
-            raise ScenarioError(str(path), [("", "file not found")])
-        return parse(path.read_text(), str(path))
+        return parse(read_text(path), str(path))
+    if str(ref) not in builtin_names():
+        raise ScenarioError(str(ref), [("", f"no built-in scenario named {str(ref)!r} and no such file; built-in: {', '.join(builtin_names())}")])
     return parse(builtin_text(str(ref)), f"built-in scenario {ref}")
