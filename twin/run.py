@@ -60,6 +60,7 @@ def summarize(scenario: Scenario, station: Station, runtime: str, conductor: Con
         "step_s": clock.step_s,
         "steps": conductor.step,
     }
+    summary["warnings"] = scenario.warning_lines  # e.g. an instance that lands after the end
     for id in station.of_kind("energy"):
         summary["energy"] = {**energy_totals(variables[id]), "final_storage_kwh": variables[id]["storage_kwh"],
                              "min_storage_soc_frac": variables[id]["min_storage_soc_frac"]}
@@ -155,8 +156,9 @@ def _check_resume(scenario: Scenario, out: Path) -> None:
         raise ResumeError(f"--resume: {out} was started with a different scenario (compare {saved}); resume with the same scenario and --until, or use another --out")
 
 
-def _cleanup_failed(out: Path, created: list[Path]) -> None:
-    """After a failure: keep what --resume can continue from; otherwise remove what the run made."""
+def _cleanup_failed(out: Path, created: list[Path], parents: list[Path] = ()) -> None:
+    """After a failure: keep what --resume can continue from; otherwise remove what the run made
+    (``parents``: the folders above ``out`` it created, removed when they are empty again)."""
     telemetry = out / "telemetry"
     resumable = telemetry.is_dir() and any(parts(folder) for folder in telemetry.iterdir())
     if resumable:
@@ -166,6 +168,11 @@ def _cleanup_failed(out: Path, created: list[Path]) -> None:
             shutil.rmtree(path, ignore_errors=True)
         else:
             path.unlink(missing_ok=True)
+    for path in parents:
+        try:
+            path.rmdir()
+        except OSError:
+            break
 
 
 def run(
@@ -192,13 +199,16 @@ def run(
     telemetry_dir = None if out is None else out / "telemetry"
     store = None if out is None else CheckpointStore(out / "checkpoints", clock)
     created: list[Path] = []
+    parents: list[Path] = []
     if out is not None:
         if resume:
             _check_resume(scenario, out)
         else:
-            created = [p for p in (out / "telemetry", out / "checkpoints", out / "scenario.toml", out / "endpoints.json") if not p.exists()]
+            # A fresh run owns these (an old run's are replaced below), so a failure removes them all.
+            created = [out / "telemetry", out / "checkpoints", out / "scenario.toml", out / "endpoints.json"]
             if not out.exists():
                 created.append(out)
+                parents = [p for p in out.parents if not p.exists()]  # deepest first
             out.mkdir(parents=True, exist_ok=True)
             # A fresh run (into an empty folder, or over an old one with --overwrite) starts clean.
             for old in (out / "telemetry", out / "checkpoints"):
@@ -217,7 +227,12 @@ def run(
     sha = scenario_sha256(scenario)
     with ExitStack() as stack:
         # The Ray runtime builds the sky while its actors start.
-        rt = stack.enter_context(make_runtime(scenario, runtime, station, None, telemetry_dir, address, actor_cpus, published, max_restarts))
+        try:
+            rt = stack.enter_context(make_runtime(scenario, runtime, station, None, telemetry_dir, address, actor_cpus, published, max_restarts))
+        except BaseException:  # the runtime did not start (no cluster, too few CPUs, Ctrl-C): leave nothing
+            if out is not None:
+                _cleanup_failed(out, created, parents)
+            raise
         conductor = Conductor(
             clock, station, rt.handles, window_steps or scenario.window_steps,
             checkpoint_steps=scenario.checkpoint_steps, on_progress=on_progress,
@@ -245,7 +260,7 @@ def run(
                 for partial in telemetry_dir.glob("*/.part-*.partial"):
                     partial.unlink(missing_ok=True)
             if out is not None:
-                _cleanup_failed(out, created)
+                _cleanup_failed(out, created, parents)
             raise
         summary = summarize(scenario, station, runtime, conductor, {"startup_s": t1 - t0, "simulate_s": time.perf_counter() - t1})
         endpoints = getattr(rt, "endpoints", None)
