@@ -3,7 +3,12 @@ from __future__ import annotations
 
 import csv
 import json
+import math
+import os
+import socket
 import sys
+import threading
+from enum import Enum
 from pathlib import Path
 from typing import Optional
 
@@ -24,9 +29,40 @@ kinds_app = typer.Typer(help="List the registered model kinds and their ports, o
 app.add_typer(kinds_app, name="kinds")
 
 
+class Runtime(str, Enum):
+    """Where the models run (twin.run.RUNTIMES)."""
+
+    ray = "ray"
+    local = "local"
+
+
+class Format(str, Enum):
+    csv = "csv"
+    json = "json"
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            typer.echo(f"ilrs-twin {version('ilrs-twin')}")
+        except PackageNotFoundError:
+            typer.echo("ilrs-twin (not installed)")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    version: bool = typer.Option(False, "--version", "-V", callback=_version, is_eager=True, help="Print the version and exit."),
+) -> None:
+    """ilrs-twin: run ILRS station scenarios, list model kinds and built-in scenarios, print lunar ephemerides."""
+
+
 def fail(message: str) -> None:
-    """Bad input: say what and why on stderr, exit 2, write nothing."""
-    typer.echo(f"error: {message}", err=True)
+    """Bad input: say what and why on stderr (one line per problem), exit 2, write nothing."""
+    for line in message.splitlines() or [""]:
+        typer.echo(f"error: {line}", err=True)
     raise typer.Exit(2)
 
 
@@ -39,38 +75,198 @@ def _scenario(ref: str):
         fail(str(exc))
 
 
+# -- checks of the run options before anything is written -----------------------------------------
+ADDRESS_TIMEOUT_S = 10.0
+
+
+def _check_out(out: Path, default: bool) -> None:
+    """The output folder can be made (and, by default, lies inside the working folder)."""
+    if default:
+        here = os.path.abspath(os.getcwd())
+        if os.path.commonpath([here, os.path.abspath(out)]) != here:
+            fail(f"--out: the default {out} is outside the working folder; give --out")
+    if out.exists():
+        if not out.is_dir():
+            fail(f"--out: {out} exists and is not a folder")
+        if not os.access(out, os.W_OK | os.X_OK):
+            fail(f"--out: {out} is not writable")
+        return
+    # Make it to see that it can be made, then take back what was made: a run that is refused writes nothing.
+    made = []
+    probe = out.absolute()
+    try:
+        while not probe.exists():
+            made.append(probe)
+            probe = probe.parent
+        if not probe.is_dir():
+            fail(f"--out: {out} cannot be created: {probe} is a file, not a folder")
+        out.mkdir(parents=True)
+    except (OSError, ValueError) as exc:
+        fail(f"--out: {out} cannot be created: {getattr(exc, 'strerror', None) or exc}")
+    finally:
+        for path in made:
+            try:
+                path.rmdir()
+            except OSError:
+                pass
+
+
+def _host_port(address: str) -> tuple[str, int] | None:
+    """(host, port) to reach for a Ray address; None for ones Ray resolves itself (auto, local)."""
+    if address in ("auto", "local"):
+        return None
+    target, port = address, 6379  # a head's GCS port
+    if target.startswith("ray://"):
+        target, port = target[len("ray://"):], 10001  # the Ray client server
+    elif "://" in target:
+        fail(f"--address: {address!r}: give ray://HOST:PORT (Ray client), HOST:PORT (the head node) or auto")
+    target = target.rstrip("/")
+    if target.startswith("["):  # [IPv6]:port
+        host, _, rest = target[1:].partition("]")
+        text = rest.removeprefix(":")
+    elif target.count(":") == 1:
+        host, _, text = target.partition(":")
+    else:
+        host, text = target, ""
+    if text:
+        if not text.isdigit() or not 0 < int(text) < 65536:
+            fail(f"--address: {address!r}: the port must be a number from 1 to 65535")
+        port = int(text)
+    if not host:
+        fail(f"--address: {address!r}: no host")
+    return host, port
+
+
+def _ray_answers(host: str, port: int, client: bool) -> str | None:
+    """None when a Ray head answers at host:port (its GCS, or with ``client`` its Ray client
+    server), else why not. An answer that asks for Ray's auth token counts: ray.init sends it."""
+    import grpc
+
+    target = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    try:
+        if client:
+            from ray.core.generated import ray_client_pb2 as messages, ray_client_pb2_grpc as services
+        else:
+            from ray.core.generated import gcs_service_pb2 as messages, gcs_service_pb2_grpc as services
+    except ImportError:  # a Ray without these: a TCP connection is all we can check
+        try:
+            socket.create_connection((host, port), timeout=ADDRESS_TIMEOUT_S).close()
+            return None
+        except OSError as exc:
+            return exc.strerror or str(exc) or type(exc).__name__
+    channel = grpc.insecure_channel(target)
+    try:
+        if client:
+            request = messages.ClusterInfoRequest(type=messages.ClusterInfoType.PING)
+            services.RayletDriverStub(channel).ClusterInfo(request, timeout=ADDRESS_TIMEOUT_S)
+        else:
+            services.NodeInfoGcsServiceStub(channel).GetClusterId(messages.GetClusterIdRequest(), timeout=ADDRESS_TIMEOUT_S)
+        return None
+    except grpc.RpcError as exc:
+        code = exc.code()
+        if code in (grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED):
+            return None
+        if code == grpc.StatusCode.DEADLINE_EXCEEDED:
+            return f"no answer within {ADDRESS_TIMEOUT_S:.0f} s"
+        details = (exc.details() or "").split(";")[-1].strip()
+        return f"{'not a Ray client server' if client else 'not a Ray head node'}? {code.name}: {details}" if code == grpc.StatusCode.UNIMPLEMENTED else f"{code.name}: {details}"
+    finally:
+        channel.close()
+
+
+def _check_address(address: str) -> None:
+    """A cluster address answers within ADDRESS_TIMEOUT_S (Ray itself would retry for minutes)."""
+    target = _host_port(address)
+    if target is None:
+        return
+    outcome: dict[str, str | None] = {}
+
+    def probe() -> None:
+        try:
+            outcome["reason"] = _ray_answers(*target, client=address.startswith("ray://"))
+        except Exception as exc:  # a broken name, an odd grpc error: say what it was
+            outcome["reason"] = str(exc) or type(exc).__name__
+
+    worker = threading.Thread(target=probe, daemon=True)
+    worker.start()
+    worker.join(ADDRESS_TIMEOUT_S + 2.0)
+    reason = outcome["reason"] if "reason" in outcome else f"no answer within {ADDRESS_TIMEOUT_S:.0f} s"
+    if reason is not None:
+        fail(f"--address: cannot reach a Ray cluster at {address} ({reason}); start it (ray start --head) or check the address")
+
+
+def _local_cpus() -> int:
+    """CPUs of the Ray cluster this machine would start (Ray's own count: affinity and cgroup limits)."""
+    try:
+        from ray._private.utils import get_num_cpus
+
+        return int(get_num_cpus())
+    except Exception:  # a Ray without that helper: the CPUs this process may use
+        return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def _check_actor_cpus(actor_cpus: float, instances: int, address: Optional[str]) -> None:
+    if not math.isfinite(actor_cpus) or actor_cpus < 0:
+        fail(f"--actor-cpus: {actor_cpus} is not a number of CPUs (0 or more)")
+    if address is not None or os.environ.get("RAY_ADDRESS"):
+        return  # another cluster: the runtime checks its resources when it joins
+    have = _local_cpus()
+    need = actor_cpus * instances
+    if need > have:
+        fail(f"--actor-cpus: {instances} subsystem actors at {actor_cpus:g} CPU each need {need:g} CPUs but this machine has {have}; "
+             f"lower --actor-cpus (at most {have / instances:.3g}) or join a cluster with --address")
+
+
+def _until(spec, until: str):
+    """The scenario ending at --until, which must lie on its step grid."""
+    try:
+        end = parse_utc(until)
+    except ValueError as exc:
+        fail(f"--until: {exc}")
+    start, stop, step = unix_s(spec.time.start), unix_s(spec.time.end), spec.time.step_s
+    if not start < unix_s(end) <= stop:
+        fail(f"--until: {iso(unix_s(end))} is not within the scenario ({iso(start)} to {iso(stop)}]")
+    offset = unix_s(end) - start
+    if end.microsecond or offset % step:
+        below = start + offset // step * step
+        above = min(below + step, stop)
+        nearest = above if below == start or above - unix_s(end) < unix_s(end) - below else below
+        fail(f"--until: {until} is not on the scenario's {step} s step grid; the nearest valid instant is {iso(nearest)}")
+    try:
+        return spec.with_end(end)
+    except ValueError as exc:
+        fail(f"--until: {exc}")
+
+
 @app.command()
 def run(
     scenario: str = typer.Argument(..., help="A scenario file (.toml) or the name of a built-in scenario (see `ilrs-twin scenarios`)."),
-    runtime: str = typer.Option("ray", "--runtime", "-r", help="ray: each subsystem a Ray actor serving gRPC; local: all in this process. Both give identical telemetry."),
+    runtime: Runtime = typer.Option(Runtime.ray, "--runtime", "-r", help="ray: each subsystem a Ray actor serving gRPC; local: all in this process. Both give identical telemetry."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Output folder: telemetry/<subsystem>.parquet, summary.json, scenario.toml. Default: runs/<scenario name>."),
     until: Optional[str] = typer.Option(None, "--until", help="Stop at this UTC instant (ISO 8601) instead of the scenario's end."),
     address: Optional[str] = typer.Option(None, "--address", help="Join this Ray cluster (e.g. ray://head:10001 or auto); default starts a local one."),
-    actor_cpus: float = typer.Option(0.25, "--actor-cpus", min=0.0, help="CPUs Ray reserves for each subsystem actor."),
+    actor_cpus: float = typer.Option(0.25, "--actor-cpus", help="CPUs Ray reserves for each subsystem actor (all of them together at most the cluster's)."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Allow writing into a non-empty output folder (its old run is replaced)."),
     resume: bool = typer.Option(False, "--resume", help="Continue the run in --out from its last complete checkpoint (after a crash, a kill or Ctrl-C)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar; print the summary as one JSON line."),
 ) -> None:
     """Run a scenario and write its telemetry (Parquet), summary.json and the resolved scenario."""
-    from twin.run import RUNTIMES, run as run_scenario
+    from twin.run import run as run_scenario
+    from twin.scenario import source_of
 
+    runtime = runtime.value
     spec = _scenario(scenario)
-    if runtime not in RUNTIMES:
-        fail(f"--runtime: must be one of {', '.join(RUNTIMES)}, not {runtime!r}")
     if until is not None:
-        try:
-            end = parse_utc(until)
-        except ValueError as exc:
-            fail(f"--until: {exc}")
-        if not spec.time.start < end <= spec.time.end:
-            fail(f"--until: {iso(unix_s(end))} is not within the scenario ({iso(unix_s(spec.time.start))} to {iso(unix_s(spec.time.end))}]")
-        try:
-            spec = spec.with_end(end)
-        except ValueError as exc:
-            fail(f"--until: {exc}")
+        spec = _until(spec, until)
+    default_out = out is None
     out = out or Path("runs") / spec.scenario.name
-    if out.exists() and not out.is_dir():
-        fail(f"--out: {out} exists and is not a folder")
+    _check_out(out, default_out)
+    if not math.isfinite(actor_cpus) or actor_cpus < 0:
+        fail(f"--actor-cpus: {actor_cpus} is not a number of CPUs (0 or more)")
+    if runtime == "ray":
+        _check_actor_cpus(actor_cpus, len(spec.modules), address)
+        if address is not None:
+            _check_address(address)
     if resume and overwrite:
         fail("--resume and --overwrite: choose one (continue the run in --out, or replace it)")
     if resume:
@@ -84,23 +280,17 @@ def run(
         hint = " or --resume to continue it" if (out / "scenario.toml").exists() and not (out / "summary.json").exists() else ""
         fail(f"--out: {out} is not empty; choose another folder, pass --overwrite to replace it{hint}")
 
+    for line in spec.warning_lines:
+        typer.echo(f"warning: {source_of(scenario)}: {line}", err=True)
     again = f"ilrs-twin run {scenario} --out {out}" + (f" --until {until}" if until else "") + (f" --runtime {runtime}" if runtime != "ray" else "")
     interactive = sys.stderr.isatty() and not quiet
     clock = spec.clock
+    options = dict(runtime=runtime, out=out, address=address, actor_cpus=actor_cpus, resume=resume)
     if interactive:
-        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-
-        progress = Progress(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            TextColumn("{task.percentage:>5.1f}%"),
-            TextColumn("{task.fields[date]}"),
-            TextColumn("{task.fields[speed]}"),
-            TimeElapsedColumn(),
-            TimeRemainingColumn(),
-            transient=False,
-        )
-        task = progress.add_task(f"{spec.scenario.name} ({runtime})", total=clock.n_steps, date="starting", speed="")
+        progress = make_progress()
+        progress.console.print(f"{spec.scenario.name}: {iso(clock.start_unix_s)} to {iso(clock.end_unix_s)}, {clock.n_steps:,} steps of {clock.step_s} s, {runtime} runtime",
+                               markup=False, highlight=False)
+        task = progress.add_task(spec.scenario.name[:16], total=clock.n_steps, date="starting", speed="")
         started = {}
 
         def on_progress(step: int) -> None:
@@ -109,15 +299,21 @@ def run(
             now = time.perf_counter()
             first = started.setdefault("t", (now, step))
             rate = (step - first[1]) * clock.step_s / max(now - first[0], 1e-9)
-            progress.update(task, completed=step, date=clock.datetime_at(step).strftime("%Y-%m-%d %H:%M"), speed=f"{rate:,.0f}x real time" if step > first[1] else "")
+            progress.update(task, completed=step, date=clock.datetime_at(step).strftime("%Y-%m-%d"), speed=f"{rate:,.0f}x" if step > first[1] else "")
 
         def on_ready(endpoints: list[dict]) -> None:
-            progress.console.print("gRPC (reflection, health), also in endpoints.json: " + ", ".join(f"{e['id']} {e['address']}" for e in endpoints), markup=False, highlight=False)
+            for line in endpoint_lines(endpoints, out):
+                progress.console.print(line, markup=False, highlight=False, soft_wrap=True)
 
         with progress:
-            summary = _run_or_explain(run_scenario, again, spec, runtime=runtime, out=out, address=address, actor_cpus=actor_cpus, on_progress=on_progress, on_ready=on_ready, resume=resume)
+            summary = _run_or_explain(run_scenario, again, spec, on_progress=on_progress, on_ready=on_ready, **options)
     else:
-        summary = _run_or_explain(run_scenario, again, spec, runtime=runtime, out=out, address=address, actor_cpus=actor_cpus, resume=resume)
+        def on_ready(endpoints: list[dict]) -> None:
+            if not quiet:
+                for line in endpoint_lines(endpoints, out):
+                    typer.echo(line, err=True)
+
+        summary = _run_or_explain(run_scenario, again, spec, on_ready=on_ready, **options)
 
     if interactive:
         e = summary["energy"]
@@ -132,10 +328,44 @@ def run(
         typer.echo(json.dumps(summary))
 
 
+def make_progress(console=None):
+    """The run's progress bar, one line of at most 80 columns: name, bar, percent, simulated date,
+    speed (simulated seconds per wall second), elapsed and remaining wall time."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    return Progress(
+        TextColumn("[bold]{task.description:<16}"),
+        BarColumn(bar_width=16),
+        TextColumn("{task.percentage:>5.1f}%"),
+        TextColumn("{task.fields[date]:<10}"),
+        TextColumn("{task.fields[speed]:>9}"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        transient=False,
+        console=console,
+    )
+
+
+def endpoint_lines(endpoints: list[dict], out: Path) -> list[str]:
+    """Every instance's gRPC address, plain text (also in OUT/endpoints.json)."""
+    width = max((len(e["id"]) for e in endpoints), default=0)
+    return [f"gRPC endpoints (reflection, health; also in {out / 'endpoints.json'}):"] + [f"  {e['id']:<{width}}  {e['address']}" for e in endpoints]
+
+
 def _run_or_explain(run_scenario, again: str, spec, **kwargs) -> dict:
-    """Run; on Ctrl-C say how to continue (exit 130) instead of a traceback."""
+    """Run; on Ctrl-C say how to continue (exit 130) instead of a traceback; a cluster that cannot
+    be joined or cannot hold the actors is bad input (exit 2)."""
+    address = kwargs.get("address")
     try:
         return run_scenario(spec, **kwargs)
+    except RuntimeError as exc:
+        if "--actor-cpus" in str(exc):
+            fail(f"--actor-cpus: {exc}")
+        raise
+    except (ConnectionError, SystemExit) as exc:  # ray.init: no cluster there, or it gave up waiting for one
+        if kwargs.get("runtime") != "ray":
+            raise
+        fail(f"--address: cannot join the Ray cluster {address or os.environ.get('RAY_ADDRESS') or '(local)'}: {exc or type(exc).__name__}")
     except KeyboardInterrupt:
         if (kwargs["out"] / "scenario.toml").exists():
             typer.echo(f"interrupted; continue from the last checkpoint with: {again} --resume", err=True)
@@ -172,6 +402,14 @@ def _instants(start: Optional[str], end: Optional[str], step: str, at: Optional[
     return list(t0 + np.arange(count) * dt)
 
 
+def _covered(times: list[float]) -> None:
+    from twin.params import EPHEMERIS_END, EPHEMERIS_RANGE, EPHEMERIS_START
+
+    outside = [t for t in times if not unix_s(EPHEMERIS_START) <= t <= unix_s(EPHEMERIS_END)]
+    if outside:
+        fail(f"{iso(outside[0])} is outside the ephemeris coverage, {EPHEMERIS_RANGE} (JPL DE421 and the Moon PA kernel cover 1900-2050)")
+
+
 @app.command()
 def ephemeris(
     site: Optional[str] = typer.Option(None, "--site", help="amundsen, aristarchus or marius-hills."),
@@ -181,7 +419,7 @@ def ephemeris(
     end: Optional[str] = typer.Option(None, "--end", help="Last instant (included when on the step grid)."),
     step: str = typer.Option("1h", "--step", help="Spacing: e.g. 60s, 10min, 1h, 1d."),
     at: Optional[str] = typer.Option(None, "--at", help="Comma-separated instants instead of a range."),
-    fmt: str = typer.Option("csv", "--format", help="csv or json."),
+    fmt: Format = typer.Option(Format.csv, "--format", help="csv: one row per instant; json: a list of objects."),
 ) -> None:
     """Sun and Earth elevation and azimuth at a lunar site (JPL DE421 + Moon PA kernels, offline).
 
@@ -190,8 +428,7 @@ def ephemeris(
     """
     from twin.scenario import SITES
 
-    if fmt not in ("csv", "json"):
-        fail(f"--format: must be csv or json, not {fmt!r}")
+    fmt = fmt.value
     if site is not None:
         if lat is not None or lon is not None:
             fail("give either --site or --lat/--lon, not both")
@@ -205,6 +442,7 @@ def ephemeris(
     if not -180 <= lon <= 360:
         fail(f"--lon: {lon} is outside [-180, 360]")
     times = _instants(start, end, step, at)
+    _covered(times)
 
     import numpy as np
 
@@ -280,7 +518,8 @@ def kinds_show(kind: str = typer.Argument(..., help="A kind name (see `ilrs-twin
     typer.echo(f"{'parameter':44} {'default':>22}  {'unit':10} description [source]")
     for row in describe(cls.Params):
         source = f" [{row['source']}]" if row["source"] else ""
-        typer.echo(f"{row['name']:44} {row['default']:>22}  {row['unit']:10} {row['description']}{source}")
+        allowed = f" (allowed: {row['range']})" if row["range"] else ""
+        typer.echo(f"{row['name']:44} {row['default']:>22}  {row['unit']:10} {row['description']}{allowed}{source}")
 
 
 def main() -> None:
