@@ -37,17 +37,11 @@ sys.path.insert(0, str(ROOT))
 
 from twin.clock import parse_utc  # noqa: E402
 from twin.run import run  # noqa: E402
-from twin.scenario import from_data, load  # noqa: E402
+from twin.scenario import load  # noqa: E402
 
 
 def scenario(end: str):
     return load("quickstart").with_end(parse_utc(end))
-
-
-def checkpoints(spec, every: str):
-    data = spec.to_data()
-    data["checkpoint"]["every"] = every
-    return from_data(data, f"{spec.scenario.name} with checkpoints {every}")
 
 
 def timed(spec, runtime: str, out: Path) -> dict:
@@ -119,7 +113,7 @@ def main() -> int:
             ray.shutdown()
         walls = {}
         for every in ("off", "30d") * 2:
-            r = timed(checkpoints(scenario(long_end), every), "local", tmp / f"ckpt-{every}-{len(walls)}")
+            r = timed(scenario(long_end).with_values("checkpoint", every=every), "local", tmp / f"ckpt-{every}-{len(walls)}")
             walls[every] = min(walls.get(every, float("inf")), r["call_s"])
         figures["checkpoint_overhead"] = round(walls["30d"] / walls["off"], 3)
         print(f"checkpoints, local, {long_end[:4]}: off {walls['off']:.2f} s, every 30 d {walls['30d']:.2f} s", file=sys.stderr)

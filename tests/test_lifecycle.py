@@ -442,3 +442,29 @@ def test_every_telemetry_column_says_its_unit_kind_and_description(tmp_path, sma
             assert meta[b"kind"].decode() in ("rate", "level", "cumulative", "amount", "state"), (folder.name, field.name)
     energy = pq.read_schema(parts(tmp_path / "telemetry" / "energy.parquet")[0][2])
     assert energy.field("storage_kwh").metadata[b"kind"] == b"level" and energy.field("solar_w").metadata[b"kind"] == b"rate"
+
+
+def test_hourly_telemetry_keeps_the_energy_and_data_totals(tmp_path):
+    """Rows of 1 h aggregate 12 steps of 5 min by column kind: rates averaged, amounts summed,
+    levels and cumulative totals taken at the block's end."""
+    fine = run(two_loads(), runtime="local", out=tmp_path / "fine")
+    coarse = run(two_loads().with_values("telemetry", step="1h"), runtime="local", out=tmp_path / "coarse")
+    assert coarse["modules"] == fine["modules"]
+    a = tables(tmp_path / "fine", ["energy", "lab", "communications"])
+    b = tables(tmp_path / "coarse", ["energy", "lab", "communications"])
+    assert b["energy"].num_rows * 12 == a["energy"].num_rows
+    for column in ("generation_w", "delivered_w", "unserved_w", "storage_loss_w"):
+        fine_kwh = a["energy"].column(column).to_numpy().sum() * 300 / 3.6e6
+        coarse_kwh = b["energy"].column(column).to_numpy().sum() * 3600 / 3.6e6
+        assert coarse_kwh == pytest.approx(fine_kwh, rel=1e-12, abs=1e-9), column
+    for id, column in (("lab", "data_produced_bytes"), ("communications", "downlinked_bytes"), ("communications", "lost_bytes")):
+        assert b[id].column(column).to_numpy().sum() == a[id].column(column).to_numpy().sum(), (id, column)
+    assert np.array_equal(b["energy"].column("storage_kwh").to_numpy(), a["energy"].column("storage_kwh").to_numpy()[11::12])
+    assert b["energy"].column("time").to_pylist()[1] - b["energy"].column("time").to_pylist()[0] == np.timedelta64(3600, "s")
+
+
+def test_telemetry_rows_must_fit_the_micro_step_and_the_checkpoints():
+    with pytest.raises(ScenarioError, match="telemetry.step"):
+        two_loads().with_values("telemetry", step="7min")
+    with pytest.raises(ScenarioError, match="checkpoint.every"):
+        two_loads(every="90min").with_values("telemetry", step="1h")

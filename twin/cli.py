@@ -8,6 +8,7 @@ import os
 import socket
 import sys
 import threading
+from datetime import datetime
 from enum import Enum
 from pathlib import Path
 from typing import Optional
@@ -248,6 +249,7 @@ def run(
     actor_cpus: float = typer.Option(0.25, "--actor-cpus", help="CPUs Ray reserves for each subsystem actor (all of them together at most the cluster's)."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Allow writing into a non-empty output folder (its old run is replaced)."),
     resume: bool = typer.Option(False, "--resume", help="Continue the run in --out from its last complete checkpoint (after a crash, a kill or Ctrl-C)."),
+    telemetry_step: Optional[str] = typer.Option(None, "--telemetry-step", help="One telemetry row per this much simulated time (e.g. 1h), aggregated by column kind; sets [telemetry] step."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar; print the summary as one JSON line."),
 ) -> None:
     """Run a scenario and write its telemetry (Parquet), summary.json and the resolved scenario."""
@@ -258,6 +260,13 @@ def run(
     spec = _scenario(scenario)
     if until is not None:
         spec = _until(spec, until)
+    if telemetry_step is not None:
+        from twin.scenario import ScenarioError
+
+        try:
+            spec = spec.with_values("telemetry", step=telemetry_step)
+        except ScenarioError as exc:
+            fail(f"--telemetry-step: {'; '.join(reason for _, reason in exc.problems)}")
     default_out = out is None
     out = out or Path("runs") / spec.scenario.name
     _check_out(out, default_out)
@@ -270,10 +279,10 @@ def run(
     if resume and overwrite:
         fail("--resume and --overwrite: choose one (continue the run in --out, or replace it)")
     if resume:
-        from twin.run import ResumeError, _check_resume
+        from twin.run import ResumeError, check_resume
 
         try:
-            _check_resume(spec, out)
+            check_resume(spec, out)
         except ResumeError as exc:
             fail(str(exc))
     elif out.is_dir() and any(out.iterdir()) and not overwrite:
@@ -281,14 +290,16 @@ def run(
         fail(f"--out: {out} is not empty; choose another folder, pass --overwrite to replace it{hint}")
 
     for line in spec.warning_lines:
-        typer.echo(f"warning: {source_of(scenario)}: {line}", err=True)
+    again = f"ilrs-twin run {scenario} --out {out}" + (f" --until {until}" if until else "") + (f" --telemetry-step {telemetry_step}" if telemetry_step else "") + (f" --runtime {runtime}" if runtime != "ray" else "")
     again = f"ilrs-twin run {scenario} --out {out}" + (f" --until {until}" if until else "") + (f" --runtime {runtime}" if runtime != "ray" else "")
     interactive = sys.stderr.isatty() and not quiet
     clock = spec.clock
     options = dict(runtime=runtime, out=out, address=address, actor_cpus=actor_cpus, resume=resume)
     if interactive:
         progress = make_progress()
-        progress.console.print(f"{spec.scenario.name}: {iso(clock.start_unix_s)} to {iso(clock.end_unix_s)}, {clock.n_steps:,} steps of {clock.step_s} s, {runtime} runtime",
+        first, last = clock.datetime_at(0), clock.datetime_at(clock.n_steps)
+        style = "%Y-%m-%d" if first.time() == last.time() == datetime.min.time() else "%Y-%m-%d %H:%M"
+        progress.console.print(f"{spec.scenario.name}: {first:{style}} to {last:{style}}, {clock.n_steps:,} steps of {clock.step_s} s ({runtime})",
                                markup=False, highlight=False)
         task = progress.add_task(spec.scenario.name[:16], total=clock.n_steps, date="starting", speed="")
         started = {}

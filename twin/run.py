@@ -146,7 +146,7 @@ def per_year(station: Station, energy_id: str, conductor: Conductor, final: dict
     return out
 
 
-def _check_resume(scenario: Scenario, out: Path) -> None:
+def check_resume(scenario: Scenario, out: Path) -> None:
     if (out / "summary.json").exists():
         raise ResumeError(f"--resume: {out} holds a finished run (summary.json); nothing to resume")
     saved = out / "scenario.toml"
@@ -202,7 +202,7 @@ def run(
     parents: list[Path] = []
     if out is not None:
         if resume:
-            _check_resume(scenario, out)
+            check_resume(scenario, out)
         else:
             # A fresh run owns these (an old run's are replaced below), so a failure removes them all.
             created = [out / "telemetry", out / "checkpoints", out / "scenario.toml", out / "endpoints.json"]

@@ -163,6 +163,17 @@ class Checkpoint(Strict):
         return _duration(value, "every", off=True)
 
 
+class TelemetryRows(Strict):
+    # One row per `step` of simulated time, each column aggregated by its kind (rate: mean,
+    # amount: sum, level, cumulative and state: the last step's). Default: every micro step.
+    step: str | float | None = Field(default=None, description="row spacing of the telemetry: a whole number of micro steps (default: every micro step)")
+
+    @field_validator("step", mode="before")
+    @classmethod
+    def _step(cls, value: Any) -> Any:
+        return None if value is None else _duration(value, "step")
+
+
 class Frame(Strict):
     """Everything of a scenario but its instances and connections."""
 
@@ -171,6 +182,18 @@ class Frame(Strict):
     time: Time
     exchange: Exchange = Exchange()
     checkpoint: Checkpoint = Checkpoint()
+    telemetry: TelemetryRows = TelemetryRows()
+
+    @model_validator(mode="after")
+    def _rows_fit(self) -> "Frame":
+        if self.telemetry.step is None:
+            return self
+        rows, step = parse_duration(self.telemetry.step), self.time.step_s
+        if rows % step:
+            raise ValueError(f"telemetry.step: {self.telemetry.step!r} is not a whole number of micro steps ({step} s)")
+        if self.checkpoint.every != "off" and parse_duration(self.checkpoint.every) % rows:
+            raise ValueError(f"checkpoint.every: {self.checkpoint.every!r} must be a whole number of telemetry rows ({self.telemetry.step!r}), so a checkpoint is a resume point")
+        return self
 
 
 class ConnectionSpec(Strict):
@@ -193,6 +216,7 @@ class Scenario:
     checkpoint: Checkpoint
     modules: dict[str, Instance]
     connections: tuple[tuple[str, str], ...] = ()
+    telemetry: TelemetryRows = TelemetryRows()
 
     def __hash__(self) -> int:
         return hash(self.to_toml())
@@ -210,6 +234,11 @@ class Scenario:
         if self.checkpoint.every == "off":
             return None
         return max(1, int(parse_duration(self.checkpoint.every) // self.time.step_s))
+
+    @property
+    def telemetry_every(self) -> int:
+        """Micro steps per telemetry row."""
+        return 1 if self.telemetry.step is None else int(parse_duration(self.telemetry.step) // self.time.step_s)
 
     def of_kind(self, kind: str) -> list[str]:
         return [id for id, instance in self.modules.items() if instance.kind == kind]
@@ -233,6 +262,12 @@ class Scenario:
 
     def to_toml(self) -> str:
         return tomli_w.dumps(self.to_data())
+
+    def with_values(self, section: str, **values) -> "Scenario":
+        """The same scenario with some fields of one section changed (validated again)."""
+        data = self.to_data()
+        data.setdefault(section, {}).update(values)
+        return from_data(data, f"scenario {self.scenario.name} ({section}: {', '.join(values)})")
 
     def with_end(self, end: datetime) -> "Scenario":
         return self.with_span(self.time.start, end)
@@ -403,7 +438,7 @@ def from_data(data: dict, source: str) -> Scenario:
     problems += _budget_problems(instances)
     if problems:
         raise ScenarioError(source, problems)
-    scenario = Scenario(frame.scenario, frame.site, frame.time, frame.exchange, frame.checkpoint, instances, tuple(pairs))
+    scenario = Scenario(frame.scenario, frame.site, frame.time, frame.exchange, frame.checkpoint, instances, tuple(pairs), frame.telemetry)
     for id, instance in instances.items():
         check = getattr(instance.params, "check_station", None)
         if check is not None:

@@ -51,7 +51,7 @@ class LocalRuntime:
     def __enter__(self) -> "LocalRuntime":
         clock = self.scenario.clock
         self.handles = {
-            id: LocalHandle(ModelHost(model, telemetry_sink(self.telemetry_dir, model, clock), self.environment.for_instance(id)))
+            id: LocalHandle(ModelHost(model, telemetry_sink(self.telemetry_dir, model, clock, self.scenario.telemetry_every), self.environment.for_instance(id)))
             for id, model in self.station.models.items()
         }
         return self

@@ -42,7 +42,7 @@ class SubsystemActor:
         model = self.model
         # Each actor writes its own instance's telemetry where it runs (on a multi-node cluster,
         # the output folder must be shared storage, as for Ray's own storage_path).
-        sink = telemetry_sink(self.telemetry_dir, model, self.scenario.clock)
+        sink = telemetry_sink(self.telemetry_dir, model, self.scenario.clock, self.scenario.telemetry_every)
         self.host = ModelHost(model, sink, environment.for_instance(self.id))
         # On a cluster the endpoint must be reachable from the driver's node: publish the node's
         # address. A local cluster binds loopback only.
