@@ -290,8 +290,8 @@ def run(
         fail(f"--out: {out} is not empty; choose another folder, pass --overwrite to replace it{hint}")
 
     for line in spec.warning_lines:
+        typer.echo(f"warning: {source_of(scenario)}: {line}", err=True)
     again = f"ilrs-twin run {scenario} --out {out}" + (f" --until {until}" if until else "") + (f" --telemetry-step {telemetry_step}" if telemetry_step else "") + (f" --runtime {runtime}" if runtime != "ray" else "")
-    again = f"ilrs-twin run {scenario} --out {out}" + (f" --until {until}" if until else "") + (f" --runtime {runtime}" if runtime != "ray" else "")
     interactive = sys.stderr.isatty() and not quiet
     clock = spec.clock
     options = dict(runtime=runtime, out=out, address=address, actor_cpus=actor_cpus, resume=resume)
