@@ -193,6 +193,7 @@ def test_quantities_that_feed_the_ledgers_are_bounded(old, new, field, reason):
     assert f"station.toml: {field}: " in message and reason in message, message
 
 
+@pytest.mark.slow
 def test_at_the_limits_the_ledgers_hold_over_the_longest_run():
     """1 MW generated and asked for and 10 Gbit/s of data for the 151 years the ephemeris covers:
     every ledger stays positive and balanced (an int64 overflow would turn it negative)."""
@@ -265,6 +266,11 @@ def test_the_covered_range_lies_inside_the_kernels():
     assert np.all(np.isfinite(vectors["sun_enu"]))
     with pytest.raises(Exception):
         sky_vectors(-84.5, 82.8, np.array([float(unix_s(parse_utc("1899-07-01T00:00:00Z")))]))
+
+
+@pytest.mark.parametrize("args", [["--at", "1850-01-01T00:00:00Z"], ["--start", "2050-12-01T00:00:00Z", "--end", "2052-01-01T00:00:00Z", "--step", "1d"]])
+def test_the_ephemeris_command_refuses_instants_outside_the_coverage(args):
+    refused(cli("ephemeris", "--site", "amundsen", *args), "outside the ephemeris coverage", "1900-2050")
 
 
 def test_a_relay_epoch_outside_the_ephemeris_is_refused():

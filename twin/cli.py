@@ -328,11 +328,12 @@ def run(
 
     if interactive:
         e = summary["energy"]
+        day = lambda instant: instant.removesuffix("T00:00:00Z")  # noqa: E731
         typer.echo(
-            f"{summary['scenario']} at {summary['site']}: {summary['start']} to {summary['end']} in {summary['wall_s']:.1f} s "
-            f"({summary['speedup']:,.0f}x real time)\n"
-            f"  generated {e['generated_kwh']:,.0f} kWh, delivered {e['delivered_kwh']:,.0f} kWh, unserved {e['unserved_kwh']:,.0f} kWh, "
-            f"min state of charge {e['min_storage_soc_frac']:.0%}\n"
+            f"{summary['scenario']} at {summary['site']}: {day(summary['start'])} to {day(summary['end'])}\n"
+            f"  {summary['wall_s']:.1f} s ({summary['speedup']:,.0f}x real time)\n"
+            f"  generated {e['generated_kwh']:,.0f} kWh, delivered {e['delivered_kwh']:,.0f} kWh, unserved {e['unserved_kwh']:,.0f} kWh\n"
+            f"  min state of charge {e['min_storage_soc_frac']:.0%}\n"
             f"  load shed (h): " + ", ".join(f"{k} {v:,.0f}" for k, v in e["shed_hours"].items()) + f"\n  written to {out}/"
         )
     else:
