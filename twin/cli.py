@@ -82,6 +82,13 @@ ADDRESS_TIMEOUT_S = 10.0
 
 def _check_out(out: Path, default: bool) -> None:
     """The output folder can be made (and, by default, lies inside the working folder)."""
+    try:
+        _check_out_folder(out, default)
+    except (OSError, ValueError) as exc:  # a name too long, a NUL byte, a folder we may not look into
+        fail(f"--out: {out} cannot be used: {getattr(exc, 'strerror', None) or exc}")
+
+
+def _check_out_folder(out: Path, default: bool) -> None:
     if default:
         here = os.path.abspath(os.getcwd())
         if os.path.commonpath([here, os.path.abspath(out)]) != here:

@@ -1,6 +1,7 @@
 """Scenario files: TOML, validated on load, every error naming the file, the field and the reason."""
 from __future__ import annotations
 
+import os
 import re
 import tomllib
 from dataclasses import dataclass
@@ -474,17 +475,17 @@ MAX_FILE_BYTES = 10_000_000
 def read_text(path: Path) -> str:
     """A scenario file's text: a regular file of UTF-8 text, or a ScenarioError naming why not."""
     source = str(path)
-    if not path.exists():
-        raise ScenarioError(source, [("", "file not found")])
-    if not path.is_file():
-        raise ScenarioError(source, [("", "not a file (give a scenario .toml file)")])
     try:
+        if not path.exists():
+            raise ScenarioError(source, [("", "file not found")])
+        if not path.is_file():
+            raise ScenarioError(source, [("", "not a file (give a scenario .toml file)")])
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
             raise ScenarioError(source, [("", f"{size:,} bytes is too large for a scenario file (at most {MAX_FILE_BYTES:,})")])
         raw = path.read_bytes()
-    except OSError as exc:
-        raise ScenarioError(source, [("", f"cannot read it: {exc.strerror or exc}")]) from None
+    except (OSError, ValueError) as exc:
+        raise ScenarioError(source, [("", f"cannot read it: {getattr(exc, 'strerror', None) or exc}")]) from None
     if b"\x00" in raw:
         raise ScenarioError(source, [("", "a binary file, not a TOML scenario")])
     try:
@@ -494,16 +495,24 @@ def read_text(path: Path) -> str:
         raise ScenarioError(source, [("", f"not UTF-8 text (byte 0x{raw[exc.start]:02x} on line {line}); save it as UTF-8")]) from None
 
 
+def _is_file_ref(path: Path) -> bool:
+    """A reference that names a file (a .toml, or anything that exists) rather than a built-in."""
+    try:
+        return path.suffix == ".toml" or path.exists() or str(path) not in builtin_names() and os.sep in str(path)
+    except (OSError, ValueError):  # a name too long for the file system, a NUL byte
+        return True
+
+
 def source_of(ref: str | Path) -> str:
     """How errors and warnings name a scenario reference (its path, or the built-in's name)."""
     path = Path(ref)
-    return str(path) if path.suffix == ".toml" or path.exists() else f"built-in scenario {ref}"
+    return str(path) if _is_file_ref(path) else f"built-in scenario {ref}"
 
 
 def load(ref: str | Path) -> Scenario:
     """A scenario file path, or the name of a built-in scenario."""
     path = Path(ref)
-    if path.suffix == ".toml" or path.exists():
+    if _is_file_ref(path):
         return parse(read_text(path), str(path))
     if str(ref) not in builtin_names():
         raise ScenarioError(str(ref), [("", f"no built-in scenario named {str(ref)!r} and no such file; built-in: {', '.join(builtin_names())}")])
