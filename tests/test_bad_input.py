@@ -350,7 +350,7 @@ def test_a_folder_or_a_device_is_no_scenario_file(tmp_path):
 
 def test_names_too_long_for_the_file_system_are_refused(tmp_path):
     long = "a" * 5000
-    refused(cli("run", long, "--runtime", "local"), "no built-in scenario")
+    refused(cli("run", long, "--runtime", "local"), "File name too long")
     refused(cli("run", f"{long}.toml", "--runtime", "local"), "File name too long")
     (tmp_path / "s.toml").write_text(BRIEF)
     refused(cli("run", tmp_path / "s.toml", "--runtime", "local", "--out", tmp_path / long), "--out", "File name too long")
