@@ -439,6 +439,19 @@ def test_a_cluster_too_small_for_the_actors_exits_2(tmp_path, monkeypatch):
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize("error", [ConnectionError("Could not find any running Ray instance."), SystemExit(15)])
+def test_a_cluster_that_cannot_be_joined_exits_2(tmp_path, monkeypatch, error):
+    """ray.init's own failures (no cluster for `auto`, a GCS that never answers) read as bad input."""
+    import twin.run as run_module
+
+    def unjoinable(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(run_module, "make_runtime", unjoinable)
+    refused(cli("run", "quickstart", "--address", "auto", "--out", tmp_path / "out"), "--address", "cannot join the Ray cluster auto")
+    assert list(tmp_path.iterdir()) == []
+
+
 @pytest.mark.parametrize("when", ["start", "run"])
 def test_a_failed_or_interrupted_run_leaves_no_folder_it_created(tmp_path, monkeypatch, when):
     import twin.run as run_module
