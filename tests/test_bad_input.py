@@ -9,7 +9,6 @@ import math
 import os
 import socket
 import time
-from datetime import timedelta
 from pathlib import Path
 
 import numpy as np

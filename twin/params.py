@@ -1,7 +1,6 @@
 """Shared pieces of module parameter models: strict bases, the ledgers' budgets, units."""
 from __future__ import annotations
 
-import math
 import re
 import types
 import typing
