@@ -34,7 +34,7 @@ to ``recover`` and replays from the newest snapshot the instances' telemetry rea
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, Protocol
 
 import numpy as np
@@ -71,7 +71,7 @@ class ExchangeStats:
 class StationSnapshot:
     step: int
     instances: dict[str, Snapshot]
-    plan: dict[str, np.ndarray]  # "<target>/<in_key>" -> answers expected from `step` on
+    plan: dict[str, np.ndarray] | None  # "<target>/<in_key>" -> answers expected from `step` on (None: the defaults)
     stats: tuple[int, int, int]  # windows, cut, proposals
     scenario_sha256: str = ""
 
@@ -187,6 +187,7 @@ class Conductor:
         if due:
             snap = StationSnapshot(at, taken, plan, stats, self.sha)
             self.checkpoints.append(snap)
+            self.trim()
             if self.checkpoint_steps is not None:
                 self._next_checkpoint = (at // self.checkpoint_steps + 1) * self.checkpoint_steps
             if self.on_checkpoint is not None:
@@ -254,12 +255,25 @@ class Conductor:
             self._round(None)
 
     # -- snapshots --------------------------------------------------------------------------
+    KEEP_PLANS = 3
+
+    def trim(self) -> None:
+        """Keep the plans (a window of answers each) of the newest checkpoints only: memory stays
+        flat over a campaign. An older one restores with the default assumptions: the same
+        telemetry, maybe a few more exchange rounds."""
+        for i, snap in enumerate(self.checkpoints[:-self.KEEP_PLANS]):
+            if snap.plan is not None:
+                self.checkpoints[i] = replace(snap, plan=None)
+
     def restore(self, snap: StationSnapshot) -> None:
         """Continue from ``snap``: every instance restored, the conductor's plan and counters too."""
         for id, handle in self.handles.items():
             handle.restore(snap.instances[id])
         self.step, self.accepted = snap.step, 0
-        self.plan = {key: np.asarray(value, dtype=np.float64) for key, value in snap.plan.items()}
+        if snap.plan is None:
+            self.plan = {_plan_key(r): np.full(1, r.assume) for r in self.feedback}
+        else:
+            self.plan = {key: np.asarray(value, dtype=np.float64).copy() for key, value in snap.plan.items()}
         self.stats.windows, self.stats.cut, self.stats.proposals = snap.stats
         self.checkpoints = [c for c in self.checkpoints if c.step <= snap.step] or [snap]
         self._next_checkpoint = snap.step if self.checkpoint_steps is None else (snap.step // self.checkpoint_steps + 1) * self.checkpoint_steps

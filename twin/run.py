@@ -245,6 +245,7 @@ def run(
                 saved = [s for s in store.load_all() if s.scenario_sha256 == sha]
                 if saved:
                     conductor.checkpoints = saved
+                    conductor.trim()
                     conductor.restore_latest()
                     if on_progress is not None:
                         on_progress(conductor.step)
