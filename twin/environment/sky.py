@@ -122,6 +122,8 @@ def disk_fraction_above(height_deg, radius_deg) -> np.ndarray:
 
 # Column layout of the grid table.
 _SE, _SN, _SU, _SD, _EE, _EN, _EU, _ED = range(8)
+SUN_KEYS = SAMPLE_KEYS[:5]
+EARTH_KEYS = SAMPLE_KEYS[5:]
 
 
 #: Grid points computed per ephemeris call while building a grid (bounds memory for long campaigns).
@@ -168,7 +170,7 @@ class SkyGrid(GridSampled):
             table[rows, _ED] = v["earth_distance_km"]
         self._table = table
 
-    def sample(self, unix_s) -> dict[str, np.ndarray]:
+    def sample(self, unix_s, keys=None) -> dict[str, np.ndarray]:
         """Sky state at the given UTC Unix seconds (1-D float64 arrays, same length).
 
         Keys (:data:`SAMPLE_KEYS`): ``sun_elevation_deg``, ``sun_azimuth_deg``,
@@ -178,18 +180,32 @@ class SkyGrid(GridSampled):
         at the Sun's azimuth), ``earth_elevation_deg``, ``earth_azimuth_deg``,
         ``earth_distance_km``, ``earth_visible`` (1.0 when the Earth's centre is
         above the mask, else 0.0).
+
+        ``keys``: only the Sun's or the Earth's columns when no key of the other is asked for
+        (the columns computed are the same bits either way: everything is elementwise).
         """
+        want = set(SAMPLE_KEYS if keys is None else keys)
         u, i, f = self._grid.locate(unix_s, "sky")
-        f = f[:, None]
-        a = self._table[i]
-        b = self._table[i + 1]
-        row = a + f * (b - a)  # (m, 8), elementwise IEEE arithmetic only
+        out: dict[str, np.ndarray] = {}
 
         def col(k: int) -> np.ndarray:
-            return np.ascontiguousarray(row[:, k])
+            a, b = self._table[i, k], self._table[i + 1, k]
+            return np.ascontiguousarray(a + f * (b - a))  # elementwise IEEE arithmetic only
 
+        if want & set(SUN_KEYS):
+            out.update(self._sun(col))
+        if want & set(EARTH_KEYS):
+            earth_el, earth_az = _elev_az(col(_EE), col(_EN), col(_EU))
+            out.update({
+                "earth_elevation_deg": earth_el,
+                "earth_azimuth_deg": earth_az,
+                "earth_distance_km": col(_ED),
+                "earth_visible": (earth_el > self.horizon.min_elevation_deg(earth_az)).astype(np.float64),
+            })
+        return out
+
+    def _sun(self, col) -> dict[str, np.ndarray]:
         sun_el, sun_az = _elev_az(col(_SE), col(_SN), col(_SU))
-        earth_el, earth_az = _elev_az(col(_EE), col(_EN), col(_EU))
         sun_km = col(_SD)
         sun_au = sun_km / AU_KM
         irradiance = SOLAR_CONSTANT_W_M2 / (sun_au * sun_au)
@@ -198,17 +214,12 @@ class SkyGrid(GridSampled):
         # The mask line is treated as straight (and horizontal) across the
         # half-degree disk, using the mask elevation at the Sun's centre azimuth.
         sun_frac = disk_fraction_above(sun_el - self.horizon.min_elevation_deg(sun_az), sun_radius_deg)
-        earth_vis = (earth_el > self.horizon.min_elevation_deg(earth_az)).astype(np.float64)
         return {
             "sun_elevation_deg": sun_el,
             "sun_azimuth_deg": sun_az,
             "sun_distance_au": sun_au,
             "solar_irradiance_w_m2": irradiance,
             "sun_visible_frac": sun_frac,
-            "earth_elevation_deg": earth_el,
-            "earth_azimuth_deg": earth_az,
-            "earth_distance_km": col(_ED),
-            "earth_visible": earth_vis,
         }
 
     def __repr__(self) -> str:

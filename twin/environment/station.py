@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from twin.environment.sky import HorizonMask, SkyGrid
+from twin.environment.sky import SAMPLE_KEYS, HorizonMask, SkyGrid
 
 
 class StationEnvironment:
@@ -30,15 +30,20 @@ class StationEnvironment:
     def __getstate__(self):
         return {**self.__dict__, "_memo": None}
 
-    def _sky(self, start_step: int, times: np.ndarray) -> dict[str, np.ndarray]:
-        # Instances in one process share a window's sky (the local runtime samples it once).
+    def _sky(self, start_step: int, times: np.ndarray, keys) -> dict[str, np.ndarray]:
+        # Instances in one process share a window's sky (the local runtime samples it once), and
+        # only the columns someone reads are computed (an actor computes its own).
         key = (start_step, len(times))
         if self._memo is None or self._memo[0] != key:
-            self._memo = (key, self.sky.sample(times))
-        return self._memo[1]
+            self._memo = (key, {})
+        columns = self._memo[1]
+        missing = [k for k in keys if k in SAMPLE_KEYS and k not in columns]
+        if missing:
+            columns.update(self.sky.sample(times, missing))
+        return columns
 
     def sample(self, id: str, start_step: int, times: np.ndarray, keys) -> dict[str, np.ndarray]:
-        merged = dict(self._sky(start_step, times))
+        merged = dict(self._sky(start_step, times, keys))
         for source in self.own.get(id, ()):
             merged.update(source.sample(times))
         missing = [k for k in keys if k not in merged]
