@@ -158,14 +158,7 @@ def station_of(models):
     """The station graph of hand-built models (no scenario), by the rules of twin.station.Station."""
     from twin.station import Station
 
-    station = Station.__new__(Station)
-    station.models = {model.id: model for model in models}
-    station.routes = station._routes(())
-    for id, model in station.models.items():
-        model.connect(tuple(r for r in station.routes if r.target == id), tuple(r for r in station.routes if r.source == id))
-    station._check_required()
-    station.levels = station._levels()
-    return station
+    return Station.of(models)
 
 
 def conduct(models, clock, sky, window_steps: int, folder):

@@ -85,7 +85,18 @@ class Station:
                 self.models[id] = cls(id, instance.params, clock, instance_seed(seed, id))
             except ValueError as exc:
                 raise StationError(f"modules.{id}", str(exc)) from None
-        self.routes = self._routes(tuple(Connection.parse(*c) if isinstance(c, tuple) else c for c in scenario.connections))
+        self._wire(tuple(Connection.parse(*c) if isinstance(c, tuple) else c for c in scenario.connections))
+
+    @classmethod
+    def of(cls, models, connections: tuple[Connection, ...] = ()) -> "Station":
+        """The station of instances built by hand (tests, tools), connected by the same rules."""
+        station = cls.__new__(cls)
+        station.models = {model.id: model for model in models}
+        station._wire(connections)
+        return station
+
+    def _wire(self, connections: tuple[Connection, ...]) -> None:
+        self.routes = self._routes(connections)
         for id, model in self.models.items():
             model.connect(tuple(r for r in self.routes if r.target == id), tuple(r for r in self.routes if r.source == id))
         self._check_required()
