@@ -1,11 +1,15 @@
 """Bearer tokens: mutating RPCs need ``authorization: Bearer <token>``; reads (Describe, GetState,
-health, reflection) stay open."""
+health, reflection) stay open, but a request without the token may be at most
+:data:`ANONYMOUS_LIMIT` bytes (reads are small; only the conductor's windows are large)."""
 from __future__ import annotations
 
 import hmac
+import inspect
 import secrets
 
 import grpc
+
+ANONYMOUS_LIMIT = 64 * 1024
 
 
 def new_token() -> str:
@@ -27,8 +31,57 @@ class TokenInterceptor(grpc.aio.ServerInterceptor):
         self._deny = grpc.unary_unary_rpc_method_handler(deny)
 
     async def intercept_service(self, continuation, details):
+        metadata = dict(details.invocation_metadata or ())
+        if hmac.compare_digest(str(metadata.get("authorization", "")).encode(), self._expected):
+            return await continuation(details)
         if details.method in self._mutating:
-            metadata = dict(details.invocation_metadata or ())
-            if not hmac.compare_digest(str(metadata.get("authorization", "")).encode(), self._expected):
-                return self._deny
-        return await continuation(details)
+            return self._deny
+        handler = await continuation(details)
+        return None if handler is None else _size_limited(handler, details.method)
+
+
+async def _refuse(context, method: str, size: int) -> None:
+    await context.abort(
+        grpc.StatusCode.RESOURCE_EXHAUSTED,
+        f"request: {size} bytes to {method} without a token; the limit is {ANONYMOUS_LIMIT} bytes (send 'authorization: Bearer <token>' for larger requests)",
+    )
+
+
+def _size_limited(handler: grpc.RpcMethodHandler, method: str) -> grpc.RpcMethodHandler:
+    """The same handler, refusing any request message over the anonymous limit before it is parsed."""
+    parse = handler.request_deserializer or (lambda raw: raw)
+    if handler.request_streaming:
+        original = handler.stream_stream or handler.stream_unary
+
+        async def checked(raw_iterator, context):
+            async for raw in raw_iterator:
+                if len(raw) > ANONYMOUS_LIMIT:
+                    await _refuse(context, method, len(raw))
+                yield parse(raw)
+
+        async def request(raw_iterator, context):
+            return checked(raw_iterator, context)
+    else:
+        original = handler.unary_unary or handler.unary_stream
+
+        async def request(raw, context):
+            if len(raw) > ANONYMOUS_LIMIT:
+                await _refuse(context, method, len(raw))
+            return parse(raw)
+
+    # grpc.aio tells streaming behaviours from the function's kind: keep the original's.
+    if inspect.isasyncgenfunction(original):
+        async def call(raw, context):
+            async for response in original(await request(raw, context), context):
+                yield response
+    else:
+        async def call(raw, context):
+            return await original(await request(raw, context), context)
+
+    make = {
+        (False, False): grpc.unary_unary_rpc_method_handler,
+        (False, True): grpc.unary_stream_rpc_method_handler,
+        (True, False): grpc.stream_unary_rpc_method_handler,
+        (True, True): grpc.stream_stream_rpc_method_handler,
+    }[(handler.request_streaming, handler.response_streaming)]
+    return make(call, request_deserializer=None, response_serializer=handler.response_serializer)

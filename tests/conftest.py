@@ -1,8 +1,14 @@
 """Shared fixtures: one Ray cluster for the whole session, and small scenarios that switch loads."""
 from __future__ import annotations
 
+import os
+import tempfile
 
 import pytest
+
+# The suite builds its ephemeris tables into a cache of its own: it exercises both the build and
+# the cached path, and never reads (or fills) the user's cache.
+os.environ["ILRS_TWIN_CACHE"] = tempfile.mkdtemp(prefix="ilrs-twin-test-cache-")
 
 from twin.scenario import Scenario, parse
 

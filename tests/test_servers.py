@@ -15,7 +15,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2
 from grpc_status import rpc_status
 
-from services.auth import bearer
+from services.auth import ANONYMOUS_LIMIT, bearer
 from services.gen.ilrs.twin.v1 import coupling_pb2, subsystem_pb2, subsystem_pb2_grpc
 from services.subsystem_server import serve
 from twin.conductor import Conductor
@@ -78,6 +78,35 @@ def test_a_window_past_the_end_is_refused_with_a_field_violation_and_nothing_cha
     assert status.details[0].Unpack(detail)
     assert detail.field_violations[0].field == "window.steps"
     assert host.step == step and host.state is state
+
+
+def test_a_large_request_without_a_token_is_refused_before_it_is_parsed(served):
+    """Reads are open, but an anonymous client cannot make the server parse megabytes: over the
+    limit is RESOURCE_EXHAUSTED (unary and streaming alike); the same request with the token, and
+    a small one without, are answered."""
+    host, channel = served
+    stub = subsystem_pb2_grpc.SubsystemServiceStub(channel)
+    size, length = ANONYMOUS_LIMIT + 1, b""
+    while True:  # a varint
+        length += bytes([(size & 0x7F) | (0x80 if size > 0x7F else 0)])
+        size >>= 7
+        if not size:
+            break
+    big = b"\x7a" + length + b"x" * (ANONYMOUS_LIMIT + 1)  # an unknown field 15 the parser skips
+    get_state = channel.unary_unary("/ilrs.twin.v1.SubsystemService/GetState", request_serializer=lambda raw: raw,
+                                    response_deserializer=subsystem_pb2.GetStateResponse.FromString)
+    with pytest.raises(grpc.RpcError) as refused:
+        get_state(big, timeout=10)
+    assert refused.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert "without a token" in refused.value.details()
+    assert get_state(big, metadata=bearer("secret"), timeout=10).state.step == host.step
+    assert stub.GetState(subsystem_pb2.GetStateRequest(), timeout=10).state.step == host.step
+    call = channel.stream_stream(REFLECTION["v1"], request_serializer=lambda raw: raw,
+                                 response_deserializer=reflection_pb2.ServerReflectionResponse.FromString)
+    with pytest.raises(grpc.RpcError) as streamed:
+        next(iter(call(iter([big]), timeout=10)))
+    assert streamed.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert reflect(channel, "v1", list_services="").list_services_response.service
 
 
 @pytest.mark.skipif(shutil.which("npx") is None, reason="buf comes from the npm registry (npx)")

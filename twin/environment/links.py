@@ -33,6 +33,8 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
+from twin import cache
+
 from .ephemeris import (
     MOON_RADIUS_KM,
     _check_latlon,
@@ -40,7 +42,7 @@ from .ephemeris import (
     unix_to_time,
 )
 from .grid import GridSampled, TimeGrid, check_span
-from .sky import GRID_CHUNK, HorizonMask
+from .sky import CODE, GRID_CHUNK, HorizonMask
 
 __all__ = [
     "GROUND_STATIONS",
@@ -238,8 +240,11 @@ class EarthStationsGrid(GridSampled):
         self._grid = TimeGrid(start, end, step)
         self.grid_unix_s = self._grid.times
         times = self._grid.times
+        inputs = {"stations": self.stations, "start": start, "end": end, "step": step}
         # In slices, so the ephemeris' temporaries do not grow with the campaign's length.
-        elev = np.concatenate([self._compute_elevations(times[lo:lo + GRID_CHUNK]) for lo in range(0, times.size, GRID_CHUNK)])  # (n, k)
+        elev = cache.arrays("ground-stations", inputs, (*CODE, __name__), lambda: {
+            "elevation_deg": np.concatenate([self._compute_elevations(times[lo:lo + GRID_CHUNK]) for lo in range(0, times.size, GRID_CHUNK)])  # (n, k)
+        })["elevation_deg"]
         self._min_el = st[:, 2].copy()
         # column-major (k, n): per-station rows, interpolated as 1-D arrays
         self._margin = np.ascontiguousarray((elev - self._min_el[None, :]).T)
@@ -625,16 +630,8 @@ class LinkGeometry(GridSampled):
         self.grid_unix_s = self._grid.times
 
         k = _kernels()
-        times = self._grid.times
-        self._rot = np.empty((9, times.size))  # row-major entries of ICRS -> MOON_ME
-        self._earth = np.empty((3, times.size))
-        for lo in range(0, times.size, GRID_CHUNK):  # slices bound the ephemeris' temporaries
-            cols = slice(lo, min(lo + GRID_CHUNK, times.size))
-            t = unix_to_time(times[cols])
-            R = k.frame.rotation_at(t)  # (3, 3, m)
-            self._rot[:, cols] = R.reshape(9, -1)
-            earth_icrs = k.moon.at(t).observe(k.bodies["earth"]).xyz.km  # (3, m)
-            self._earth[:, cols] = np.einsum("ijn,jn->in", R, earth_icrs)
+        frames = cache.arrays("moon-frame", {"start": start, "end": end, "step": step}, (*CODE, __name__), self._frames)
+        self._rot, self._earth = frames["rotation"], frames["earth_km"]
 
         # Each relay's perifocal unit vectors P, Q taken from its frozen frame
         # to ICRS with the exact rotation at its epoch (transpose of ICRS -> ME).
@@ -675,6 +672,20 @@ class LinkGeometry(GridSampled):
         return _chunked(
             lambda u, i, f: np.stack(self._relay_me(index, u, _interp_cols(self._rot, i, f)), axis=-1), u, i, f
         )
+
+    def _frames(self) -> dict[str, np.ndarray]:
+        k = _kernels()
+        times = self._grid.times
+        rot = np.empty((9, times.size))  # row-major entries of ICRS -> MOON_ME
+        earth = np.empty((3, times.size))
+        for lo in range(0, times.size, GRID_CHUNK):  # slices bound the ephemeris' temporaries
+            cols = slice(lo, min(lo + GRID_CHUNK, times.size))
+            t = unix_to_time(times[cols])
+            R = k.frame.rotation_at(t)  # (3, 3, m)
+            rot[:, cols] = R.reshape(9, -1)
+            earth_icrs = k.moon.at(t).observe(k.bodies["earth"]).xyz.km  # (3, m)
+            earth[:, cols] = np.einsum("ijn,jn->in", R, earth_icrs)
+        return {"rotation": rot, "earth_km": earth}
 
     def _relay_me(self, index: int, u: np.ndarray, rot: list[np.ndarray]):
         """Relay position in MOON_ME (three 1-D arrays) for one chunk of times."""

@@ -30,6 +30,8 @@ from .ephemeris import (
     _elev_az,
     sky_vectors,
 )
+from twin import cache
+
 from .grid import GridSampled, TimeGrid, check_span
 
 __all__ = ["HorizonMask", "SkyGrid", "SAMPLE_KEYS", "disk_fraction_above"]
@@ -128,6 +130,8 @@ EARTH_KEYS = SAMPLE_KEYS[5:]
 
 #: Grid points computed per ephemeris call while building a grid (bounds memory for long campaigns).
 GRID_CHUNK = 20_000
+# The code behind the grid tables (their source is part of the cache key).
+CODE = ("twin.environment.ephemeris", "twin.environment.grid", "twin.environment.sky")
 
 
 class SkyGrid(GridSampled):
@@ -158,6 +162,10 @@ class SkyGrid(GridSampled):
 
         self._grid = TimeGrid(start, end, step)
         self.grid_unix_s = self._grid.times
+        inputs = {"lat_deg": self.lat_deg, "lon_deg": self.lon_deg, "start": start, "end": end, "step": step}
+        self._table = cache.arrays("sky", inputs, CODE, self._build)["table"]
+
+    def _build(self) -> dict[str, np.ndarray]:
         n = self._grid.n
         table = np.empty((n, 8), dtype=np.float64)
         # In slices: the ephemeris' temporaries would otherwise grow with the campaign's length.
@@ -168,7 +176,7 @@ class SkyGrid(GridSampled):
             table[rows, _SD] = v["sun_distance_km"]
             table[rows, _EE:_EU + 1] = v["earth_enu"]
             table[rows, _ED] = v["earth_distance_km"]
-        self._table = table
+        return {"table": table}
 
     def sample(self, unix_s, keys=None) -> dict[str, np.ndarray]:
         """Sky state at the given UTC Unix seconds (1-D float64 arrays, same length).
