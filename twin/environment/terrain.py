@@ -167,7 +167,7 @@ class GeoTiffModel(ElevationModel):
         from rasterio.warp import transform
 
         (x,), (y,) = transform(self._geographic, self._crs, [lon_deg], [lat_deg])
-        col, row = self._inverse * (x, y)
+        col, row = self._inverse @ (x, y)
         return row - 0.5, col - 0.5  # the transform maps pixel corners; indices are centres
 
     def key(self) -> dict:
