@@ -72,6 +72,53 @@ def test_ephemeris_bad_input_exits_2(args, named):
     assert named in result.stderr
 
 
+def ring_wall(tmp_path):
+    n, spacing = 201, 50.0
+    rows_, cols_ = np.mgrid[0:n, 0:n]
+    r = np.hypot(rows_ - 100, cols_ - 100) * spacing
+    path = tmp_path / "ring.npy"
+    np.save(path, 500.0 * np.exp(-0.5 * ((r - 3000.0) / 200.0) ** 2))
+    return path
+
+
+def test_horizon_csv_from_an_elevation_model(tmp_path):
+    from twin.environment.terrain import MOON_RADIUS_M as R
+
+    result = cli("horizon", "--site", "amundsen", "--dem", str(ring_wall(tmp_path)), "--dem-spacing-m", "50", "--height", "2", "--format", "csv")
+    assert result.exit_code == 0, result.output
+    table = rows(result.stdout)
+    assert table[0] == ["azimuth_deg", "elevation_deg"] and len(table) == 1 + 720
+    s = np.linspace(1.0, 5000.0, 50_001)
+    z = 500.0 * np.exp(-0.5 * ((s - 3000.0) / 200.0) ** 2)
+    crest = np.degrees(np.arctan2((R + z) * np.cos(s / R) - (R + 2.0), (R + z) * np.sin(s / R))).max()
+    assert all(abs(float(el) - crest) < 0.2 for _, el in table[1:])
+
+
+def test_horizon_without_a_model_is_the_limb_of_the_sphere():
+    result = cli("horizon", "--lat", "10", "--lon", "20", "--height", "10", "--azimuth-step", "90", "--format", "json")
+    assert result.exit_code == 0, result.output
+    answer = json.loads(result.stdout)
+    assert answer["azimuth_deg"] == [0.0, 90.0, 180.0, 270.0]
+    assert answer["elevation_deg"] == pytest.approx([-np.degrees(np.arccos(1737.4e3 / (1737.4e3 + 10.0)))] * 4, abs=1e-4)
+
+
+@pytest.mark.parametrize(
+    "args, named",
+    [
+        (["--lat", "10", "--lon", "20", "--height", "-1"], "--height"),
+        (["--lat", "10", "--lon", "20", "--azimuth-step", "0"], "--azimuth-step"),
+        (["--lat", "10", "--lon", "20", "--dem", "missing.tif"], "--dem"),
+        (["--site", "amundsen", "--dem", "RING"], "--dem-spacing-m"),
+        (["--lat", "12", "--lon", "20", "--dem", "RING", "--dem-spacing-m", "0"], "--dem-spacing-m"),
+    ],
+)
+def test_horizon_bad_input_exits_2(tmp_path, args, named):
+    ring = str(ring_wall(tmp_path))
+    result = cli("horizon", *[ring if a == "RING" else a for a in args])
+    assert result.exit_code == 2, result.output
+    assert named in result.stderr and "Traceback" not in result.output
+
+
 def test_scenarios_list_and_show():
     listing = cli("scenarios")
     assert listing.exit_code == 0 and "quickstart" in listing.stdout

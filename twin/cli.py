@@ -1,4 +1,4 @@
-"""ilrs-twin: run ILRS station scenarios, list model kinds and built-in scenarios, print lunar ephemerides."""
+"""ilrs-twin: run ILRS station scenarios, list model kinds and built-in scenarios, print lunar ephemerides and horizons."""
 from __future__ import annotations
 
 import csv
@@ -57,7 +57,7 @@ def _version(value: bool) -> None:
 def main_options(
     version: bool = typer.Option(False, "--version", "-V", callback=_version, is_eager=True, help="Print the version and exit."),
 ) -> None:
-    """ilrs-twin: run ILRS station scenarios, list model kinds and built-in scenarios, print lunar ephemerides."""
+    """ilrs-twin: run ILRS station scenarios, list model kinds and built-in scenarios, print lunar ephemerides and horizons."""
 
 
 def fail(message: str) -> None:
@@ -483,6 +483,61 @@ def ephemeris(
             writer.writerow([iso(when), *(f"{v:.4f}" for v in values)])
     else:
         typer.echo(json.dumps([dict(zip(header, [iso(when), *(round(float(v), 4) for v in values)])) for when, *values in rows]))
+
+
+@app.command()
+def horizon(
+    site: Optional[str] = typer.Option(None, "--site", help="amundsen, aristarchus or marius-hills (the observer's position)."),
+    lat: Optional[float] = typer.Option(None, "--lat", help="Observer's selenographic latitude, degrees (north positive)."),
+    lon: Optional[float] = typer.Option(None, "--lon", help="Observer's selenographic longitude, degrees (east positive)."),
+    dem: Optional[Path] = typer.Option(None, "--dem", help="Elevation model: a GeoTIFF in a lunar CRS, or a .npy of heights (m) centred on the observer (with --dem-spacing-m)."),
+    dem_spacing_m: Optional[float] = typer.Option(None, "--dem-spacing-m", help="Grid spacing of a .npy elevation model, metres."),
+    height: float = typer.Option(0.0, "--height", help="Eye height above the ground, metres (an array's mast, an antenna)."),
+    azimuth_step: float = typer.Option(0.5, "--azimuth-step", help="Azimuth spacing, degrees (must divide 360)."),
+    fmt: Format = typer.Option(Format.csv, "--format", help="csv: azimuth_deg,elevation_deg rows; json: an object with both lists."),
+) -> None:
+    """The horizon at an observer: elevation of the terrain's skyline at each azimuth (from north
+    through east), on the 1737.4 km sphere, from the eye's height above the ground.
+
+    Without --dem the ground is the smooth sphere, whose horizon is the limb below 0 deg.
+    """
+    from twin.scenario import SITES
+
+    if site is not None:
+        if lat is not None or lon is not None:
+            fail("give either --site or --lat/--lon, not both")
+        if site not in SITES:
+            fail(f"--site: unknown site {site!r}; known: {', '.join(SITES)}")
+        lat, lon = SITES[site]
+    elif lat is None or lon is None:
+        fail("give --site NAME or both --lat and --lon")
+    if not -90 <= lat <= 90:
+        fail(f"--lat: {lat} is outside [-90, 90]")
+    if not -180 <= lon <= 360:
+        fail(f"--lon: {lon} is outside [-180, 360]")
+
+    import numpy as np
+
+    from twin.environment import terrain
+
+    try:
+        if dem is None:
+            terrain.check(height, azimuth_step)
+            azimuths = np.arange(0.0, 360.0, azimuth_step)
+            elevations = np.full(azimuths.size, terrain.limb_deg(height))
+        else:
+            found = terrain.horizon(terrain.load(dem, dem_spacing_m, (lat, lon)), lat, lon, height, azimuth_step)
+            azimuths, elevations = found.azimuth_deg, found.elevation_deg
+    except ValueError as exc:
+        field, sep, reason = str(exc).partition(": ")
+        fail(f"--{field.replace('_', '-')}: {reason}" if sep and " " not in field else str(exc))
+    if fmt.value == "csv":
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(["azimuth_deg", "elevation_deg"])
+        for az, el in zip(azimuths, elevations):
+            writer.writerow([f"{az:g}", f"{el:.4f}"])
+    else:
+        typer.echo(json.dumps({"azimuth_deg": [float(a) for a in azimuths], "elevation_deg": [round(float(e), 4) for e in elevations]}))
 
 
 @scenarios_app.callback()

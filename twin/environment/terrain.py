@@ -214,12 +214,21 @@ class Horizon:
         return HorizonMask(zip(self.azimuth_deg.tolist(), self.elevation_deg.tolist()))
 
 
-def horizon(model: ElevationModel, lat_deg: float, lon_deg: float, height_m: float = 0.0, azimuth_step_deg: float = 0.5) -> Horizon:
-    """The horizon at an observer ``height_m`` above the ground, every ``azimuth_step_deg`` (cached)."""
+def check(height_m: float, azimuth_step_deg: float) -> None:
     if not (math.isfinite(height_m) and 0.0 <= height_m <= 1000.0):
         raise ValueError(f"height: {height_m} m is outside 0 to 1000 m above the ground")
     if not (math.isfinite(azimuth_step_deg) and 0.01 <= azimuth_step_deg <= 10.0 and abs(360.0 / azimuth_step_deg - round(360.0 / azimuth_step_deg)) < 1e-9):
-        raise ValueError(f"azimuth step: {azimuth_step_deg} deg must divide 360 and lie within 0.01 to 10 deg")
+        raise ValueError(f"azimuth_step: {azimuth_step_deg} deg must divide 360 and lie within 0.01 to 10 deg")
+
+
+def limb_deg(height_m: float) -> float:
+    """The smooth sphere's horizon seen from ``height_m`` above it (below 0 deg)."""
+    return -math.degrees(math.acos(MOON_RADIUS_M / (MOON_RADIUS_M + height_m)))
+
+
+def horizon(model: ElevationModel, lat_deg: float, lon_deg: float, height_m: float = 0.0, azimuth_step_deg: float = 0.5) -> Horizon:
+    """The horizon at an observer ``height_m`` above the ground, every ``azimuth_step_deg`` (cached)."""
+    check(height_m, azimuth_step_deg)
     ground = model.ground_m(lat_deg, lon_deg)
     inputs = {"model": model.key(), "lat": float(lat_deg), "lon": float(lon_deg), "height": float(height_m), "step": float(azimuth_step_deg)}
     table = cache.arrays("horizon", inputs, CODE, lambda: _march(model, lat_deg, lon_deg, ground, height_m, azimuth_step_deg))
