@@ -95,11 +95,11 @@ def test_horizon_csv_from_an_elevation_model(tmp_path):
 
 
 def test_horizon_without_a_model_is_the_limb_of_the_sphere():
-    result = cli("horizon", "--lat", "10", "--lon", "20", "--height", "10", "--azimuth-step", "90", "--format", "json")
+    result = cli("horizon", "--lat", "10", "--lon", "20", "--height", "10", "--azimuth-step", "10", "--format", "json")
     assert result.exit_code == 0, result.output
     answer = json.loads(result.stdout)
-    assert answer["azimuth_deg"] == [0.0, 90.0, 180.0, 270.0]
-    assert answer["elevation_deg"] == pytest.approx([-np.degrees(np.arccos(1737.4e3 / (1737.4e3 + 10.0)))] * 4, abs=1e-4)
+    assert answer["azimuth_deg"] == [10.0 * k for k in range(36)]
+    assert answer["elevation_deg"] == pytest.approx([-np.degrees(np.arccos(1737.4e3 / (1737.4e3 + 10.0)))] * 36, abs=1e-4)
 
 
 @pytest.mark.parametrize(
