@@ -601,9 +601,10 @@ def mutated(draw):
         elif action == "extra":
             target = parent[path[-1]] if isinstance(parent[path[-1]], dict) else parent
             if isinstance(target, dict):
-                target[draw(st.sampled_from(["bogus", "colour", "area_m3", "kind"]))] = draw(BAD)
+                # Copies: sampled_from hands out the same {} and [] objects, which must not nest in themselves.
+                target[draw(st.sampled_from(["bogus", "colour", "area_m3", "kind"]))] = copy.deepcopy(draw(BAD))
         else:
-            parent[path[-1]] = draw(values)
+            parent[path[-1]] = copy.deepcopy(draw(values))
     return data
 
 

@@ -140,3 +140,79 @@ def test_bad_elevation_models_and_observers_are_refused_with_the_field_named(tmp
     (tmp_path / "junk.tif").write_bytes(b"not a tiff")
     with pytest.raises(ValueError, match="^dem: .*cannot be read"):
         load(tmp_path / "junk.tif")
+
+
+# -- a user's elevation model in a scenario ------------------------------------------------------
+STATION = """
+[scenario]
+name = "walled"
+seed = 3
+
+[site]
+name = "amundsen"
+{site}
+
+[time]
+start = "2030-01-01T00:00:00Z"
+end = "2030-01-29T00:00:00Z"
+step = "600s"
+
+[modules.energy]
+deployed = "2030-01-01T00:00:00Z"
+
+[modules.energy.solar]
+area_m2 = 20.0
+{solar}
+
+[modules.energy.storage]
+capacity_kwh = 40.0
+initial_soc_frac = 0.6
+
+[modules.communications]
+deployed = "2030-01-01T00:00:00Z"
+"""
+
+
+def walled_site(tmp_path):
+    """A .npy terrain centred on the site: a crater wall 500 m high 9 km away (3.0 deg) and a 12 m
+    rim 200 m away that hides it from the ground (3.35-3.57 deg) but not from a 10 m mast."""
+    n, spacing = 481, 50.0
+    rows, cols = np.mgrid[0:n, 0:n]
+    r = np.hypot(rows - 240, cols - 240) * spacing
+    heights = 500.0 * np.exp(-0.5 * ((r - 9000.0) / 600.0) ** 2) + 12.0 * np.exp(-0.5 * ((r - 200.0) / 60.0) ** 2)
+    np.save(tmp_path / "wall.npy", heights)
+    return 'dem = "wall.npy"\ndem_spacing_m = 50.0'
+
+
+def run_station(tmp_path, name, site="", solar=""):
+    from twin.run import run
+    from twin.scenario import load
+
+    path = tmp_path / f"{name}.toml"
+    path.write_text(STATION.format(site=site, solar=solar))
+    return run(load(path), runtime="local", out=tmp_path / name)
+
+
+def test_an_elevation_model_in_the_scenario_darkens_the_arrays_and_a_mast_height_matters(tmp_path):
+    site = walled_site(tmp_path)
+    flat = run_station(tmp_path, "flat")
+    walled = run_station(tmp_path, "walled", site)
+    low = run_station(tmp_path, "low", site, "mast_height_m = 0.0")
+    generated = {k: s["modules"]["energy"]["generated_kwh"] for k, s in (("flat", flat), ("walled", walled), ("low", low))}
+    # Amundsen's Sun stays below 7 deg: a 3 deg wall takes a large part of it, the rim more.
+    assert generated["walled"] < 0.7 * generated["flat"]
+    assert generated["low"] < 0.95 * generated["walled"]
+
+
+def test_a_bad_elevation_model_in_the_scenario_names_the_field(tmp_path):
+    from twin.scenario import ScenarioError, load
+
+    for site, field in (('dem = "nowhere.tif"', "site.dem"), ('dem = "x.npy"', "site.dem_spacing_m"),
+                        ('dem = "wall.npy"\ndem_spacing_m = 100.0\nhorizon_mask = [[0.0, 1.0]]', "site")):
+        np.save(tmp_path / "x.npy", np.zeros((4, 4)))
+        walled_site(tmp_path)
+        path = tmp_path / "bad.toml"
+        path.write_text(STATION.format(site=site, solar=""))
+        with pytest.raises(ScenarioError) as refused:
+            load(path)
+        assert field in str(refused.value), str(refused.value)

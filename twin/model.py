@@ -121,6 +121,12 @@ class Model:
         """The class its power request is switched in, if it has a power port."""
         return None
 
+    @property
+    def horizon_height_m(self) -> float:
+        """Height above the ground from which this instance sees the sky (its horizon is computed
+        there when the site has an elevation model); by default the ground."""
+        return 0.0
+
     def port_attributes(self, port: str) -> dict[str, str]:
         """What this instance declares about an output (travels with its routes)."""
         if port == "power" and self.load_class is not None:

@@ -53,6 +53,10 @@ class Site(Strict):
     longitude_deg: float | None = Field(default=None, ge=-180, le=360)
     # Pairs [azimuth_deg, minimum_elevation_deg], azimuth from north through east.
     horizon_mask: list[tuple[float, float]] = Field(default_factory=list, max_length=3600)
+    # An elevation model instead of a mask: each instance's horizon is computed from it at its own
+    # height (twin/environment/terrain.py). A relative path is relative to the scenario file.
+    dem: str | None = Field(default=None, min_length=1, max_length=4096, description="elevation model: a GeoTIFF in a lunar CRS, or a .npy of heights in metres centred on the site (with dem_spacing_m)")
+    dem_spacing_m: float | None = Field(default=None, gt=0, le=100_000, description="grid spacing of a .npy elevation model, metres")
 
     @model_validator(mode="after")
     def _named_or_located(self) -> "Site":
@@ -63,6 +67,10 @@ class Site(Strict):
             raise ValueError("give both latitude_deg and longitude_deg")
         if self.name is None and not located:
             raise ValueError("give a site name or latitude_deg and longitude_deg")
+        if self.dem is not None and self.horizon_mask:
+            raise ValueError("give either dem (the horizon computed from terrain) or horizon_mask, not both")
+        if self.dem_spacing_m is not None and (self.dem is None or not self.dem.lower().endswith(".npy")):
+            raise ValueError("dem_spacing_m is for a .npy elevation model (a GeoTIFF carries its own geometry)")
         return self
 
     @field_validator("horizon_mask")
@@ -312,14 +320,14 @@ def _problems(error: ValidationError, model: type[BaseModel] | None = None) -> l
     return problems
 
 
-def parse(text: str, source: str) -> Scenario:
+def parse(text: str, source: str, base: Path | None = None) -> Scenario:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(source, [("", f"TOML syntax error: {exc}")]) from None
     except RecursionError:
         raise ScenarioError(source, [("", "TOML nested too deeply to be a scenario")]) from None
-    return from_data(data, source)
+    return from_data(data, source, base)
 
 
 _ID = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
@@ -378,8 +386,30 @@ def _budget_problems(instances: dict[str, Instance]) -> list[tuple[str, str]]:
     return problems
 
 
-def from_data(data: dict, source: str) -> Scenario:
-    """Validate a scenario's data (as read from TOML): the frame, each instance, the graph."""
+def _terrain_problems(site: Site, base: Path | None) -> tuple[Site, list[tuple[str, str]]]:
+    """The site with its elevation model's path resolved (against the scenario file's folder), and
+    whether the model can be read and covers the site."""
+    from twin.environment import terrain
+
+    path = Path(site.dem).expanduser()
+    if not path.is_absolute() and base is not None:
+        path = base / path
+    site = site.model_copy(update={"dem": str(path.resolve())})
+    try:
+        model = terrain.load(site.dem, site.dem_spacing_m, site.location)
+        model.ground_m(*site.location)
+    except ValueError as exc:
+        field, sep, reason = str(exc).partition(": ")
+        if sep and field in ("dem", "dem_spacing_m"):
+            return site, [(f"site.{field}", reason)]
+        return site, [("site.dem", str(exc))]
+    return site, []
+
+
+def from_data(data: dict, source: str, base: Path | None = None) -> Scenario:
+    """Validate a scenario's data (as read from TOML): the frame, each instance, the graph.
+
+    ``base``: the folder relative paths in it (an elevation model) are taken from."""
     from twin.registry import KindError, get
     from twin.station import Station, StationError
 
@@ -433,6 +463,10 @@ def from_data(data: dict, source: str) -> Scenario:
             problems += [(f"connections[{i}].{field}", reason) for field, reason in _problems(exc, ConnectionSpec)]
         except ValueError as exc:
             problems.append((f"connections[{i}]", str(exc)))
+    if frame is not None and frame.site.dem is not None:
+        site, found = _terrain_problems(frame.site, base)
+        frame = frame.model_copy(update={"site": site})
+        problems += found
     if frame is not None:
         problems += _span_problems(frame.time)
         problems += _late_deployments(instances, frame.time.end, errors=True)
@@ -513,7 +547,7 @@ def load(ref: str | Path) -> Scenario:
     """A scenario file path, or the name of a built-in scenario."""
     path = Path(ref)
     if _is_file_ref(path):
-        return parse(read_text(path), str(path))
+        return parse(read_text(path), str(path), path.resolve().parent)
     if str(ref) not in builtin_names():
         raise ScenarioError(str(ref), [("", f"no built-in scenario named {str(ref)!r} and no such file; built-in: {', '.join(builtin_names())}")])
     return parse(builtin_text(str(ref)), f"built-in scenario {ref}")

@@ -126,6 +126,9 @@ def disk_fraction_above(height_deg, radius_deg) -> np.ndarray:
 _SE, _SN, _SU, _SD, _EE, _EN, _EU, _ED = range(8)
 SUN_KEYS = SAMPLE_KEYS[:5]
 EARTH_KEYS = SAMPLE_KEYS[5:]
+# The columns that depend on the observer's horizon.
+VISIBILITY_KEYS = ("sun_visible_frac", "earth_visible")
+SUN_KM = "_sun_distance_km"
 
 
 #: Grid points computed per ephemeris call while building a grid (bounds memory for long campaigns).
@@ -178,7 +181,7 @@ class SkyGrid(GridSampled):
             table[rows, _ED] = v["earth_distance_km"]
         return {"table": table}
 
-    def sample(self, unix_s, keys=None) -> dict[str, np.ndarray]:
+    def sample(self, unix_s, keys=None, horizon: HorizonMask | None = None) -> dict[str, np.ndarray]:
         """Sky state at the given UTC Unix seconds (1-D float64 arrays, same length).
 
         Keys (:data:`SAMPLE_KEYS`): ``sun_elevation_deg``, ``sun_azimuth_deg``,
@@ -193,6 +196,18 @@ class SkyGrid(GridSampled):
         (the columns computed are the same bits either way: everything is elementwise).
         """
         want = set(SAMPLE_KEYS if keys is None else keys)
+        geometric = {k for k in want if k not in VISIBILITY_KEYS}
+        if "sun_visible_frac" in want:
+            geometric |= {"sun_elevation_deg", "sun_azimuth_deg"}
+        if "earth_visible" in want:
+            geometric |= {"earth_elevation_deg", "earth_azimuth_deg"}
+        out = self.geometry(unix_s, geometric)
+        out.update(self.visibility(out, want & set(VISIBILITY_KEYS), horizon))
+        return {k: out[k] for k in SAMPLE_KEYS if k in want}
+
+    def geometry(self, unix_s, keys) -> dict[str, np.ndarray]:
+        """The columns that do not depend on the horizon (the Sun's or the Earth's, as asked)."""
+        want = set(keys)
         u, i, f = self._grid.locate(unix_s, "sky")
         out: dict[str, np.ndarray] = {}
 
@@ -201,34 +216,37 @@ class SkyGrid(GridSampled):
             return np.ascontiguousarray(a + f * (b - a))  # elementwise IEEE arithmetic only
 
         if want & set(SUN_KEYS):
-            out.update(self._sun(col))
+            sun_el, sun_az = _elev_az(col(_SE), col(_SN), col(_SU))
+            sun_km = col(_SD)
+            sun_au = sun_km / AU_KM
+            out.update({
+                "sun_elevation_deg": sun_el,
+                "sun_azimuth_deg": sun_az,
+                SUN_KM: sun_km,  # for the disk's size (not a column of its own)
+                "sun_distance_au": sun_au,
+                "solar_irradiance_w_m2": SOLAR_CONSTANT_W_M2 / (sun_au * sun_au),
+            })
         if want & set(EARTH_KEYS):
             earth_el, earth_az = _elev_az(col(_EE), col(_EN), col(_EU))
-            out.update({
-                "earth_elevation_deg": earth_el,
-                "earth_azimuth_deg": earth_az,
-                "earth_distance_km": col(_ED),
-                "earth_visible": (earth_el > self.horizon.min_elevation_deg(earth_az)).astype(np.float64),
-            })
+            out.update({"earth_elevation_deg": earth_el, "earth_azimuth_deg": earth_az, "earth_distance_km": col(_ED)})
         return out
 
-    def _sun(self, col) -> dict[str, np.ndarray]:
-        sun_el, sun_az = _elev_az(col(_SE), col(_SN), col(_SU))
-        sun_km = col(_SD)
-        sun_au = sun_km / AU_KM
-        irradiance = SOLAR_CONSTANT_W_M2 / (sun_au * sun_au)
-        # Angular radius of the solar disk from its actual distance (~0.267 deg).
-        sun_radius_deg = np.degrees(np.arcsin(SUN_RADIUS_KM / sun_km))
-        # The mask line is treated as straight (and horizontal) across the
-        # half-degree disk, using the mask elevation at the Sun's centre azimuth.
-        sun_frac = disk_fraction_above(sun_el - self.horizon.min_elevation_deg(sun_az), sun_radius_deg)
-        return {
-            "sun_elevation_deg": sun_el,
-            "sun_azimuth_deg": sun_az,
-            "sun_distance_au": sun_au,
-            "solar_irradiance_w_m2": irradiance,
-            "sun_visible_frac": sun_frac,
-        }
+    def visibility(self, geometry: dict[str, np.ndarray], keys, horizon: HorizonMask | None = None) -> dict[str, np.ndarray]:
+        """``sun_visible_frac`` and ``earth_visible`` above ``horizon`` (default: the grid's own), from
+        the geometric columns (an observer higher up a mast sees the same sky over a lower horizon)."""
+        mask = self.horizon if horizon is None else horizon
+        out: dict[str, np.ndarray] = {}
+        if "sun_visible_frac" in keys:
+            sun_el, sun_az = geometry["sun_elevation_deg"], geometry["sun_azimuth_deg"]
+            # Angular radius of the solar disk from its actual distance (~0.267 deg).
+            sun_radius_deg = np.degrees(np.arcsin(SUN_RADIUS_KM / geometry[SUN_KM]))
+            # The mask line is treated as straight (and horizontal) across the
+            # half-degree disk, using the mask elevation at the Sun's centre azimuth.
+            out["sun_visible_frac"] = disk_fraction_above(sun_el - mask.min_elevation_deg(sun_az), sun_radius_deg)
+        if "earth_visible" in keys:
+            earth_el, earth_az = geometry["earth_elevation_deg"], geometry["earth_azimuth_deg"]
+            out["earth_visible"] = (earth_el > mask.min_elevation_deg(earth_az)).astype(np.float64)
+        return out
 
     def __repr__(self) -> str:
         return (

@@ -68,6 +68,8 @@ DEFAULT_INSTRUMENTS: tuple[Instrument, ...] = (
 
 
 class AstronomyParams(Deployed):
+    instrument_height_m: float = Field(default=1.0, ge=0, le=1000, description="height of the instruments' apertures above the ground: their horizon is computed there when the site has an elevation model [U]",
+                                       json_schema_extra={"unit": "m"})
     instruments: tuple[Instrument, ...] = Field(default=DEFAULT_INSTRUMENTS, max_length=MAX_ITEMS, description="the instruments (name, kind, power_w, standby_w, data_rate_bps, sun_max_elevation_deg); default: an optical/UV telescope and a low-frequency radio array [U]")
 
     @model_validator(mode="after")
@@ -109,6 +111,10 @@ class AstronomyModel(Model):
     def __init__(self, name: str, params: AstronomyParams, clock, seed: int):
         super().__init__(name, params, clock, seed)
         self.deployed_s = params.deployed_unix_s
+
+    @property
+    def horizon_height_m(self) -> float:
+        return self.params.instrument_height_m
 
     @property
     def load_class(self) -> LoadClass:

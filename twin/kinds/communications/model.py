@@ -85,6 +85,8 @@ class CommunicationsParams(Deployed):
     # (DEFAULT_KIND_ORDER: observations first, as they cannot be repeated), then by id.
     priority: tuple[str, ...] = Field(default=(), max_length=1000, description="instance ids, highest downlink priority first; unlisted sources follow by kind (astronomy, research, general, others), then id")
     standby_w: float = Field(default=80.0, ge=0, le=MAX_POWER_W, description="receivers and avionics [U]")
+    antenna_height_m: float = Field(default=3.0, ge=0, le=1000, description="height of the antennas above the ground: the Earth's and the relays' visibility use the horizon there when the site has an elevation model [U]",
+                                    json_schema_extra={"unit": "m"})
     transmit_w: float = Field(default=250.0, ge=0, le=MAX_POWER_W, description="extra while a link is up [U]")
 
     @field_validator("ground_stations")
@@ -139,8 +141,13 @@ class CommunicationsModel(Model):
         relays = [f"relay{i}_{key}" for i in range(len(params.relays)) for key in ("visible", "range_km", "earth_visible", "earth_range_km")]
         self.environment = ("earth_visible", "earth_distance_km", "dte_station_visible", *relays)
 
-    def environment_sources(self, site, start_unix_s: int, end_unix_s: int) -> list:
-        """The link geometry this instance reads: ground stations' view of the Moon and each relay's."""
+    @property
+    def horizon_height_m(self) -> float:
+        return self.params.antenna_height_m
+
+    def environment_sources(self, site, start_unix_s: int, end_unix_s: int, horizon) -> list:
+        """The link geometry this instance reads: ground stations' view of the Moon and each relay's
+        (above ``horizon``, the antennas' own)."""
         p = self.params
         stations = [(s.latitude_deg, s.longitude_deg, s.min_elevation_deg) for s in p.ground_stations]
         sources = [links.EarthStationsGrid(stations, start_unix_s, end_unix_s)]
@@ -154,7 +161,7 @@ class CommunicationsModel(Model):
                 for r in p.relays
             ]
             lat, lon = site.location
-            sources.append(links.LinkGeometry(lat, lon, orbits, start_unix_s, end_unix_s, horizon=site.horizon_mask or None))
+            sources.append(links.LinkGeometry(lat, lon, orbits, start_unix_s, end_unix_s, horizon=horizon))
         return sources
 
     @property

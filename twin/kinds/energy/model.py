@@ -50,6 +50,9 @@ class Solar(Params):
                                                    json_schema_extra={"source": "NASA VSAT (vertical arrays for the poles) [S]"})
     tilt_deg: float = Field(default=90.0, ge=0, le=90, description="fixed arrays: tilt from horizontal")
     azimuth_deg: float = Field(default=0.0, ge=0, lt=360, description="fixed arrays: direction the cells face")
+    # NASA VSAT: vertical arrays on masts of 10-20 m (docs/references.md, Energy).
+    mast_height_m: float = Field(default=10.0, ge=0, le=1000, description="height of the arrays above the ground: their horizon is computed there when the site has an elevation model ([site] dem)",
+                                 json_schema_extra={"unit": "m", "source": "NASA VSAT, masts up to 10-20 m (SBIR solicitation) [S]"})
     # O'Brien 2013 (Space Weather, doi:10.1002/2013SW000978): Apollo dust detector cells covered
     # against dust lost 4-10% per 2000 days, i.e. about 1.3%/yr at the middle of that range.
     dust_loss_per_year: float = Field(default=0.013, ge=0, le=1, description="output lost to dust, fraction of the initial per year",
@@ -184,6 +187,10 @@ class EnergyModel(Model):
     state_types = (EnergyState,)
     telemetry_columns = COLUMNS
     state_message = "services.gen.ilrs.twin.v1.energy_pb2:EnergyState"
+
+    @property
+    def horizon_height_m(self) -> float:
+        return self.params.solar.mast_height_m
 
     def __init__(self, name: str, params: EnergyParams, clock, seed: int):
         super().__init__(name, params, clock, seed)
