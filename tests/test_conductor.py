@@ -139,7 +139,8 @@ class DarkSky:
     def sample(self, times) -> dict:
         n = len(times)
         return {"sun_elevation_deg": np.full(n, -5.0), "sun_azimuth_deg": np.zeros(n),
-                "sun_visible_frac": np.zeros(n), "solar_irradiance_w_m2": np.full(n, 1361.0)}
+                "sun_visible_frac": np.zeros(n), "solar_irradiance_w_m2": np.full(n, 1361.0),
+                "sun_eclipsed_frac": np.zeros(n)}
 
 
 class SwitchFollower(Model):

@@ -219,7 +219,7 @@ def test_reflection_lists_service_and_methods_and_resolves_files(make_host, star
     response = describe(request_cls(), timeout=RPC_TIMEOUT_S)
     assert response.name == "energy"
     assert response.kind == "energy"
-    assert list(response.environment) == ["sun_elevation_deg", "sun_azimuth_deg", "sun_visible_frac", "solar_irradiance_w_m2"]
+    assert list(response.environment) == ["sun_elevation_deg", "sun_azimuth_deg", "sun_visible_frac", "solar_irradiance_w_m2", "sun_eclipsed_frac"]
 
 
 # --------------------------------------------------------------------------- auth

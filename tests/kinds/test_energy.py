@@ -32,6 +32,7 @@ def sky(n: int, elevation: float = 0.0, azimuth: float = 0.0, visible: float = 1
         "sun_azimuth_deg": np.full(n, azimuth),
         "sun_visible_frac": np.full(n, visible),
         "solar_irradiance_w_m2": np.full(n, irradiance),
+        "sun_eclipsed_frac": np.zeros(n),
     }
 
 

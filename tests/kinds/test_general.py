@@ -133,7 +133,8 @@ class DarkSky:
     def sample(self, times) -> dict:
         n = len(times)
         return {"sun_elevation_deg": np.full(n, -5.0), "sun_azimuth_deg": np.zeros(n),
-                "sun_visible_frac": np.zeros(n), "solar_irradiance_w_m2": np.full(n, 1361.0)}
+                "sun_visible_frac": np.zeros(n), "solar_irradiance_w_m2": np.full(n, 1361.0),
+                "sun_eclipsed_frac": np.zeros(n)}
 
 
 def test_its_load_class_is_shed_in_the_ladders_order(tmp_path):

@@ -48,6 +48,7 @@ __all__ = [
     "AU_KM",
     "SOLAR_CONSTANT_W_M2",
     "SUN_RADIUS_KM",
+    "EARTH_ECLIPSE_RADIUS_KM",
     "MOON_FRAME",
     "timescale",
     "unix_to_time",
@@ -76,6 +77,11 @@ AU_KM = 149597870.7
 SOLAR_CONSTANT_W_M2 = 1361.0
 #: Nominal solar radius, km (IAU 2015 Resolution B3), for the Sun's angular radius.
 SUN_RADIUS_KM = 695700.0
+#: The Earth's disk as an occulter of the Sun, km: WGS84 equatorial radius 6378.137 km enlarged by
+#: 1/85 for the atmosphere's opaque layers (Danjon's rule, used for the shadow radii of lunar
+#: eclipse predictions: Espenak & Meeus 2009, Five Millennium Canon of Lunar Eclipses,
+#: NASA/TP-2009-214172).
+EARTH_ECLIPSE_RADIUS_KM = 6378.137 * (1.0 + 1.0 / 85.0)
 #: Body-fixed frame used for sites and selenographic coordinates.
 MOON_FRAME = "MOON_ME_DE421"
 

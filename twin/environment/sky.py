@@ -27,6 +27,7 @@ from .ephemeris import (
     AU_KM,
     SOLAR_CONSTANT_W_M2,
     SUN_RADIUS_KM,
+    EARTH_ECLIPSE_RADIUS_KM,
     _elev_az,
     sky_vectors,
 )
@@ -47,6 +48,7 @@ SAMPLE_KEYS = (
     "earth_azimuth_deg",
     "earth_distance_km",
     "earth_visible",
+    "sun_eclipsed_frac",
 )
 
 
@@ -104,6 +106,30 @@ class HorizonMask:
 
     def __repr__(self) -> str:
         return f"HorizonMask({list(zip(self.azimuth_deg.tolist(), self.elevation_deg.tolist()))})"
+
+
+def disk_overlap_frac(r1, r2, d) -> np.ndarray:
+    """Fraction of a disk of angular radius ``r1`` covered by a disk of radius ``r2`` whose centre
+    is ``d`` away (degrees; the disks are small, so the sky is taken as flat across them).
+
+    Lens area of two circles: r1^2 acos(c1) + r2^2 acos(c2) - sqrt(...) / 2 with
+    c1 = (d^2 + r1^2 - r2^2) / (2 d r1); 0 when apart, 1 when disk 1 lies inside disk 2, and
+    (r2 / r1)^2 when disk 2 lies inside disk 1 (an annular eclipse).
+    """
+    r1, r2, d = np.broadcast_arrays(*(np.asarray(x, dtype=np.float64) for x in (r1, r2, d)))
+    out = np.zeros(d.shape)
+    inside = d <= r2 - r1
+    out[inside] = 1.0
+    within = d <= r1 - r2
+    out[within] = (r2[within] / r1[within]) ** 2
+    lens = (d < r1 + r2) & ~inside & ~within
+    if lens.any():
+        a, b, s = r1[lens], r2[lens], d[lens]
+        c1 = np.clip((s * s + a * a - b * b) / (2.0 * s * a), -1.0, 1.0)
+        c2 = np.clip((s * s + b * b - a * a) / (2.0 * s * b), -1.0, 1.0)
+        k = np.sqrt(np.maximum((-s + a + b) * (s + a - b) * (s - a + b) * (s + a + b), 0.0))
+        out[lens] = np.clip((a * a * np.arccos(c1) + b * b * np.arccos(c2) - 0.5 * k) / (math.pi * a * a), 0.0, 1.0)
+    return out
 
 
 def disk_fraction_above(height_deg, radius_deg) -> np.ndarray:
@@ -198,7 +224,7 @@ class SkyGrid(GridSampled):
         want = set(SAMPLE_KEYS if keys is None else keys)
         geometric = {k for k in want if k not in VISIBILITY_KEYS}
         if "sun_visible_frac" in want:
-            geometric |= {"sun_elevation_deg", "sun_azimuth_deg"}
+            geometric |= {"sun_elevation_deg", "sun_azimuth_deg", "sun_eclipsed_frac"}
         if "earth_visible" in want:
             geometric |= {"earth_elevation_deg", "earth_azimuth_deg"}
         out = self.geometry(unix_s, geometric)
@@ -211,10 +237,16 @@ class SkyGrid(GridSampled):
         u, i, f = self._grid.locate(unix_s, "sky")
         out: dict[str, np.ndarray] = {}
 
-        def col(k: int) -> np.ndarray:
-            a, b = self._table[i, k], self._table[i + 1, k]
-            return np.ascontiguousarray(a + f * (b - a))  # elementwise IEEE arithmetic only
+        done: dict[int, np.ndarray] = {}
 
+        def col(k: int) -> np.ndarray:
+            if k not in done:
+                a, b = self._table[i, k], self._table[i + 1, k]
+                done[k] = np.ascontiguousarray(a + f * (b - a))  # elementwise IEEE arithmetic only
+            return done[k]
+
+        if "sun_eclipsed_frac" in want:
+            out["sun_eclipsed_frac"] = self._eclipsed(col)
         if want & set(SUN_KEYS):
             sun_el, sun_az = _elev_az(col(_SE), col(_SN), col(_SU))
             sun_km = col(_SD)
@@ -231,6 +263,15 @@ class SkyGrid(GridSampled):
             out.update({"earth_elevation_deg": earth_el, "earth_azimuth_deg": earth_az, "earth_distance_km": col(_ED)})
         return out
 
+    def _eclipsed(self, col) -> np.ndarray:
+        """Fraction of the solar disk behind the Earth (a lunar eclipse seen from the site)."""
+        se, sn, su, ee, en, eu = (col(k) for k in (_SE, _SN, _SU, _EE, _EN, _EU))
+        cos_sep = (se * ee + sn * en + su * eu) / (np.sqrt(se * se + sn * sn + su * su) * np.sqrt(ee * ee + en * en + eu * eu))
+        separation = np.degrees(np.arccos(np.clip(cos_sep, -1.0, 1.0)))
+        sun_r = np.degrees(np.arcsin(SUN_RADIUS_KM / col(_SD)))
+        earth_r = np.degrees(np.arcsin(EARTH_ECLIPSE_RADIUS_KM / col(_ED)))
+        return disk_overlap_frac(sun_r, earth_r, separation)
+
     def visibility(self, geometry: dict[str, np.ndarray], keys, horizon: HorizonMask | None = None) -> dict[str, np.ndarray]:
         """``sun_visible_frac`` and ``earth_visible`` above ``horizon`` (default: the grid's own), from
         the geometric columns (an observer higher up a mast sees the same sky over a lower horizon)."""
@@ -242,7 +283,10 @@ class SkyGrid(GridSampled):
             sun_radius_deg = np.degrees(np.arcsin(SUN_RADIUS_KM / geometry[SUN_KM]))
             # The mask line is treated as straight (and horizontal) across the
             # half-degree disk, using the mask elevation at the Sun's centre azimuth.
-            out["sun_visible_frac"] = disk_fraction_above(sun_el - mask.min_elevation_deg(sun_az), sun_radius_deg)
+            above = disk_fraction_above(sun_el - mask.min_elevation_deg(sun_az), sun_radius_deg)
+            # Horizon and Earth cut the disk independently (during an eclipse the Earth and the Sun
+            # are in the same part of the sky, rarely at the skyline).
+            out["sun_visible_frac"] = above * (1.0 - geometry["sun_eclipsed_frac"])
         if "earth_visible" in keys:
             earth_el, earth_az = geometry["earth_elevation_deg"], geometry["earth_azimuth_deg"]
             out["earth_visible"] = (earth_el > mask.min_elevation_deg(earth_az)).astype(np.float64)

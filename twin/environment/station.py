@@ -58,7 +58,7 @@ class StationEnvironment:
         wanted = [k for k in keys if k in SAMPLE_KEYS]
         needs = {k for k in wanted if k not in VISIBILITY_KEYS}
         if "sun_visible_frac" in wanted:
-            needs |= {"sun_elevation_deg", "sun_azimuth_deg", "sun_distance_au"}
+            needs |= {"sun_elevation_deg", "sun_azimuth_deg", "sun_eclipsed_frac"}
         if "earth_visible" in wanted:
             needs |= {"earth_elevation_deg", "earth_azimuth_deg"}
         missing = needs - set(geometry)

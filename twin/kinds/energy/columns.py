@@ -3,7 +3,8 @@ from twin.model import Column
 
 COLUMNS = {
     "sun_elevation_deg": Column("deg", "state", "elevation of the Sun's centre above the flat horizon"),
-    "sun_visible_frac": Column("fraction", "state", "fraction of the solar disk above the site's horizon mask"),
+    "sun_visible_frac": Column("fraction", "state", "fraction of the solar disk seen by the arrays: above their horizon and not behind the Earth"),
+    "sun_eclipsed_frac": Column("fraction", "state", "fraction of the solar disk behind the Earth (a lunar eclipse seen from the site)"),
     "array_health_frac": Column("fraction", "level", "array output left after dust and radiation degradation"),
     "solar_w": Column("W", "rate", "solar array output"),
     "fission_w": Column("W", "rate", "fission reactor output"),

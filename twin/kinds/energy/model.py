@@ -183,7 +183,7 @@ class EnergyModel(Model):
         Port("power", "power", "W", "in", "every power request of the station, each in its instance's load class", reply="powered"),
         Port("powered", "signal:powered", "1", "out", "the switch of each requester's load class at every step", feedback=True, addressed=True),
     )
-    environment = ("sun_elevation_deg", "sun_azimuth_deg", "sun_visible_frac", "solar_irradiance_w_m2")
+    environment = ("sun_elevation_deg", "sun_azimuth_deg", "sun_visible_frac", "solar_irradiance_w_m2", "sun_eclipsed_frac")
     state_types = (EnergyState,)
     telemetry_columns = COLUMNS
     state_message = "services.gen.ilrs.twin.v1.energy_pb2:EnergyState"
@@ -309,6 +309,7 @@ class EnergyModel(Model):
         telemetry = {
             "sun_elevation_deg": np.asarray(env["sun_elevation_deg"], dtype=np.float64),
             "sun_visible_frac": np.asarray(env["sun_visible_frac"], dtype=np.float64),
+            "sun_eclipsed_frac": np.asarray(env["sun_eclipsed_frac"], dtype=np.float64),
             "array_health_frac": health,
             "solar_w": solar * to_w,
             "fission_w": fission * to_w,
