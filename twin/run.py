@@ -15,6 +15,7 @@ from twin.clock import iso
 from twin.conductor import Conductor, scenario_sha256
 from twin.environment.station import StationEnvironment
 from twin.loads import LOAD_CLASSES
+from twin.params import MILLIJOULES_PER_KWH
 from twin.scenario import Scenario
 from twin.station import Station
 from twin.telemetry import atomic_write_json, atomic_write_text, parts
@@ -62,7 +63,8 @@ def summarize(scenario: Scenario, station: Station, runtime: str, conductor: Con
     }
     summary["warnings"] = scenario.warning_lines  # e.g. an instance that lands after the end
     for id in station.of_kind("energy"):
-        summary["energy"] = {**energy_totals(variables[id]), "final_storage_kwh": variables[id]["storage_kwh"],
+        initial_kwh = station.models[id].initial_state().storage_mj / MILLIJOULES_PER_KWH
+        summary["energy"] = {**energy_totals(variables[id]), "initial_storage_kwh": initial_kwh, "final_storage_kwh": variables[id]["storage_kwh"],
                              "min_storage_soc_frac": variables[id]["min_storage_soc_frac"]}
         summary["years"] = per_year(station, id, conductor, variables[id])
     summary["modules"] = variables

@@ -550,3 +550,26 @@ def test_the_small_station_ledger_follows_the_efficiencies(tmp_path, small):
     f = step_ledger(model, SimpleNamespace(telemetry=telemetry), model.initial_state().storage_mj)
     assert (f["charge"] > 0).any() and (f["discharge"] > 0).any()
     assert_ledger_follows_the_efficiencies(model, SimpleNamespace(telemetry=telemetry), totals=False)
+
+
+def test_the_energy_identities_hold_in_telemetry_and_summary(tmp_path):
+    """The bus balances at every step and storage changes by what the bus put in less the losses;
+    over the run, generation = delivered + curtailed + storage losses + the change in storage (the
+    README states exactly these)."""
+    import pyarrow.parquet as pq
+
+    from twin.clock import parse_utc
+    from twin.run import run
+    from twin.scenario import load
+
+    s = run(load("quickstart").with_end(parse_utc("2030-03-01T00:00:00Z")), runtime="local", out=tmp_path)
+    t = {k: np.array(v) for k, v in pq.read_table(tmp_path / "telemetry" / "energy.parquet").to_pydict().items() if k != "time"}
+    assert np.abs(t["generation_w"] - (t["delivered_w"] + t["charge_w"] - t["discharge_w"] + t["curtailed_w"])).max() < 1e-9
+    step_h = 60.0 / 3600.0
+    stored = np.concatenate([[s["energy"]["initial_storage_kwh"]], t["storage_kwh"]])
+    flows_kwh = (t["charge_w"] - t["discharge_w"] - t["storage_loss_w"]) * step_h / 1000.0
+    assert np.abs(np.diff(stored) - flows_kwh).max() < 1e-9
+    e = s["energy"]
+    assert e["generated_kwh"] == pytest.approx(e["delivered_kwh"] + e["curtailed_kwh"] + e["storage_losses_kwh"]
+                                               + e["final_storage_kwh"] - e["initial_storage_kwh"], abs=0.005)
+    assert e["storage_losses_kwh"] > 0.05 * e["generated_kwh"]  # so counting them twice would show
