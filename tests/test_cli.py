@@ -220,3 +220,35 @@ def test_readme_run_command_with_the_default_ray_runtime(tmp_path):
         a = pq.read_table(tmp_path / "q1" / "telemetry" / f"{name}.parquet")
         b = pq.read_table(tmp_path / "q2" / "telemetry" / f"{name}.parquet")
         assert a.num_rows == 14 * 1440 and a.equals(b), name
+
+
+def test_compare_puts_the_runs_kpis_side_by_side(tmp_path):
+    from conftest import small_scenario
+    from twin.run import run
+
+    pole = run(small_scenario(), runtime="local", out=tmp_path / "pole")
+    near = run(small_scenario().with_values("site", name="aristarchus"), runtime="local", out=tmp_path / "near")
+    result = cli("compare", str(tmp_path / "pole"), str(tmp_path / "near"), "--format", "json")
+    assert result.exit_code == 0, result.output
+    answer = json.loads(result.stdout)
+    assert answer["runs"] == ["pole", "near"]
+    kpis = {k["kpi"]: k for k in answer["kpis"]}
+    assert kpis["site"]["values"] == ["amundsen", "aristarchus"]
+    assert kpis["generated"]["unit"] == "MWh"
+    assert kpis["generated"]["values"] == [pytest.approx(pole["energy"]["generated_kwh"] / 1000), pytest.approx(near["energy"]["generated_kwh"] / 1000)]
+    assert kpis["oxygen produced"]["values"][0] == pole["modules"]["isru"]["o2_produced_kg"]
+    isru = pole["modules"]["isru"]
+    assert kpis["ISRU energy per kg of oxygen"]["values"][0] == pytest.approx(isru["energy_kwh"] / isru["o2_produced_kg"])
+    # The Earth never sets on the near side: every hour there has a direct link.
+    assert kpis["direct-to-Earth link"]["values"][1] > kpis["direct-to-Earth link"]["values"][0]
+    table = cli("compare", str(tmp_path / "pole"), str(tmp_path / "near"))
+    assert table.exit_code == 0 and "longest darkness (arrays)" in table.stdout
+    markdown = cli("compare", str(tmp_path / "pole"), str(tmp_path / "near"), "--format", "markdown")
+    assert markdown.stdout.splitlines()[0] == "| kpi | unit | pole | near |"
+    rows_ = rows(cli("compare", str(tmp_path / "pole"), "--format", "csv").stdout)
+    assert rows_[0] == ["kpi", "unit", "pole"] and ["shed: survival", "h", str(pole["energy"]["shed_hours"]["survival"])] in rows_
+
+
+def test_compare_refuses_a_folder_that_is_not_a_run(tmp_path):
+    result = cli("compare", str(tmp_path))
+    assert result.exit_code == 2 and "no summary.json" in result.stderr

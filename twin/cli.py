@@ -540,6 +540,47 @@ def horizon(
         typer.echo(json.dumps({"azimuth_deg": [float(a) for a in azimuths], "elevation_deg": [round(float(e), 4) for e in elevations]}))
 
 
+class TableFormat(str, Enum):
+    table = "table"
+    csv = "csv"
+    markdown = "markdown"
+    json = "json"
+
+
+@app.command()
+def compare(
+    runs: list[Path] = typer.Argument(..., help="Output folders of finished runs (each has a summary.json)."),
+    fmt: TableFormat = typer.Option(TableFormat.table, "--format", help="table: aligned text; csv; markdown; json: {runs, kpis}."),
+) -> None:
+    """The KPIs of several runs side by side (a site trade): energy generated and unserved, shed
+    hours by class, lit fraction and longest darkness, link hours, data lost, oxygen, observing
+    and experiments. Instances of one kind are added together; a KPI a run lacks stays empty."""
+    from twin.compare import formatted, table
+
+    try:
+        labels, rows = table(runs)
+    except ValueError as exc:
+        fail(str(exc))
+    if fmt.value == "json":
+        typer.echo(json.dumps({"runs": labels, "kpis": [{"kpi": r["kpi"], "unit": r["unit"], "values": r["values"]} for r in rows]}, indent=1))
+        return
+    header = ["kpi", "unit", *labels]
+    cells = [[r["kpi"], r["unit"], *(formatted(v, r["digits"]) for v in r["values"])] for r in rows]
+    if fmt.value == "csv":
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(header)
+        writer.writerows([[r["kpi"], r["unit"], *("" if v is None else v for v in r["values"])] for r in rows])
+    elif fmt.value == "markdown":
+        typer.echo("| " + " | ".join(header) + " |")
+        typer.echo("|" + "---|" * 2 + "---:|" * len(labels))
+        for row in cells:
+            typer.echo("| " + " | ".join(row) + " |")
+    else:
+        widths = [max(len(str(c[i])) for c in [header, *cells]) for i in range(len(header))]
+        for row in [header, *cells]:
+            typer.echo("  ".join(str(c).ljust(w) if i < 2 else str(c).rjust(w) for i, (c, w) in enumerate(zip(row, widths))).rstrip())
+
+
 @scenarios_app.callback()
 def scenarios(ctx: typer.Context) -> None:
     """List the built-in scenarios (name and description)."""

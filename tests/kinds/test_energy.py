@@ -573,3 +573,24 @@ def test_the_energy_identities_hold_in_telemetry_and_summary(tmp_path):
     assert e["generated_kwh"] == pytest.approx(e["delivered_kwh"] + e["curtailed_kwh"] + e["storage_losses_kwh"]
                                                + e["final_storage_kwh"] - e["initial_storage_kwh"], abs=0.005)
     assert e["storage_losses_kwh"] > 0.05 * e["generated_kwh"]  # so counting them twice would show
+
+
+def test_dark_runs_continue_across_windows():
+    from twin.kinds.energy.model import dark_runs
+
+    dark = np.array([False, True, True, False, True, True, True])
+    assert dark_runs(dark, 0).tolist() == [0, 1, 2, 0, 1, 2, 3]
+    assert dark_runs(np.array([True, True, False]), 5).tolist() == [6, 7, 0]
+    assert dark_runs(dark[:3], 0)[-1] == 2 and dark_runs(dark[3:], 2).tolist() == [0, 1, 2, 3]
+
+
+def test_lit_fraction_and_the_longest_night_on_the_near_side(tmp_path):
+    """Aristarchus with a flat horizon: lit about half the time, nights of 340-360 h."""
+    from twin.clock import parse_utc
+    from twin.run import run
+    from twin.scenario import load
+
+    spec = load("roadmap-aristarchus").with_span(parse_utc("2035-06-01T00:00:00Z"), parse_utc("2035-08-01T00:00:00Z"))
+    e = run(spec, runtime="local", out=tmp_path)["modules"]["energy"]
+    assert 340.0 <= e["longest_dark_hours"] <= 360.0
+    assert 0.4 < e["lit_frac"] < 0.6

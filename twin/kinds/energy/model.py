@@ -162,12 +162,25 @@ class EnergyState:
     min_storage_mj: int
     totals_mj: tuple[tuple[str, int], ...]
     shed_steps: tuple[int, ...]  # per class: steps with demand while switched off
+    # What the arrays see of the Sun (a site figure for trades): steps with any of the disk seen,
+    # the dark steps running at the end, and the longest such run.
+    lit_steps: int = 0
+    dark_run_steps: int = 0
+    longest_dark_steps: int = 0
+    steps: int = 0
 
     def total(self, key: str) -> int:
         return dict(self.totals_mj)[key]
 
 
 TOTALS = ("solar", "fission", "generated", "demand", "delivered", "unserved", "charged", "stored", "drawn", "discharged", "losses", "curtailed")
+
+
+def dark_runs(dark: np.ndarray, carry: int) -> np.ndarray:
+    """Length of the run of dark steps ending at each step (0 where lit), continuing ``carry``."""
+    index = np.arange(dark.size)
+    last_lit = np.maximum.accumulate(np.where(dark, -1, index))
+    return np.where(dark, np.where(last_lit < 0, index + 1 + carry, index - last_lit), 0)
 
 
 def _to_mj(power_w: np.ndarray, step_s: int) -> np.ndarray:
@@ -185,6 +198,7 @@ class EnergyModel(Model):
     )
     environment = ("sun_elevation_deg", "sun_azimuth_deg", "sun_visible_frac", "solar_irradiance_w_m2", "sun_eclipsed_frac")
     state_types = (EnergyState,)
+    schema_version = 2  # 2: sky statistics (lit and dark steps)
     telemetry_columns = COLUMNS
     state_message = "services.gen.ilrs.twin.v1.energy_pb2:EnergyState"
 
@@ -297,12 +311,18 @@ class EnergyModel(Model):
                             ("stored", flows["stored"]), ("drawn", flows["drawn"]), ("discharged", flows["deficit"]),
                             ("losses", losses), ("curtailed", flows["curtailed"])):
             totals[key] += int(values.sum())
+        dark = np.asarray(env["sun_visible_frac"]) <= 0.0
+        runs = dark_runs(dark, state.dark_run_steps)
         end = EnergyState(
             storage_mj=int(storage[-1]) if n else state.storage_mj,
             classes_on=int(classes_on[-1]) if n else state.classes_on,
             min_storage_mj=min(state.min_storage_mj, int(storage.min())) if n else state.min_storage_mj,
             totals_mj=tuple((k, totals[k]) for k in TOTALS),
             shed_steps=tuple(int(a + b) for a, b in zip(state.shed_steps, shed.sum(axis=1))),
+            lit_steps=state.lit_steps + int(n - dark.sum()),
+            dark_run_steps=int(runs[-1]) if n else state.dark_run_steps,
+            longest_dark_steps=max(state.longest_dark_steps, int(runs.max())) if n else state.longest_dark_steps,
+            steps=state.steps + n,
         )
 
         to_w = 1.0 / (step_s * 1000.0)
@@ -412,4 +432,6 @@ class EnergyModel(Model):
             out[f"{key}_kwh"] = value / MILLIJOULES_PER_KWH
         for cls, steps in zip(LOAD_CLASSES, state.shed_steps):
             out[f"{cls.key}_shed_hours"] = steps * self.clock.step_s / 3600.0
+        out["lit_frac"] = state.lit_steps / state.steps if state.steps else 0.0
+        out["longest_dark_hours"] = state.longest_dark_steps * self.clock.step_s / 3600.0
         return out

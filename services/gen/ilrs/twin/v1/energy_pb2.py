@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from services.gen.ilrs.twin.v1 import coupling_pb2 as ilrs_dot_twin_dot_v1_dot_coupling__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19ilrs/twin/v1/energy.proto\x12\x0cilrs.twin.v1\x1a\x1bilrs/twin/v1/coupling.proto\"\xf6\x01\n\x0b\x45nergyState\x12\x13\n\x0bstorage_kwh\x18\x01 \x01(\x01\x12\x18\n\x10storage_soc_frac\x18\x02 \x01(\x01\x12\x1c\n\x14min_storage_soc_frac\x18\x03 \x01(\x01\x12+\n\x08switches\x18\x04 \x03(\x0b\x32\x19.ilrs.twin.v1.ClassSwitch\x12\x15\n\rgenerated_kwh\x18\x05 \x01(\x01\x12\x15\n\rdelivered_kwh\x18\x06 \x01(\x01\x12\x14\n\x0cunserved_kwh\x18\x07 \x01(\x01\x12\x15\n\rcurtailed_kwh\x18\x08 \x01(\x01\x12\x12\n\nlosses_kwh\x18\t \x01(\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19ilrs/twin/v1/energy.proto\x12\x0cilrs.twin.v1\x1a\x1bilrs/twin/v1/coupling.proto\"\xa4\x02\n\x0b\x45nergyState\x12\x13\n\x0bstorage_kwh\x18\x01 \x01(\x01\x12\x18\n\x10storage_soc_frac\x18\x02 \x01(\x01\x12\x1c\n\x14min_storage_soc_frac\x18\x03 \x01(\x01\x12+\n\x08switches\x18\x04 \x03(\x0b\x32\x19.ilrs.twin.v1.ClassSwitch\x12\x15\n\rgenerated_kwh\x18\x05 \x01(\x01\x12\x15\n\rdelivered_kwh\x18\x06 \x01(\x01\x12\x14\n\x0cunserved_kwh\x18\x07 \x01(\x01\x12\x15\n\rcurtailed_kwh\x18\x08 \x01(\x01\x12\x12\n\nlosses_kwh\x18\t \x01(\x01\x12\x10\n\x08lit_frac\x18\n \x01(\x01\x12\x1a\n\x12longest_dark_hours\x18\x0b \x01(\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,5 +33,5 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'ilrs.twin.v1.energy_pb2', _
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_ENERGYSTATE']._serialized_start=73
-  _globals['_ENERGYSTATE']._serialized_end=319
+  _globals['_ENERGYSTATE']._serialized_end=365
 # @@protoc_insertion_point(module_scope)

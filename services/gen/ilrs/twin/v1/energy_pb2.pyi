@@ -8,7 +8,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class EnergyState(_message.Message):
-    __slots__ = ("storage_kwh", "storage_soc_frac", "min_storage_soc_frac", "switches", "generated_kwh", "delivered_kwh", "unserved_kwh", "curtailed_kwh", "losses_kwh")
+    __slots__ = ("storage_kwh", "storage_soc_frac", "min_storage_soc_frac", "switches", "generated_kwh", "delivered_kwh", "unserved_kwh", "curtailed_kwh", "losses_kwh", "lit_frac", "longest_dark_hours")
     STORAGE_KWH_FIELD_NUMBER: _ClassVar[int]
     STORAGE_SOC_FRAC_FIELD_NUMBER: _ClassVar[int]
     MIN_STORAGE_SOC_FRAC_FIELD_NUMBER: _ClassVar[int]
@@ -18,6 +18,8 @@ class EnergyState(_message.Message):
     UNSERVED_KWH_FIELD_NUMBER: _ClassVar[int]
     CURTAILED_KWH_FIELD_NUMBER: _ClassVar[int]
     LOSSES_KWH_FIELD_NUMBER: _ClassVar[int]
+    LIT_FRAC_FIELD_NUMBER: _ClassVar[int]
+    LONGEST_DARK_HOURS_FIELD_NUMBER: _ClassVar[int]
     storage_kwh: float
     storage_soc_frac: float
     min_storage_soc_frac: float
@@ -27,4 +29,6 @@ class EnergyState(_message.Message):
     unserved_kwh: float
     curtailed_kwh: float
     losses_kwh: float
-    def __init__(self, storage_kwh: _Optional[float] = ..., storage_soc_frac: _Optional[float] = ..., min_storage_soc_frac: _Optional[float] = ..., switches: _Optional[_Iterable[_Union[_coupling_pb2.ClassSwitch, _Mapping]]] = ..., generated_kwh: _Optional[float] = ..., delivered_kwh: _Optional[float] = ..., unserved_kwh: _Optional[float] = ..., curtailed_kwh: _Optional[float] = ..., losses_kwh: _Optional[float] = ...) -> None: ...
+    lit_frac: float
+    longest_dark_hours: float
+    def __init__(self, storage_kwh: _Optional[float] = ..., storage_soc_frac: _Optional[float] = ..., min_storage_soc_frac: _Optional[float] = ..., switches: _Optional[_Iterable[_Union[_coupling_pb2.ClassSwitch, _Mapping]]] = ..., generated_kwh: _Optional[float] = ..., delivered_kwh: _Optional[float] = ..., unserved_kwh: _Optional[float] = ..., curtailed_kwh: _Optional[float] = ..., losses_kwh: _Optional[float] = ..., lit_frac: _Optional[float] = ..., longest_dark_hours: _Optional[float] = ...) -> None: ...
