@@ -15,6 +15,10 @@ target the tests used to hold in the name's entry of "targets"):
   on alternate steps (the worst case for its phases), 30 days of minute steps;
   store_linearity: its time for twice the steps over its time for these (about 2 when linear,
   4 when quadratic).
+- illumination_256_year_s: an illumination map (lit fraction and longest darkness) of a synthetic
+  256 x 256 tile (a crater with a central peak near the south pole, 40 m cells, 1 deg azimuth bins)
+  over a year of hourly instants, from 2 m above the ground (--quick: a month);
+  horizon_single_s: one observer's horizon on the same tile (0.5 deg, bilinear, uncached).
 - <kind>_cpu_s_per_year: CPU seconds one instance of astronomy, research and isru takes per
   simulated year of minute steps in 30-day windows, with shedding (--quick: measured on a month,
   scaled to a year).
@@ -31,6 +35,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+# Building the grids is what is measured here: never read them from the table cache.
+os.environ["ILRS_TWIN_CACHE"] = "off"
 
 import numpy as np  # noqa: E402
 
@@ -161,6 +167,23 @@ def environment(repeats: int) -> dict:
     return figures
 
 
+def terrain(quick: bool) -> dict:
+    from twin.environment.illumination import illumination
+    from twin.environment.terrain import GridModel, _march
+
+    n, spacing = 256, 40.0
+    rows, cols = np.mgrid[0:n, 0:n]
+    r = np.hypot(rows - 127.5, cols - 127.5) * spacing
+    heights = 600.0 * np.exp(-0.5 * ((r - 4000.0) / 400.0) ** 2) + 400.0 * np.exp(-0.5 * (r / 500.0) ** 2)
+    model = GridModel(heights, spacing, -89.3, 20.0)
+    span = (30 if quick else 365) * DAY
+    t0 = time.perf_counter()
+    illumination(model, T0, T0 + span, height_m=2.0, step_s=3600.0)
+    key = "illumination_256_month_s" if quick else "illumination_256_year_s"
+    single = best(_march, model, -89.3, 20.0, model.ground_m(-89.3, 20.0), 2.0, 0.5, repeats=2)
+    return {key: round(time.perf_counter() - t0, 2), "horizon_single_s": round(single, 3)}
+
+
 def store(repeats: int) -> dict:
     from twin.kinds.communications.store import bounded_walk
 
@@ -180,7 +203,9 @@ def main() -> int:
     repeats = 2 if args.quick else 5
     steps = WINDOW if args.quick else STEPS_YEAR
     figures: dict = {"quick": args.quick, "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, numpy {np.__version__}"}
-    for name, part in (("environment", lambda: environment(repeats)), ("store", lambda: store(repeats)), ("kinds", lambda: kinds(steps, repeats))):
+    parts = (("environment", lambda: environment(repeats)), ("terrain", lambda: terrain(args.quick)), ("store", lambda: store(repeats)),
+             ("kinds", lambda: kinds(steps, repeats)))
+    for name, part in parts:
         t0 = time.perf_counter()
         got = part()
         figures.update(got)

@@ -252,3 +252,27 @@ def test_compare_puts_the_runs_kpis_side_by_side(tmp_path):
 def test_compare_refuses_a_folder_that_is_not_a_run(tmp_path):
     result = cli("compare", str(tmp_path))
     assert result.exit_code == 2 and "no summary.json" in result.stderr
+
+
+def test_illumination_writes_a_parquet_map_and_a_png(tmp_path):
+    import pyarrow.parquet as pq
+
+    n = 41
+    rows_, cols_ = np.mgrid[0:n, 0:n]
+    r = np.hypot(rows_ - 20, cols_ - 20) * 100.0
+    np.save(tmp_path / "bowl.npy", 400.0 * np.exp(-0.5 * ((r - 1500.0) / 200.0) ** 2))
+    args = ["illumination", "--dem", str(tmp_path / "bowl.npy"), "--dem-spacing-m", "100", "--site", "amundsen",
+            "--start", "2030-01-01T00:00:00Z", "--end", "2030-01-15T00:00:00Z", "--height", "2", "--every", "4", "--out", str(tmp_path / "map")]
+    result = cli(*args)
+    assert result.exit_code == 0, result.output
+    table = pq.read_table(tmp_path / "map" / "illumination.parquet")
+    assert table.num_rows == 11 * 11
+    assert table.schema.field("lit_frac").metadata[b"unit"] == b"fraction"
+    lit = np.array(table.column("lit_frac"))
+    assert 0.0 <= lit.min() < lit.max() <= 1.0
+    png = (tmp_path / "map" / "illumination.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    again = cli(*args)
+    assert again.exit_code == 2 and "--overwrite" in again.stderr
+    bad = cli(*args[:-2], "--out", str(tmp_path / "other"), "--every", "0")
+    assert bad.exit_code == 2 and "--every" in bad.stderr and not (tmp_path / "other").exists()

@@ -540,6 +540,67 @@ def horizon(
         typer.echo(json.dumps({"azimuth_deg": [float(a) for a in azimuths], "elevation_deg": [round(float(e), 4) for e in elevations]}))
 
 
+@app.command()
+def illumination(
+    dem: Path = typer.Option(..., "--dem", help="Elevation model: a GeoTIFF in a lunar CRS, or a .npy of heights (m) with --dem-spacing-m and its centre (--site or --lat/--lon)."),
+    start: str = typer.Option(..., "--start", help="First instant, ISO 8601 UTC."),
+    end: str = typer.Option(..., "--end", help="End of the span (not included)."),
+    out: Path = typer.Option(..., "--out", help="Folder for illumination.parquet and illumination.png."),
+    height: float = typer.Option(0.0, "--height", help="Eye height above the ground, metres (an array's mast)."),
+    step: str = typer.Option("1h", "--step", help="Spacing of the instants: e.g. 10min, 1h."),
+    every: int = typer.Option(1, "--every", help="Every k-th cell in both directions (1: all)."),
+    dem_spacing_m: Optional[float] = typer.Option(None, "--dem-spacing-m", help="Grid spacing of a .npy elevation model, metres."),
+    site: Optional[str] = typer.Option(None, "--site", help="Centre of a .npy model: amundsen, aristarchus or marius-hills."),
+    lat: Optional[float] = typer.Option(None, "--lat", help="Centre of a .npy model: latitude, degrees."),
+    lon: Optional[float] = typer.Option(None, "--lon", help="Centre of a .npy model: longitude, degrees."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace maps already in --out."),
+) -> None:
+    """Where inside a tile the Sun is seen longest: for every cell, the fraction of the span the
+    Sun is seen from --height above the ground and the longest darkness, as Parquet (one row per
+    cell, with latitude and longitude) and a PNG map with colour bars."""
+    import time
+
+    import numpy as np
+
+    from twin.environment import illumination as maps
+    from twin.environment import terrain
+    from twin.scenario import SITES
+
+    t0, t1 = _span_option(start, "--start"), _span_option(end, "--end")
+    _covered([t0, t1])
+    try:
+        seconds = parse_duration(step)
+    except ValueError as exc:
+        fail(f"--step: {exc}")
+    if site is not None:
+        if site not in SITES:
+            fail(f"--site: unknown site {site!r}; known: {', '.join(SITES)}")
+        lat, lon = SITES[site]
+    centre = (lat, lon) if lat is not None and lon is not None else None
+    if (out / "illumination.parquet").exists() and not overwrite:
+        fail(f"--out: {out} already holds maps; choose another folder or pass --overwrite")
+    try:
+        model = terrain.load(dem, dem_spacing_m, centre)
+        began = time.perf_counter()
+        result = maps.illumination(model, t0, t1, height, seconds, every, progress=lambda what: typer.echo(f"computing {what} ...", err=True))
+    except ValueError as exc:
+        field, sep, reason = str(exc).partition(": ")
+        fail(f"--{field.replace('_', '-')}: {reason}" if sep and " " not in field and field != "latitude, longitude" else str(exc))
+    elapsed = time.perf_counter() - began
+    try:
+        written = maps.write(result, out, {"dem": model.label, "start": iso(t0), "end": iso(t1), "height_m": height, "step_s": seconds, "every": every})
+    except OSError as exc:
+        fail(f"--out: cannot write into {out} ({exc.strerror or exc})")
+    typer.echo(f"{result.lit_frac.size:,} cells x {result.instants:,} instants in {elapsed:.1f} s: lit {np.nanmin(result.lit_frac):.1%} to {np.nanmax(result.lit_frac):.1%}; wrote {', '.join(str(p) for p in written)}", err=True)
+
+
+def _span_option(value: str, option: str) -> float:
+    try:
+        return float(unix_s(parse_utc(value)))
+    except ValueError as exc:
+        fail(f"{option}: {exc}")
+
+
 class TableFormat(str, Enum):
     table = "table"
     csv = "csv"

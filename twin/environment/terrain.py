@@ -44,6 +44,15 @@ def destination(lat_deg: float, lon_deg: float, bearing_deg: float, distance_m: 
     return math.degrees(lat2), (math.degrees(lon2) + 540.0) % 360.0 - 180.0
 
 
+def destinations(lat_deg: float, lon_deg: float, bearing_deg: np.ndarray, distance_m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`destination` for arrays of bearings and distances."""
+    lat, lon, b = math.radians(lat_deg), math.radians(lon_deg), np.radians(bearing_deg)
+    d = np.asarray(distance_m, dtype=np.float64) / MOON_RADIUS_M
+    lat2 = np.arcsin(np.clip(math.sin(lat) * np.cos(d) + math.cos(lat) * np.sin(d) * np.cos(b), -1.0, 1.0))
+    lon2 = lon + np.arctan2(np.sin(b) * np.sin(d) * math.cos(lat), np.cos(d) - math.sin(lat) * np.sin(lat2))
+    return np.degrees(lat2), (np.degrees(lon2) + 540.0) % 360.0 - 180.0
+
+
 def bearing_distance(lat0: float, lon0: float, lat: float, lon: float) -> tuple[float, float]:
     """Initial bearing (deg from north) and arc distance (m) from point 0 to the other."""
     p0, p1, dl = math.radians(lat0), math.radians(lat), math.radians(lon - lon0)
@@ -68,6 +77,10 @@ class ElevationModel:
 
     def key(self) -> dict:
         """What identifies the model for the horizon cache."""
+        raise NotImplementedError
+
+    def latlon(self, rows: np.ndarray, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Selenographic latitude and longitude (deg) of fractional indices."""
         raise NotImplementedError
 
     def axes(self, lat_deg: float, lon_deg: float, step_m: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
@@ -132,6 +145,11 @@ class GridModel(ElevationModel):
     def key(self) -> dict:
         return {"heights": self.heights_m, "spacing_m": self.spacing_m, "centre": [self.lat_deg, self.lon_deg]}
 
+    def latlon(self, rows, cols):
+        north = (self._centre[0] - np.asarray(rows, dtype=np.float64)) * self.spacing_m
+        east = (np.asarray(cols, dtype=np.float64) - self._centre[1]) * self.spacing_m
+        return destinations(self.lat_deg, self.lon_deg, np.degrees(np.arctan2(east, north)), np.hypot(east, north))
+
 
 class GeoTiffModel(ElevationModel):
     """A GeoTIFF in a lunar CRS, read with rasterio (band 1, nodata as missing)."""
@@ -172,6 +190,15 @@ class GeoTiffModel(ElevationModel):
 
     def key(self) -> dict:
         return {"geotiff": self._digest}
+
+    def latlon(self, rows, cols):
+        from rasterio.warp import transform
+
+        forward = ~self._inverse
+        a, b, c, d, e, f = forward.a, forward.b, forward.c, forward.d, forward.e, forward.f
+        u, v = np.asarray(cols, dtype=np.float64) + 0.5, np.asarray(rows, dtype=np.float64) + 0.5
+        lon, lat = transform(self._crs, self._geographic, (a * u + b * v + c).tolist(), (d * u + e * v + f).tolist())
+        return np.asarray(lat), np.asarray(lon)
 
 
 def _sphere_radius_m(crs) -> float | None:
