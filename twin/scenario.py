@@ -47,6 +47,15 @@ class Meta(Strict):
         return value
 
 
+class RegolithSpec(Strict):
+    """The site's regolith; each figure defaults to the built-in site's (twin/environment/regolith.py)."""
+
+    feo_wt_pct: float | None = Field(default=None, ge=0, le=60, description="FeO in the regolith, wt%")
+    tio2_wt_pct: float | None = Field(default=None, ge=0, le=60, description="TiO2 in the regolith, wt%")
+    oxygen_wt_pct: float | None = Field(default=None, gt=0, le=60, description="total oxygen in the regolith, wt%")
+    ice_wt_pct: float | None = Field(default=None, ge=0, le=100, description="water ice in reach (polar cold traps), wt%")
+
+
 class Site(Strict):
     name: str | None = None
     latitude_deg: float | None = Field(default=None, ge=-90, le=90)
@@ -57,6 +66,7 @@ class Site(Strict):
     # height (twin/environment/terrain.py). A relative path is relative to the scenario file.
     dem: str | None = Field(default=None, min_length=1, max_length=4096, description="elevation model: a GeoTIFF in a lunar CRS, or a .npy of heights in metres centred on the site (with dem_spacing_m)")
     dem_spacing_m: float | None = Field(default=None, gt=0, le=100_000, description="grid spacing of a .npy elevation model, metres")
+    regolith: RegolithSpec = Field(default_factory=RegolithSpec, description="regolith composition (default: the built-in site's)")
 
     @model_validator(mode="after")
     def _named_or_located(self) -> "Site":
@@ -91,6 +101,26 @@ class Site(Strict):
         if self.latitude_deg is not None and self.longitude_deg is not None:
             return self.latitude_deg, self.longitude_deg
         return SITES[self.name]  # type: ignore[index]
+
+    @property
+    def regolith_composition(self):
+        """The regolith: the scenario's figures over the built-in site's (None where neither gives one)."""
+        from twin.environment.regolith import SITE_REGOLITH, Regolith
+
+        base = SITE_REGOLITH.get(self.name) if self.latitude_deg is None else None
+        given = self.regolith
+
+        def pick(name: str, default=None):
+            value = getattr(given, name)
+            if value is not None:
+                return value
+            return getattr(base, name) if base is not None else default
+
+        feo, tio2 = pick("feo_wt_pct"), pick("tio2_wt_pct")
+        if feo is None:
+            return None
+        return Regolith(feo, tio2 if tio2 is not None else 0.0, pick("oxygen_wt_pct", 45.0), pick("ice_wt_pct"),
+                        base.source if base is not None and given == RegolithSpec() else "scenario")
 
     @property
     def label(self) -> str:
@@ -447,7 +477,12 @@ def from_data(data: dict, source: str, base: Path | None = None) -> Scenario:
             problems.append((f"{where}.kind", "must be the name of a kind"))
             continue
         try:
-            instances[id] = Instance(kind, cls.Params.model_validate(table))
+            params = cls.Params.model_validate(table)
+            # Site-dependent defaults (ISRU's feed from the site's regolith), filled here so the
+            # resolved scenario (OUT/scenario.toml) shows them.
+            if frame is not None and hasattr(params, "with_site"):
+                params = params.with_site(frame.site)
+            instances[id] = Instance(kind, params)
         except ValidationError as exc:
             problems += [(f"{where}.{field}" if field else where, reason) for field, reason in _problems(exc, cls.Params)]
     pairs: list[tuple[str, str]] = []

@@ -135,7 +135,9 @@ def test_stock_runs_out_at_the_hand_computed_step_then_standby():
     assert processed[17] == pytest.approx(0.055)
     assert np.all(processed[18:] == 0.0)
     assert tm["regolith_stock_kg"][17] == 0.0 and tm["regolith_stock_kg"][16] > 0
-    assert np.all(tm["requested_w"][:18] == 2430.0) and np.all(tm["requested_w"][18:] == 150.0)
+    # The last, partial step asks only for what it uses: the power of the oxygen it can still make.
+    assert np.all(tm["requested_w"][:17] == 2430.0) and np.all(tm["requested_w"][18:] == 150.0)
+    assert tm["requested_w"][17] == pytest.approx(2430.0 * tm["producing_frac"][17], rel=1e-12)
     assert tm["o2_produced_kg"][-1] == 0.03  # 1 kg x 0.03, exactly to the gram
 
 
@@ -163,7 +165,8 @@ def test_offtake_reopens_a_full_tank_and_shortfall_is_counted():
     out = run(model, 400, switches(400, [(200, 400)]))
     tm = out.telemetry
     assert np.all(tm["o2_offtake_kg"][:299] == 0.001)
-    assert np.all(tm["requested_w"][67:200] == 3600.0) and np.all(tm["producing_frac"][67:200] == 0.4)  # tops up 1 of 2.5 g
+    # Topping up 1 of 2.5 g, the plant draws what that takes: 0.4 of 3600 W.
+    assert np.all(tm["requested_w"][67:200] == 1440.0) and np.all(tm["producing_frac"][67:200] == 0.4)
     assert tm["o2_tank_kg"][199] == pytest.approx(0.099)  # topped to 100 g, minus this step's gram
     assert np.all(tm["o2_offtake_kg"][299:] == 0.0) and np.all(tm["o2_shortfall_kg"][299:] == 0.001)
     assert out.state.shortfall_g == 101
@@ -259,20 +262,25 @@ def test_inputs_are_checked():
 
 # -- a step-by-step reference of the documented rules, in plain Python integers ---------------------
 def reference(model: IsruModel, n: int, on: np.ndarray, inputs: dict, state: IsruState | None = None, start: int = 0):
-    """Returns per-step (request code, stock, tank, work, accepted, shortfall) and the end (S, T, W, warm)."""
+    """Returns per-step (request code, stock, tank, work, accepted, shortfall), the share of operating
+    power asked for, and the end (S, T, W, warm)."""
     s0 = model.initial_state() if state is None else state
     S, T, W, warm = s0.stock_g, s0.tank_g, s0.work_ug, s0.warmup_left_steps
     q, y, cap_t, cap_h = model.q_ug, model.yield_ppm, model.tank_cap_g, model.hopper_g
     idx = np.arange(start, start + n)
     d = deliveries_g(model, idx, inputs)
     off = model._schedule(idx, model.offtake_step, None, model.offtake_mg_day)
-    rows = []
+    rows, shares = [], []
     for j in range(n):
         if idx[j] < model.deployed_step:
             rows.append((0, 0, 0, W, 0, 0))
+            shares.append(0.0)
             continue
         hw = S > 0 and T < cap_t
         code = 2 if hw else 1
+        # Warm, it asks for the power of the oxygen it can make; owing a warm-up, for all of it.
+        can = min(W + q, (-(-W // y) + S) * y, (W // 10**6 + cap_t - T) * 10**6) - W
+        shares.append(1.0 if warm > 0 else min(max(can, 0), q) / q)
         if not on[j]:
             warm = model.warmup_total
         elif hw and warm > 0:
@@ -287,7 +295,7 @@ def reference(model: IsruModel, n: int, on: np.ndarray, inputs: dict, state: Isr
         take = min(int(off[j]), T)
         T -= take
         rows.append((code, S, T, W, a, int(off[j]) - take))
-    return np.array(rows, dtype=np.int64).reshape(n, 6), (S, T, W, warm)
+    return np.array(rows, dtype=np.int64).reshape(n, 6), np.array(shares), (S, T, W, warm)
 
 
 def random_case(seed: int, n: int):
@@ -344,10 +352,10 @@ def test_matches_the_step_rule_conserves_mass_and_splits_anywhere(seed, n, cuts,
     tm, end = whole.telemetry, whole.state
 
     # The vectorised stretches equal the rules applied one step at a time.
-    rows, (S, T, W, warm) = reference(model, n, on, inputs)
+    rows, shares, (S, T, W, warm) = reference(model, n, on, inputs)
     assert (end.stock_g, end.tank_g, end.work_ug, end.warmup_left_steps) == (S, T, W, warm)
     op, sb = model.params.operating_power_w, model.params.standby_w
-    assert np.array_equal(tm["requested_w"], np.select([rows[:, 0] == 2, rows[:, 0] == 1], [op, sb], 0.0))
+    assert np.array_equal(tm["requested_w"], np.select([rows[:, 0] == 2, rows[:, 0] == 1], [op * shares, sb], 0.0))
     assert np.array_equal(tm["regolith_stock_kg"], rows[:, 1] / 1000.0)
     assert np.array_equal(tm["o2_tank_kg"], rows[:, 2] / 1000.0)
     assert np.array_equal(tm["o2_produced_kg"], (rows[:, 3] // 10**6) / 1000.0)
@@ -431,3 +439,82 @@ def test_model_host_commits_a_prefix_of_a_proposal():
     host.commit(143)
     assert host.state == whole.state
     assert host.variables() == model.variables(whole.state)
+
+
+# -- the feed decides: composition, yield and energy per kilogram -----------------------------------
+def hand_kwh_per_kg(feo_wt_pct: float) -> float:
+    """Hydrogen reduction by hand: O2 yield 0.8 x FeO x 15.999/71.844; heating 950 J/(kg K) x 1070 K
+    x (1 - 0.413) per kg of feed, divided by the yield; electrolysis 285.8 kJ/mol per 16.0 g of
+    O2 at 70 %; liquefaction 1.5 kWh/kg."""
+    y = 0.8 * feo_wt_pct / 100 * 15.999 / 71.844
+    heating_kwh = 950 * 1070 * (1 - 0.413) / y / 3.6e6
+    electrolysis_kwh = 285.8e3 / 15.999e-3 / 3.6e6 / 0.7
+    return heating_kwh + electrolysis_kwh + 1.5
+
+
+@pytest.mark.parametrize("feo, expected", [(5.1, hand_kwh_per_kg(5.1)), (22.0, hand_kwh_per_kg(22.0))])
+def test_a_leaner_feed_costs_more_energy_per_kilogram(feo, expected):
+    p = IsruParams(deployed="2030-01-01T00:00:00Z", feo_wt_pct=feo)
+    assert p.o2_yield == pytest.approx(0.8 * feo / 100 * 0.22269, rel=1e-4)
+    assert p.energy_per_kg == pytest.approx(expected, rel=1e-12)
+    # 5.1 wt% FeO (highland): about 26.8 kWh/kg; 22 wt% (pyroclastic glass): about 12.8.
+    assert p.energy_per_kg == pytest.approx({5.1: 26.83, 22.0: 12.82}[feo], abs=0.01)
+
+
+def test_the_heat_recovery_is_calibrated_to_the_published_figure():
+    """Leger et al. 2025: 24.3 kWh per kg of liquid O2 from a 10 wt% ilmenite feed, whose oxygen
+    yield is at most 10.55 wt% of the ilmenite: 1.055 wt% of the feed."""
+    p = IsruParams(deployed="2030-01-01T00:00:00Z", o2_yield_kg_per_kg_regolith=0.01055)
+    assert p.energy_per_kg == pytest.approx(24.3, abs=0.02)
+
+
+def test_the_three_roadmap_sites_feed_different_plants():
+    from twin.scenario import load
+
+    plants = {site: load(f"roadmap-{site}").modules["isru"].params for site in ("amundsen", "aristarchus", "marius-hills")}
+    assert [plants[s].feo_wt_pct for s in plants] == [5.1, 22.0, 15.1]
+    yields = [plants[s].o2_yield for s in plants]
+    assert yields[0] < yields[2] < yields[1]
+    assert plants["amundsen"].energy_per_kg > plants["marius-hills"].energy_per_kg > plants["aristarchus"].energy_per_kg
+
+
+def test_a_starved_plant_draws_what_it_uses():
+    """Deliveries of 5 kg/day at 0.03 kg/kg feed 0.15 kg O2 a day, a sixth of what 3 kW makes: the
+    plant runs at that rate, and its energy per kilogram stays the process's (plus standby) instead
+    of growing sixfold."""
+    n = 10 * 1440
+    model = plant(clock(n), operating_power_w=3000.0, energy_kwh_per_kg_o2=24.0, o2_yield_kg_per_kg_regolith=0.03, standby_w=0.0,
+                  warmup_h=0.0, regolith_delivery_kg_per_day=5.0)
+    out = run(model, n)
+    v = model.variables(out.state)
+    assert v["o2_produced_kg"] == pytest.approx(10 * 5.0 * 0.03, rel=0.01)
+    assert v["specific_energy_kwh_per_kg"] == pytest.approx(24.0, rel=0.01)
+
+
+def test_water_ice_needs_a_cold_trap(tmp_path):
+    from twin.scenario import ScenarioError, parse
+
+    text = """
+[scenario]
+name = "ice"
+[site]
+name = "{site}"
+[time]
+start = "2030-01-01T00:00:00Z"
+end = "2030-01-02T00:00:00Z"
+[modules.energy]
+deployed = "2030-01-01T00:00:00Z"
+[modules.isru]
+deployed = "2030-01-01T00:00:00Z"
+process = "water_ice_extraction"
+"""
+    polar = parse(text.format(site="amundsen"), "ice.toml").modules["isru"].params
+    assert polar.ice_wt_pct == 5.6 and polar.o2_yield == pytest.approx(0.056 * 15.999 / 18.015)
+    with pytest.raises(ScenarioError, match="modules.isru.*water ice"):
+        parse(text.format(site="aristarchus"), "ice.toml")
+    # A scenario's own regolith figures replace the site's.
+    richer = parse(text.format(site="aristarchus").replace('process = "water_ice_extraction"', "") + "\n", "x.toml")
+    assert richer.modules["isru"].params.feo_wt_pct == 22.0
+    custom = parse(text.format(site="aristarchus").replace('name = "aristarchus"', 'name = "aristarchus"\n[site.regolith]\nfeo_wt_pct = 10.0')
+                   .replace('process = "water_ice_extraction"', ""), "y.toml")
+    assert custom.modules["isru"].params.feo_wt_pct == 10.0

@@ -72,6 +72,12 @@ UG_PER_G = 1_000_000
 MG_PER_DAY_TO_G_PER_S = 86_400 * 1000  # g delivered = seconds * mg/day / this
 FIRST_HORIZON = 64
 
+# Oxygen's mass fraction of FeO (15.999 / 71.844) and of water (15.999 / 18.015).
+O_IN_FEO = 15.999 / 71.844
+O_IN_WATER = 15.999 / 18.015
+# Water electrolysis at the higher heating value: 285.8 kJ per mol H2O, i.e. per 16.0 g of O2.
+ELECTROLYSIS_KWH_PER_KG_O2 = 285.8e3 / 15.999e-3 / 3.6e6
+
 # Per-process defaults (docs/references.md, ISRU) and the physical ceiling on the yield.
 PROCESS_DEFAULTS: dict[str, dict[str, float]] = {
     # Leger et al., PNAS 2025: 24.3 +- 5.8 kWh/kg liquid O2; under 5 wt% O2 of typical regolith
@@ -80,12 +86,38 @@ PROCESS_DEFAULTS: dict[str, dict[str, float]] = {
     # 18-35 kWh/kg O2 [S] (middle 26.5); regolith about 45 wt% O, practical extraction lower:
     # 0.2 is an assumption [U].
     "molten_regolith_electrolysis": {"energy_kwh_per_kg_o2": 26.5, "o2_yield_kg_per_kg_regolith": 0.2, "max_yield": 0.45},
+    # Polar water ice: about 11 kWh/kg O2 overall (thermodynamic floor 4.1-5.0) [S]; yield from
+    # the ice fraction (LCROSS: 5.6 wt% at Cabeus).
+    "water_ice_extraction": {"energy_kwh_per_kg_o2": 11.0, "o2_yield_kg_per_kg_regolith": 0.056 * O_IN_WATER, "max_yield": O_IN_WATER},
 }
 
 
 class IsruParams(Deployed):
-    process: Literal["hydrogen_reduction", "molten_regolith_electrolysis"] = Field(default="hydrogen_reduction", description="oxygen process: hydrogen reduction of ilmenite, or molten regolith electrolysis",
-                                                                                   json_schema_extra={"source": "Leger et al. 2025, PNAS; Schreiner et al. 2016, Adv. Space Res. 57:1585"})
+    process: Literal["hydrogen_reduction", "molten_regolith_electrolysis", "water_ice_extraction"] = Field(
+        default="hydrogen_reduction", description="oxygen process: hydrogen reduction (of the regolith's FeO), molten regolith electrolysis, or water ice from a polar cold trap",
+        json_schema_extra={"source": "Leger et al. 2025, PNAS; Allen et al. 1996, JGR 101:26085; Schreiner et al. 2016, Adv. Space Res. 57:1585"})
+    # The feed: from the site ([site.regolith], twin/environment/regolith.py) unless given here.
+    feo_wt_pct: float | None = Field(default=None, ge=0, le=60, description="FeO of the feed, wt% (default: the site's regolith)",
+                                     json_schema_extra={"source": "site analogues: Lunar Sourcebook table 7.15; Apollo 17 orange glass (NASA)"})
+    oxygen_wt_pct: float | None = Field(default=None, gt=0, le=60, description="total oxygen of the feed, wt% (default: the site's, about 45)")
+    ice_wt_pct: float | None = Field(default=None, ge=0, le=100, description="water ice of the feed, wt% (water_ice_extraction; default: the site's cold trap)",
+                                     json_schema_extra={"source": "LCROSS at Cabeus: 5.6 +- 2.9 wt% (Colaprete et al. 2010, Science 330:463)"})
+    # Hydrogen reduction: the oxygen comes from the Fe2+ reduced (Allen et al. 1996: the yield
+    # follows total iron; ilmenite reduces fully, glass and silicates partly) [U].
+    reduced_feo_frac: float = Field(default=0.8, gt=0, le=1, description="hydrogen reduction: fraction of the feed's FeO reduced to iron (yield = this x FeO x 0.2227) [U]",
+                                    json_schema_extra={"source": "Allen et al. 1996, JGR 101:26085 (yield follows FeO; 2-5 wt% for mare soil and glass) [U]"})
+    # Energy of hydrogen reduction per kg O2: heating the feed (heat capacity x temperature rise x
+    # (1 - recovery) / yield), electrolysing the water (HHV / efficiency) and liquefying the O2.
+    heat_capacity_j_per_kg_k: float = Field(default=950.0, gt=0, le=5000, description="mean heat capacity of the feed from its start to the reaction temperature [U]",
+                                            json_schema_extra={"unit": "J/(kg K)"})
+    temperature_rise_k: float = Field(default=1070.0, gt=0, le=3000, description="from the feed's temperature (about 250 K) to the reduction temperature (1323 K, 1050 C as in Allen et al. 1996)",
+                                      json_schema_extra={"unit": "K"})
+    heat_recovery_frac: float = Field(default=0.413, ge=0, lt=1, description="share of the feed's heat recovered from the spent feed; calibrated so that a 10 wt% ilmenite feed (1.055 wt% O2) costs 24.3 kWh/kg (Leger et al. 2025)",
+                                      json_schema_extra={"source": "calibrated to Leger et al. 2025, PNAS: 24.3 kWh/kg liquid O2 at 10 wt% ilmenite"})
+    electrolysis_efficiency: float = Field(default=0.7, gt=0, le=1, description="water electrolyser, against the higher heating value (4.96 kWh/kg O2) [U]")
+    liquefaction_kwh_per_kg_o2: float = Field(default=1.5, ge=0, le=100, description="liquefying and handling the oxygen [U]")
+    # Molten regolith electrolysis: a practical share of the feed's oxygen [U].
+    extraction_frac: float = Field(default=0.45, gt=0, le=1, description="molten regolith electrolysis: share of the feed's oxygen extracted [U] (0.45 x 45 wt% = 0.2 kg/kg)")
     energy_kwh_per_kg_o2: float | None = Field(default=None, ge=1, le=1000, description="specific energy (default: the process's, docs/references.md, ISRU: 24.3 or 26.5); at least 1, below the reaction enthalpy of any oxygen process (about 5)",
                                                json_schema_extra={"source": "hydrogen reduction 24.3 kWh/kg: Leger et al. 2025, PNAS; electrolysis 18-35 kWh/kg [S]"})
     o2_yield_kg_per_kg_regolith: float | None = Field(default=None, gt=0, le=1, description="O2 extracted per kg of regolith processed (default: the process's, 0.03 or 0.2 [U])",
@@ -104,21 +136,53 @@ class IsruParams(Deployed):
 
     _utc = field_validator("regolith_delivery_until", "o2_offtake_start", mode="before")(optional_utc)
 
+    def check_station(self, id: str, scenario) -> None:
+        if self.process == "water_ice_extraction" and self.ice_wt_pct is None and self.o2_yield_kg_per_kg_regolith is None:
+            raise ValueError("process: water_ice_extraction needs water ice in reach; this site has none (a polar cold trap: give [site.regolith] ice_wt_pct)")
+
     def peak_power_w(self) -> float:
         return max(self.operating_power_w, self.standby_w)
 
     def data_bytes_bound(self) -> float:
         return 0.0
 
-    @property
-    def energy_per_kg(self) -> float:
-        value = self.energy_kwh_per_kg_o2
-        return PROCESS_DEFAULTS[self.process]["energy_kwh_per_kg_o2"] if value is None else value
+    def with_site(self, site) -> "IsruParams":
+        """The feed's composition from the site's regolith where this instance gives none."""
+        regolith = site.regolith_composition
+        if regolith is None:
+            return self
+        update = {}
+        if self.feo_wt_pct is None:
+            update["feo_wt_pct"] = regolith.feo_wt_pct
+        if self.oxygen_wt_pct is None:
+            update["oxygen_wt_pct"] = regolith.oxygen_wt_pct
+        if self.ice_wt_pct is None and regolith.ice_wt_pct is not None:
+            update["ice_wt_pct"] = regolith.ice_wt_pct
+        return self.model_validate({**self.model_dump(), **update}) if update else self
 
     @property
     def o2_yield(self) -> float:
-        value = self.o2_yield_kg_per_kg_regolith
-        return PROCESS_DEFAULTS[self.process]["o2_yield_kg_per_kg_regolith"] if value is None else value
+        """kg of O2 per kg of feed: given, or from the feed's composition and the process, or
+        (a plant built without a site) the process's fixed default."""
+        if self.o2_yield_kg_per_kg_regolith is not None:
+            return self.o2_yield_kg_per_kg_regolith
+        if self.process == "hydrogen_reduction" and self.feo_wt_pct is not None:
+            return self.reduced_feo_frac * self.feo_wt_pct / 100.0 * O_IN_FEO
+        if self.process == "molten_regolith_electrolysis" and self.oxygen_wt_pct is not None:
+            return self.extraction_frac * self.oxygen_wt_pct / 100.0
+        if self.process == "water_ice_extraction" and self.ice_wt_pct is not None:
+            return self.ice_wt_pct / 100.0 * O_IN_WATER
+        return PROCESS_DEFAULTS[self.process]["o2_yield_kg_per_kg_regolith"]
+
+    @property
+    def energy_per_kg(self) -> float:
+        """kWh per kg of O2: given, or for hydrogen reduction of a known feed, heating the feed per
+        kg of oxygen it yields plus electrolysis and liquefaction (a leaner feed costs more)."""
+        if self.energy_kwh_per_kg_o2 is not None:
+            return self.energy_kwh_per_kg_o2
+        if self.process == "hydrogen_reduction" and (self.feo_wt_pct is not None or self.o2_yield_kg_per_kg_regolith is not None):
+            return hydrogen_reduction_kwh_per_kg(self)
+        return PROCESS_DEFAULTS[self.process]["energy_kwh_per_kg_o2"]
 
     @model_validator(mode="after")
     def _ceiling(self) -> "IsruParams":
@@ -128,6 +192,12 @@ class IsruParams(Deployed):
         if self.regolith_initial_kg > self.regolith_capacity_kg:
             raise ValueError("regolith_initial_kg must not exceed regolith_capacity_kg")
         return self
+
+
+def hydrogen_reduction_kwh_per_kg(p: IsruParams, o2_yield: float | None = None) -> float:
+    y = p.o2_yield if o2_yield is None else o2_yield
+    heating = p.heat_capacity_j_per_kg_k * p.temperature_rise_k * (1.0 - p.heat_recovery_frac) / y / 3.6e6
+    return heating + ELECTROLYSIS_KWH_PER_KG_O2 / p.electrolysis_efficiency + p.liquefaction_kwh_per_kg_o2
 
 
 @dataclass(frozen=True)
@@ -310,6 +380,7 @@ class IsruModel(Model):
         proc = np.zeros(n, np.int64)
         code = np.zeros(n, np.int8)  # request: 0 none, 1 standby, 2 operating
         warming = np.zeros(n, bool)
+        cold = np.zeros(n, bool)  # at the start of the step: a warm-up is still owed
 
         stock_g, tank_g, work_ug, warm = state.stock_g, state.tank_g, state.work_ug, state.warmup_left_steps
         s = int(np.clip(self.deployed_step - window.start_step, 0, n))
@@ -326,6 +397,7 @@ class IsruModel(Model):
                 st, a, tk, sh = self._idle(stock_g, tank_g, d, off)
                 hw = (_prev(stock_g, st) > 0) & (_prev(tank_g, tk) < self.tank_cap_g)
                 k = h
+                cold[s] = warm > 0
                 if on[s]:
                     progress = np.cumsum(hw)
                     done = np.flatnonzero(progress >= warm)
@@ -333,7 +405,9 @@ class IsruModel(Model):
                         k = int(done[0]) + 1
                     warm -= int(progress[k - 1])
                     warming[s:s + k] = hw[:k]
+                    cold[s:s + k] = True  # warming: cold until the step that completes it
                 elif k:
+                    cold[s + 1:s + k] = self.warmup_total > 0
                     warm = self.warmup_total
                 f = dict(stock=st, acc=a, tank=tk, short=sh, p=np.zeros(h, np.int64), work=np.full(h, work_ug, np.int64), hw=hw)
             else:
@@ -355,13 +429,21 @@ class IsruModel(Model):
             s += k
 
         deployed = idx >= self.deployed_step
-        requested = np.where(code == 2, self.params.operating_power_w, np.where(code == 1, self.params.standby_w, 0.0))
-        power = np.where(on, requested, 0.0)
         w_prev = _prev(state.work_ug, work) if n else work
+        # A warm plant draws what its feed and tank let it use this step (known from the step
+        # before, so the request never depends on this step's switch); warming up takes full power.
+        early = idx < self.deployed_step  # telemetry shows nothing there; the plant's own stocks wait
+        s_prev = _prev(state.stock_g, np.where(early, state.stock_g, stock)) if n else stock
+        t_prev = _prev(state.tank_g, np.where(early, state.tank_g, tank)) if n else tank
+        y, q = self.yield_ppm, self.q_ug
+        potential = np.minimum(np.minimum(q, (_ceil_div(w_prev, y) + s_prev) * y - w_prev), (w_prev // UG_PER_G + self.tank_cap_g - t_prev) * UG_PER_G - w_prev)
+        share = np.where(cold, 1.0, np.clip(potential, 0, q) / q)
+        requested = np.where(code == 2, self.params.operating_power_w * share, np.where(code == 1, self.params.standby_w, 0.0))
+        power = np.where(on, requested, 0.0)
         made = work - w_prev
         ref = d_all - acc
         take = off_all - short
-        energy = np.where(on & (code == 2), self.op_mj, np.where(on & (code == 1), self.sb_mj, 0))
+        energy = np.where(on & (code == 2), np.rint(self.op_mj * share).astype(np.int64), np.where(on & (code == 1), self.sb_mj, 0))
         produced_g = work // UG_PER_G
         processed_g = _ceil_div(work, self.yield_ppm)
         end = IsruState(
