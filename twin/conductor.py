@@ -106,6 +106,10 @@ class Conductor:
         self.feedback = [r for r in self.routes if r.feedback]
         self.inputs_of = {id: [r for r in self.routes if r.target == id] for id in station.ids}
         self.window_steps = window_steps
+        # The next window's length: halved towards where the last one was cut, doubled after a
+        # clean one (a cut costs the rest of a proposal), back to the longest at every mark, so a
+        # run resumed from a checkpoint exchanges exactly as the run it continues.
+        self._span = window_steps
         self.checkpoint_steps = checkpoint_steps
         self.on_progress = on_progress
         self.on_checkpoint = on_checkpoint
@@ -225,7 +229,8 @@ class Conductor:
         retry_at, retries = -1, 0
         while self.step + self.accepted < until_step:
             start = self.step + self.accepted
-            n = min(self.window_steps, until_step - start, self._next_mark(start) - start)
+            mark = self._next_mark(start)
+            n = min(self._span, until_step - start, mark - start)
             window = Window(start, n, self.clock)
             assumed = {_plan_key(r): self._assumption(_plan_key(r), n) for r in self.feedback}
             outputs = self._round(window)
@@ -250,6 +255,12 @@ class Conductor:
             self.stats.windows += 1
             if k < n:
                 self.stats.cut += 1
+            if start + k >= mark:
+                self._span = self.window_steps
+            elif k < n:
+                self._span = max(2 * k, self.window_steps // 32, 1)
+            else:
+                self._span = min(2 * self._span, self.window_steps)
             self.plan = {key: answer[k:] if k < n else answer[-1:] for key, answer in given.items()}
         if self.accepted:
             self._round(None)
@@ -270,6 +281,7 @@ class Conductor:
         for id, handle in self.handles.items():
             handle.restore(snap.instances[id])
         self.step, self.accepted = snap.step, 0
+        self._span = self.window_steps  # snapshots lie at marks
         if snap.plan is None:
             self.plan = {_plan_key(r): np.full(1, r.assume) for r in self.feedback}
         else:
