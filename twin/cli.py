@@ -429,6 +429,25 @@ def _covered(times: list[float]) -> None:
         fail(f"{iso(outside[0])} is outside the ephemeris coverage, {EPHEMERIS_RANGE} (JPL DE421 and the Moon PA kernel cover 1900-2050)")
 
 
+def _observer(site: str | None, lat: float | None, lon: float | None) -> tuple[float, float]:
+    """--site, or --lat and --lon: a position on the Moon, checked."""
+    from twin.scenario import SITES
+
+    if site is not None:
+        if lat is not None or lon is not None:
+            fail("give either --site or --lat/--lon, not both")
+        if site not in SITES:
+            fail(f"--site: unknown site {site!r}; known: {', '.join(SITES)}")
+        return SITES[site]
+    if lat is None or lon is None:
+        fail("give --site NAME or both --lat and --lon")
+    if not -90 <= lat <= 90:
+        fail(f"--lat: {lat} is outside [-90, 90]")
+    if not -180 <= lon <= 360:
+        fail(f"--lon: {lon} is outside [-180, 360]")
+    return lat, lon
+
+
 @app.command()
 def ephemeris(
     site: Optional[str] = typer.Option(None, "--site", help="amundsen, aristarchus or marius-hills."),
@@ -445,21 +464,8 @@ def ephemeris(
     Azimuth is measured from local north, clockwise through east. Elevation is of the body's
     centre above the flat local horizon.
     """
-    from twin.scenario import SITES
-
     fmt = fmt.value
-    if site is not None:
-        if lat is not None or lon is not None:
-            fail("give either --site or --lat/--lon, not both")
-        if site not in SITES:
-            fail(f"--site: unknown site {site!r}; known: {', '.join(SITES)}")
-        lat, lon = SITES[site]
-    elif lat is None or lon is None:
-        fail("give --site NAME or both --lat and --lon")
-    if not -90 <= lat <= 90:
-        fail(f"--lat: {lat} is outside [-90, 90]")
-    if not -180 <= lon <= 360:
-        fail(f"--lon: {lon} is outside [-180, 360]")
+    lat, lon = _observer(site, lat, lon)
     times = _instants(start, end, step, at)
     _covered(times)
 
@@ -501,20 +507,7 @@ def horizon(
 
     Without --dem the ground is the smooth sphere, whose horizon is the limb below 0 deg.
     """
-    from twin.scenario import SITES
-
-    if site is not None:
-        if lat is not None or lon is not None:
-            fail("give either --site or --lat/--lon, not both")
-        if site not in SITES:
-            fail(f"--site: unknown site {site!r}; known: {', '.join(SITES)}")
-        lat, lon = SITES[site]
-    elif lat is None or lon is None:
-        fail("give --site NAME or both --lat and --lon")
-    if not -90 <= lat <= 90:
-        fail(f"--lat: {lat} is outside [-90, 90]")
-    if not -180 <= lon <= 360:
-        fail(f"--lon: {lon} is outside [-180, 360]")
+    lat, lon = _observer(site, lat, lon)
 
     import numpy as np
 
@@ -564,7 +557,6 @@ def illumination(
 
     from twin.environment import illumination as maps
     from twin.environment import terrain
-    from twin.scenario import SITES
 
     t0, t1 = _span_option(start, "--start"), _span_option(end, "--end")
     _covered([t0, t1])
@@ -572,11 +564,7 @@ def illumination(
         seconds = parse_duration(step)
     except ValueError as exc:
         fail(f"--step: {exc}")
-    if site is not None:
-        if site not in SITES:
-            fail(f"--site: unknown site {site!r}; known: {', '.join(SITES)}")
-        lat, lon = SITES[site]
-    centre = (lat, lon) if lat is not None and lon is not None else None
+    centre = _observer(site, lat, lon) if site is not None or lat is not None or lon is not None else None
     if (out / "illumination.parquet").exists() and not overwrite:
         fail(f"--out: {out} already holds maps; choose another folder or pass --overwrite")
     try:
