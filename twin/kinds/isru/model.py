@@ -118,9 +118,9 @@ class IsruParams(Deployed):
     liquefaction_kwh_per_kg_o2: float = Field(default=1.5, ge=0, le=100, description="liquefying and handling the oxygen [U]")
     # Molten regolith electrolysis: a practical share of the feed's oxygen [U].
     extraction_frac: float = Field(default=0.45, gt=0, le=1, description="molten regolith electrolysis: share of the feed's oxygen extracted [U] (0.45 x 45 wt% = 0.2 kg/kg)")
-    energy_kwh_per_kg_o2: float | None = Field(default=None, ge=1, le=1000, description="specific energy (default: the process's, docs/references.md, ISRU: 24.3 or 26.5); at least 1, below the reaction enthalpy of any oxygen process (about 5)",
+    energy_kwh_per_kg_o2: float | None = Field(default=None, ge=1, le=1000, description="specific energy (default: hydrogen reduction from heating the feed, electrolysis and liquefaction; 26.5 for molten regolith electrolysis, 11 for water ice); at least 1",
                                                json_schema_extra={"source": "hydrogen reduction 24.3 kWh/kg: Leger et al. 2025, PNAS; electrolysis 18-35 kWh/kg [S]"})
-    o2_yield_kg_per_kg_regolith: float | None = Field(default=None, gt=0, le=1, description="O2 extracted per kg of regolith processed (default: the process's, 0.03 or 0.2 [U])",
+    o2_yield_kg_per_kg_regolith: float | None = Field(default=None, gt=0, le=1, description="O2 extracted per kg of regolith processed (default: from the feed's composition and the process; without one 0.03, 0.2 or 0.05 [U])",
                                                       json_schema_extra={"source": "ceilings: 10.55 wt% O of ilmenite (Leger et al. 2025, PNAS); regolith about 45 wt% O [S]"})
     # Plant size, standby and warm-up are assumptions [U]: a demonstration plant of a few kW.
     operating_power_w: float = Field(default=3000.0, gt=0, le=MAX_POWER_W, description="draw while producing or warming up [U]")
@@ -241,7 +241,7 @@ def _first_false(valid: np.ndarray) -> int:
 
 class IsruModel(Model):
     kind = "isru"
-    summary = "ILRS-3 in-situ resource use: oxygen from regolith (hydrogen reduction or molten regolith electrolysis)"
+    summary = "ILRS-3 in-situ resource use: oxygen from the site's regolith (hydrogen reduction, molten regolith electrolysis or polar water ice)"
     Params = IsruParams
     ports = (
         Port("regolith", "mass:regolith", "kg per step", "in", "regolith offered to the hopper, per source", reply="regolith_refused"),
