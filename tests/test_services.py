@@ -456,7 +456,7 @@ def test_round_trip_through_wire_equals_in_process(make_host, client_for, channe
     remote, remote_snap = comms.exchange(0, window, inputs).result()
     local, local_snap = comms_local.exchange(0, window, inputs)
     assert remote_snap is None and local_snap is None
-    assert set(remote) == set(local) == {"power"}
+    assert set(remote) == set(local) == {"power", "heat"}
     for key in local:
         assert remote[key].dtype == local[key].dtype == np.float64
         assert np.array_equal(remote[key], local[key])

@@ -145,11 +145,23 @@ class Model:
         return sorted((r for r in self.routes_in if r.target_port == port), key=lambda r: r.source)
 
     def powered(self, inputs: Mapping[str, np.ndarray], steps: int) -> np.ndarray:
-        """The switch of its load class at each step (bool), from the energy system's reply."""
+        """Whether it runs at each step (bool): its load class switched on (the energy system's
+        reply) and the module operable (the thermal instance's reply, if any)."""
         routes = self.inputs_of("powered")
-        if not routes:
-            return np.ones(steps, dtype=bool)
-        return np.asarray(inputs[routes[0].in_key]).astype(bool)
+        on = np.ones(steps, dtype=bool) if not routes else np.asarray(inputs[routes[0].in_key]).astype(bool)
+        return on & self.operable(inputs, steps)
+
+    def operable(self, inputs: Mapping[str, np.ndarray], steps: int) -> np.ndarray:
+        """False at steps where the module has failed (a failed module asks for no power)."""
+        ok = np.ones(steps, dtype=bool)
+        for route in self.inputs_of("operable"):
+            ok &= np.asarray(inputs[route.in_key]).astype(bool)
+        return ok
+
+    def thermal_outputs(self, request: np.ndarray, on: np.ndarray, inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """The request a failed module no longer makes, and the heat it dissipates (what it draws)."""
+        request = np.where(self.operable(inputs, len(request)), request, 0.0)
+        return {"power": request, "heat": np.where(on, request, 0.0)}
 
     def check_inputs(self, inputs: Mapping[str, np.ndarray]) -> None:
         """Raise ValueError unless ``inputs`` are exactly this instance's routes in."""

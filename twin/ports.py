@@ -70,3 +70,8 @@ class Route:
 POWER = Port("power", "power", "W", "out", "power the instance would draw this step if its load class is on (decided before the step's switch)", reply="powered", required=True)
 POWERED = Port("powered", "signal:powered", "1", "in", "1 while the instance's load class is switched on, 0 while it is shed", feedback=True, assume=1.0)
 DATA = Port("data", "data", "bytes per step", "out", "data produced this step, for the communications store")
+# A powered module is a thermal enclosure: the power it draws becomes heat, for a thermal
+# instance (if the station has one), which answers whether the module is operable (a module that
+# froze below its survival temperature is offline until it is repaired).
+HEAT = Port("heat", "signal:heat", "W", "out", "power drawn this step, dissipated as heat in the module", reply="operable")
+OPERABLE = Port("operable", "signal:operable", "1", "in", "1 while the module is operable, 0 while it has failed from the cold", feedback=True, assume=1.0)

@@ -63,7 +63,7 @@ def test_contract_attributes():
     model = astronomy(clock(1))
     assert model.kind == "astronomy"
     # A producer: it asks for power and sends data, and takes only the switch of its class back.
-    assert [(p.name, p.direction, p.feedback) for p in model.ports] == [("power", "out", False), ("powered", "in", True), ("data", "out", False)]
+    assert [(p.name, p.direction, p.feedback) for p in model.ports] == [("power", "out", False), ("powered", "in", True), ("data", "out", False), ("heat", "out", False), ("operable", "in", True)]
     assert model.load_class is LoadClass.SCIENCE and model.port_attributes("power") == {"load_class": "science"}
     assert set(model.environment) <= set(SAMPLE_KEYS)
     defaults = wire(AstronomyModel("astronomy", AstronomyParams(deployed=at(0)), clock(1), 0))

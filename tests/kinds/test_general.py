@@ -46,7 +46,7 @@ def run(model: GeneralModel, visible, on=None, state=None, start: int = 0):
 def test_contract_and_load_class():
     model = general(clock(1), load_class="isru")
     assert model.kind == "general"
-    assert [(p.name, p.direction, p.feedback) for p in model.ports] == [("power", "out", False), ("powered", "in", True), ("data", "out", False)]
+    assert [(p.name, p.direction, p.feedback) for p in model.ports] == [("power", "out", False), ("powered", "in", True), ("data", "out", False), ("heat", "out", False), ("operable", "in", True)]
     assert model.environment == ("sun_visible_frac",)
     assert model.load_class is LoadClass.ISRU and model.port_attributes("power") == {"load_class": "isru"}
     assert general(clock(1)).load_class is LoadClass.SCIENCE  # the default

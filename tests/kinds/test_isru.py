@@ -229,7 +229,7 @@ def test_shed_steps_produce_nothing_and_draw_nothing():
 def test_outputs_and_telemetry_shapes():
     model = plant(clock(5))
     out = run(model, 1)
-    assert list(out.outputs) == ["power"] and out.outputs["power"].dtype == np.float64
+    assert list(out.outputs) == ["power", "heat"] and out.outputs["power"].dtype == np.float64
     names = set(out.telemetry)
     assert {"regolith_stock_kg", "o2_produced_kg", "o2_tank_kg", "power_w", "requested_w", "regolith_processed_kg",
             "tailings_kg", "producing_frac", "regolith_refused_kg"} <= names
@@ -241,11 +241,11 @@ def test_outputs_and_telemetry_shapes():
     assert model.kind == "isru" and model.load_class == LoadClass.ISRU
     # It runs with the producers: its only forward input is regolith, answered on regolith_refused.
     assert [(p.name, p.direction, p.feedback) for p in model.ports] == [
-        ("regolith", "in", False), ("regolith_refused", "out", True), ("power", "out", False), ("powered", "in", True)]
+        ("regolith", "in", False), ("regolith_refused", "out", True), ("power", "out", False), ("powered", "in", True), ("heat", "out", False), ("operable", "in", True)]
     assert model.port("regolith").reply == "regolith_refused"
     fed = plant(clock(5), ("robots", "rover1"))
     both = run(fed, 1, inputs={"regolith/robots": np.zeros(1), "regolith/rover1": np.zeros(1)})
-    assert set(both.outputs) == {"power", "regolith_refused/robots", "regolith_refused/rover1"}
+    assert set(both.outputs) == {"power", "heat", "regolith_refused/robots", "regolith_refused/rover1"}
     assert all(v.dtype == np.float64 and len(v) == 1 for v in both.outputs.values())
 
 

@@ -70,7 +70,7 @@ def test_contract_attributes():
     model = research(c, [exp("a")])
     assert model.kind == "research"
     # A producer: it asks for power and sends data, and takes only the switch of its class back.
-    assert [(p.name, p.direction, p.feedback) for p in model.ports] == [("power", "out", False), ("powered", "in", True), ("data", "out", False)]
+    assert [(p.name, p.direction, p.feedback) for p in model.ports] == [("power", "out", False), ("powered", "in", True), ("data", "out", False), ("heat", "out", False), ("operable", "in", True)]
     assert model.load_class is LoadClass.SCIENCE and model.port_attributes("power") == {"load_class": "science"}
     assert set(model.environment) <= set(SAMPLE_KEYS)
     defaults = ResearchModel("research", ResearchParams(deployed="2031-01-01T00:00:00Z"), c, 0)

@@ -33,7 +33,7 @@ from twin.loads import LoadClass
 from twin.kinds.astronomy.columns import COLUMNS
 from twin.model import Advance, Model, Window
 from twin.params import LONGEST_RUN_S, MAX_DATA_RATE_BPS, MAX_ITEMS, MAX_POWER_W, MILLIJOULES_PER_KWH, Deployed, Params, identifier, repeated_names
-from twin.ports import DATA, POWER, POWERED
+from twin.ports import DATA, HEAT, OPERABLE, POWER, POWERED
 
 # floor(S * rate / 8) = S * (rate // 8) + S * (rate % 8) // 8 stays inside int64 for 10 Gbit/s over
 # about 230 years of observing (S * (rate // 8) < 2^63).
@@ -102,7 +102,7 @@ class AstronomyModel(Model):
     kind = "astronomy"
     summary = "ILRS-5 astronomy: optical, daytime UV and low-frequency radio instruments"
     Params = AstronomyParams
-    ports = (POWER, POWERED, DATA)
+    ports = (POWER, POWERED, DATA, HEAT, OPERABLE)
     state_types = (AstronomyState,)
     telemetry_columns = COLUMNS
     state_message = "services.gen.ilrs.twin.v1.astronomy_pb2:AstronomyState"
@@ -160,7 +160,7 @@ class AstronomyModel(Model):
         request = np.zeros(n)
         for i, inst in enumerate(self.params.instruments):  # fixed order: floating-point sums depend on it
             request = request + np.where(can[i], inst.power_w, inst.standby_w)
-        request = np.where(deployed, request, 0.0)
+        request = np.where(deployed & self.operable(inputs, n), request, 0.0)
         power = np.where(on, request, 0.0)
 
         data = np.zeros(n, dtype=np.int64)
@@ -190,7 +190,7 @@ class AstronomyModel(Model):
             "degraded_hours": degraded_s / 3600.0,
             "data_produced_bytes": data,
         }
-        outputs = {"power": request, "data": data}
+        outputs = {**self.thermal_outputs(request, on, inputs), "data": data}
         return Advance(outputs, telemetry, end_state)
 
     def variables(self, state: AstronomyState) -> dict[str, float]:

@@ -23,7 +23,7 @@ from twin.loads import LoadClass
 from twin.kinds.communications.columns import COLUMNS, lost_by_source
 from twin.model import Advance, Column, Model, Window
 from twin.params import MAX_DATA_RATE_BPS, MAX_ITEMS, MAX_POWER_W, Deployed, Params, within_ephemeris
-from twin.ports import POWER, POWERED, Port
+from twin.ports import HEAT, OPERABLE, POWER, POWERED, Port
 
 SPEED_OF_LIGHT_KM_S = 299_792.458
 DEFAULT_KIND_ORDER = ("astronomy", "research", "general")
@@ -131,6 +131,8 @@ class CommunicationsModel(Model):
         Port("data", "data", "bytes per step", "in", "data from the station's instruments and facilities, per source"),
         POWER,
         POWERED,
+        HEAT,
+        OPERABLE,
     )
     state_types = (CommunicationsState,)
     telemetry_columns = COLUMNS
@@ -201,7 +203,7 @@ class CommunicationsModel(Model):
         link = self.links(t, env)
         landed = t >= p.deployed_unix_s
         up = link["rate_bps"] > 0
-        request = np.where(landed, p.standby_w + p.transmit_w * up, 0.0)
+        request = np.where(landed & self.operable(inputs, n), p.standby_w + p.transmit_w * up, 0.0)
         powered = self.powered(inputs, n)
         capacity = np.where(powered, np.floor(link["rate_bps"] * (self.clock.step_s / 8.0)), 0).astype(np.int64)
 
@@ -244,7 +246,7 @@ class CommunicationsModel(Model):
         dropped_by = dict(zip(order, dropped))
         for source in self._sources():
             telemetry[lost_by_source(source)[0]] = dropped_by.get(source, zeros)
-        return Advance({"power": request}, telemetry, end)
+        return Advance(self.thermal_outputs(request, powered, inputs), telemetry, end)
 
     def _sources(self) -> list[str]:
         """The instances whose data arrives here, by id (one loss column and variable each)."""

@@ -16,7 +16,7 @@ from twin.loads import LoadClass
 from twin.kinds.general.columns import COLUMNS
 from twin.model import Advance, Model, Window
 from twin.params import LONGEST_RUN_S, MAX_DATA_RATE_BPS, MAX_POWER_W, MILLIJOULES_PER_KWH, Deployed
-from twin.ports import DATA, POWER, POWERED
+from twin.ports import DATA, HEAT, OPERABLE, POWER, POWERED
 
 
 class GeneralParams(Deployed):
@@ -43,7 +43,7 @@ class GeneralModel(Model):
     kind = "general"
     summary = "ILRS-4 general technologies: a scenario-given load (day and night power) and data rate"
     Params = GeneralParams
-    ports = (POWER, POWERED, DATA)
+    ports = (POWER, POWERED, DATA, HEAT, OPERABLE)
     environment = ("sun_visible_frac",)
     state_types = (GeneralState,)
     telemetry_columns = COLUMNS
@@ -76,8 +76,8 @@ class GeneralModel(Model):
 
     def advance(self, state: GeneralState, window: Window, env, inputs, rng) -> Advance:
         t = window.times()
-        request = self.request_w(t, env)
         on = self.powered(inputs, window.steps)
+        request = np.where(self.operable(inputs, window.steps), self.request_w(t, env), 0.0)
         power = np.where(on, request, 0.0)
         running = (request > 0) & on
         data = self.data_bytes(state.powered_steps, running)
@@ -93,7 +93,7 @@ class GeneralModel(Model):
             "powered_frac": on.astype(np.float64),
             "data_produced_bytes": data,
         }
-        outputs = {"power": request, "data": data}
+        outputs = {**self.thermal_outputs(request, on, inputs), "data": data}
         return Advance(outputs, telemetry, end)
 
     def variables(self, state: GeneralState) -> dict[str, float]:

@@ -66,7 +66,7 @@ from twin.loads import LoadClass
 from twin.kinds.isru.columns import COLUMNS
 from twin.model import Advance, Model, Window
 from twin.params import MAX_POWER_W, MILLIJOULES_PER_KWH, Deployed, optional_utc
-from twin.ports import POWER, POWERED, Port
+from twin.ports import HEAT, OPERABLE, POWER, POWERED, Port
 
 UG_PER_G = 1_000_000
 MG_PER_DAY_TO_G_PER_S = 86_400 * 1000  # g delivered = seconds * mg/day / this
@@ -248,6 +248,8 @@ class IsruModel(Model):
         Port("regolith_refused", "mass:regolith", "kg per step", "out", "what each source offered that the hopper could not take (the source keeps it)", feedback=True, addressed=True),
         POWER,
         POWERED,
+        HEAT,
+        OPERABLE,
     )
     state_types = (IsruState,)
     telemetry_columns = COLUMNS
@@ -439,6 +441,7 @@ class IsruModel(Model):
         potential = np.minimum(np.minimum(q, (_ceil_div(w_prev, y) + s_prev) * y - w_prev), (w_prev // UG_PER_G + self.tank_cap_g - t_prev) * UG_PER_G - w_prev)
         share = np.where(cold, 1.0, np.clip(potential, 0, q) / q)
         requested = np.where(code == 2, self.params.operating_power_w * share, np.where(code == 1, self.params.standby_w, 0.0))
+        requested = np.where(self.operable(inputs, n), requested, 0.0)  # a failed plant asks for nothing
         power = np.where(on, requested, 0.0)
         made = work - w_prev
         ref = d_all - acc
@@ -472,7 +475,7 @@ class IsruModel(Model):
             "o2_shortfall_kg": short / 1000.0,
             "tailings_kg": (processed_g - produced_g) / 1000.0,
         }
-        outputs = {"power": requested}
+        outputs = self.thermal_outputs(requested, on, inputs)
         for source, grams in self.refusals_g(offers, ref).items():
             outputs[f"regolith_refused/{source}"] = grams / 1000.0
         return Advance(outputs, telemetry, end)

@@ -48,7 +48,7 @@ from twin.loads import LoadClass
 from twin.kinds.research.columns import COLUMNS
 from twin.model import Advance, Model, Window
 from twin.params import MAX_DATA_BYTES, MAX_ITEMS, MAX_POWER_W, Deployed, Params, identifier, repeated_names
-from twin.ports import DATA, POWER, POWERED
+from twin.ports import DATA, HEAT, OPERABLE, POWER, POWERED
 
 # Integer progress arithmetic stays inside int64: r * p < duration_s^2 <= (1e5 h * 3600)^2 ~ 1.3e17.
 MAX_DURATION_H = 100_000.0
@@ -147,7 +147,7 @@ class ResearchModel(Model):
     kind = "research"
     summary = "ILRS-2 research facilities: a queue of experiments run when powered (daylight-only, crew-tended)"
     Params = ResearchParams
-    ports = (POWER, POWERED, DATA)
+    ports = (POWER, POWERED, DATA, HEAT, OPERABLE)
     state_types = (ResearchState,)
     telemetry_columns = COLUMNS
     state_message = "services.gen.ilrs.twin.v1.research_pb2:ResearchState"
@@ -254,6 +254,7 @@ class ResearchModel(Model):
                         first_open += 1
                 s = end
 
+        request = np.where(self.operable(inputs, n), request, 0.0)  # a failed module asks for nothing
         power = np.where(on, request, 0.0)
         running = np.where(on, active_count, 0)
         completed = state.completed + np.cumsum(completions)
@@ -277,7 +278,7 @@ class ResearchModel(Model):
             "experiment_hours": experiment_s / 3600.0,
             "data_produced_bytes": data,
         }
-        outputs = {"power": request, "data": data}
+        outputs = {**self.thermal_outputs(request, on, inputs), "data": data}
         return Advance(outputs, telemetry, end_state)
 
     def variables(self, state: ResearchState) -> dict[str, float]:
