@@ -127,3 +127,43 @@ def _thomas(a, b, c, d) -> np.ndarray:
     for i in range(n - 2, -1, -1):
         x[i] = dp[i] - cp[i] * x[i + 1]
     return x
+
+
+LUNATION_S = 29.530589 * 86400.0
+
+
+class SurfaceTemperatureGrid:
+    """The site's surface temperature on a coarse grid (default 1 h), for the run and three
+    lunations of spin-up before it; ``sample(times)`` interpolates linearly. Sunlight is what the
+    ground sees above ``horizon`` (eclipses included). Built once per site and span (cached)."""
+
+    def __init__(self, lat_deg: float, lon_deg: float, start_unix_s: float, end_unix_s: float, horizon=None,
+                 grid_step_s: float = 3600.0, p: RegolithThermal = RegolithThermal()):
+        from twin import cache
+        from twin.clock import unix_s
+        from twin.params import EPHEMERIS_START
+
+        from .sky import HorizonMask, SkyGrid
+
+        mask = horizon if isinstance(horizon, HorizonMask) else HorizonMask(horizon)
+        earliest = float(unix_s(EPHEMERIS_START)) + 86400.0
+        spin_start = max(float(start_unix_s) - 3.0 * LUNATION_S, earliest)
+        spin_steps = int((float(start_unix_s) - spin_start) // grid_step_s)
+        first = float(start_unix_s) - spin_steps * grid_step_s
+        times = first + grid_step_s * np.arange(spin_steps + int(math.ceil((float(end_unix_s) - float(start_unix_s)) / grid_step_s)) + 2)
+
+        def build():
+            sky = SkyGrid(lat_deg, lon_deg, float(times[0]), float(times[-1]), horizon=mask).sample(
+                times, ["sun_elevation_deg", "solar_irradiance_w_m2", "sun_visible_frac"])
+            el = sky["sun_elevation_deg"]
+            flux = sky["solar_irradiance_w_m2"] * np.maximum(np.sin(np.radians(el)), 0.0) * sky["sun_visible_frac"]
+            return {"temperature_k": surface_temperature(flux, 90.0 - el, grid_step_s, p=p)}
+
+        inputs = {"lat": float(lat_deg), "lon": float(lon_deg), "times": times, "mask": [mask.azimuth_deg, mask.elevation_deg],
+                  "model": [float(v) for v in vars(p).values()]}
+        code = ("twin.environment.surface", "twin.environment.sky", "twin.environment.ephemeris", "twin.environment.grid")
+        self.times = times
+        self.temperature_k = cache.arrays("surface-temperature", inputs, code, build)["temperature_k"]
+
+    def sample(self, unix_s) -> dict[str, np.ndarray]:
+        return {"surface_temperature_k": np.interp(np.asarray(unix_s, dtype=np.float64), self.times, self.temperature_k)}

@@ -1,0 +1,1 @@
+"""The thermal kind (see README.md in this folder)."""
