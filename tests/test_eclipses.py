@@ -99,3 +99,7 @@ deployed = "2025-03-14T00:00:00Z"
     assert before > 1000.0 and solar[hidden >= 1.0].max() == 0.0
     partly = (hidden > 0.2) & (hidden < 0.8)
     assert (solar[partly] < before).all() and (solar[partly] > 0).all()
+
+
+def test_disks_that_nearly_coincide_are_concentric():
+    assert disk_overlap_frac(0.25, 0.25, 5e-324) == 1.0  # found by hypothesis: 0 / 0 in the lens formula

@@ -118,9 +118,10 @@ def disk_overlap_frac(r1, r2, d) -> np.ndarray:
     """
     r1, r2, d = np.broadcast_arrays(*(np.asarray(x, dtype=np.float64) for x in (r1, r2, d)))
     out = np.zeros(d.shape)
-    inside = d <= r2 - r1
+    # Concentric within 1e-12 deg counts as concentric (the lens formula divides by d).
+    inside = d <= r2 - r1 + 1e-12
     out[inside] = 1.0
-    within = d <= r1 - r2
+    within = d <= r1 - r2 + 1e-12
     out[within] = (r2[within] / r1[within]) ** 2
     lens = (d < r1 + r2) & ~inside & ~within
     if lens.any():
