@@ -19,6 +19,9 @@ target the tests used to hold in the name's entry of "targets"):
   256 x 256 tile (a crater with a central peak near the south pole, 40 m cells, 1 deg azimuth bins)
   over a year of hourly instants, from 2 m above the ground (--quick: a month);
   horizon_single_s: one observer's horizon on the same tile (0.5 deg, bilinear, uncached).
+- surface_temperature_15y_s: the thermal kind's environment, the regolith surface temperature at
+  Amundsen over 2026-2040 on its 2 h grid with three lunations of spin-up (1-D conduction,
+  uncached; --quick: one year).
 - <kind>_cpu_s_per_year: CPU seconds one instance of astronomy, research and isru takes per
   simulated year of minute steps in 30-day windows, with shedding (--quick: measured on a month,
   scaled to a year).
@@ -181,7 +184,15 @@ def terrain(quick: bool) -> dict:
     illumination(model, T0, T0 + span, height_m=2.0, step_s=3600.0)
     key = "illumination_256_month_s" if quick else "illumination_256_year_s"
     single = best(_march, model, -89.3, 20.0, model.ground_m(-89.3, 20.0), 2.0, 0.5, repeats=2)
-    return {key: round(time.perf_counter() - t0, 2), "horizon_single_s": round(single, 3)}
+    from twin.environment import SITES
+    from twin.environment.surface import SurfaceTemperatureGrid
+
+    years = 1 if quick else 15
+    start = unix_s(parse_utc("2026-01-01T00:00:00Z"))
+    t1 = time.perf_counter()
+    SurfaceTemperatureGrid(*SITES["amundsen"], start, start + years * 365.25 * DAY, grid_step_s=7200.0)
+    surface_key = "surface_temperature_1y_s" if quick else "surface_temperature_15y_s"
+    return {key: round(t1 - t0, 2), "horizon_single_s": round(single, 3), surface_key: round(time.perf_counter() - t1, 2)}
 
 
 def store(repeats: int) -> dict:

@@ -113,20 +113,23 @@ def surface_temperature(flux_w_m2: np.ndarray, incidence_deg: np.ndarray, step_s
 
 
 def _thomas(a, b, c, d) -> np.ndarray:
-    n = b.size
-    cp = np.empty(n)
-    dp = np.empty(n)
+    """Tridiagonal solve (sub-diagonal a, diagonal b, super-diagonal c), on Python floats: for 32
+    unknowns the per-element numpy indexing would cost more than the arithmetic."""
+    a, b, c, d = a.tolist(), b.tolist(), c.tolist(), d.tolist()
+    n = len(b)
+    cp = [0.0] * n
+    dp = [0.0] * n
     cp[0] = c[0] / b[0]
     dp[0] = d[0] / b[0]
     for i in range(1, n):
         m = b[i] - a[i] * cp[i - 1]
         cp[i] = c[i] / m
         dp[i] = (d[i] - a[i] * dp[i - 1]) / m
-    x = np.empty(n)
+    x = [0.0] * n
     x[-1] = dp[-1]
     for i in range(n - 2, -1, -1):
         x[i] = dp[i] - cp[i] * x[i + 1]
-    return x
+    return np.array(x)
 
 
 LUNATION_S = 29.530589 * 86400.0
