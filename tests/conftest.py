@@ -149,6 +149,21 @@ class ColumnsEnvironment:
         return {key: self.columns[key][start_step:start_step + len(times)] for key in keys}
 
 
+def host_through(model, env: dict, on, plan):
+    """Drive ``model`` in a ModelHost through ``plan``, (proposed length, steps committed) pairs,
+    as the conductor does after cuts; returns the host (its state is what the commits left)."""
+    from twin.model import ModelHost, Window
+
+    host = ModelHost(model, None, ColumnsEnvironment(env))  # the host samples the environment itself
+    step = 0
+    for length, commit in plan:
+        host.propose(Window(step, length, model.clock), switched(on[step:step + length]))
+        host.commit(commit)
+        step += commit
+    assert host.step == step
+    return host
+
+
 class SkyEnvironment:
     """A sky grid (``sample(times)``) as one instance's environment."""
 

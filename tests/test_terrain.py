@@ -216,3 +216,12 @@ def test_a_bad_elevation_model_in_the_scenario_names_the_field(tmp_path):
         with pytest.raises(ScenarioError) as refused:
             load(path)
         assert field in str(refused.value), str(refused.value)
+
+
+def test_the_antennas_horizon_cuts_the_direct_link(tmp_path):
+    """Amundsen sees the Earth at most a few degrees up: the same walls that darken the arrays hide
+    it from the antennas for part of the time the flat site has a direct link."""
+    site = walled_site(tmp_path)
+    flat = run_station(tmp_path, "flat-link")["modules"]["communications"]
+    walled = run_station(tmp_path, "walled-link", site)["modules"]["communications"]
+    assert 0 < walled["dte_hours"] < flat["dte_hours"]

@@ -158,9 +158,10 @@ class Model:
             ok &= np.asarray(inputs[route.in_key]).astype(bool)
         return ok
 
-    def thermal_outputs(self, request: np.ndarray, on: np.ndarray, inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-        """The request a failed module no longer makes, and the heat it dissipates (what it draws)."""
-        request = np.where(self.operable(inputs, len(request)), request, 0.0)
+    @staticmethod
+    def power_and_heat(request: np.ndarray, on: np.ndarray) -> dict[str, np.ndarray]:
+        """A powered module's outputs: its request (already 0 where it is not operable) and the
+        heat it dissipates, which is what it draws."""
         return {"power": request, "heat": np.where(on, request, 0.0)}
 
     def check_inputs(self, inputs: Mapping[str, np.ndarray]) -> None:

@@ -119,8 +119,7 @@ class Site(Strict):
         feo, tio2 = pick("feo_wt_pct"), pick("tio2_wt_pct")
         if feo is None:
             return None
-        return Regolith(feo, tio2 if tio2 is not None else 0.0, pick("oxygen_wt_pct", 45.0), pick("ice_wt_pct"),
-                        base.source if base is not None and given == RegolithSpec() else "scenario")
+        return Regolith(feo, tio2 if tio2 is not None else 0.0, pick("oxygen_wt_pct", 45.0), pick("ice_wt_pct"))
 
     @property
     def label(self) -> str:

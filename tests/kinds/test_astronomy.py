@@ -10,12 +10,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from conftest import ColumnsEnvironment, switched, wire
+from conftest import host_through, switched, wire
 from twin.clock import Clock, parse_utc, unix_s
 from twin.environment.sky import SAMPLE_KEYS
 from twin.kinds.astronomy.model import AstronomyModel, AstronomyParams, AstronomyState
 from twin.loads import LoadClass
-from twin.model import ModelHost, Window
+from twin.model import Window
 
 START = parse_utc("2032-01-01T00:00:00Z")
 
@@ -234,14 +234,8 @@ def test_host_commits_a_prefix_like_a_shorter_window():
     model = astronomy(c)
     env = sky(np.r_[np.full(150, 5.0), np.full(250, -5.0)], np.r_[np.ones(300), np.zeros(100)])
     on = np.r_[np.ones(200, bool), np.zeros(40, bool), np.ones(160, bool)]
-    host = ModelHost(model, None, ColumnsEnvironment(env))  # the host samples the environment itself
-    step = 0
-    for length, commit in ((250, 99), (301, 1), (300, 300)):
-        sl = slice(step, step + length)
-        host.propose(Window(step, length, c), switched(on[sl]))
-        host.commit(commit)
-        step += commit
-    assert step == 400 and host.state == run(model, env, on).state
+    host = host_through(model, env, on, ((250, 99), (301, 1), (300, 300)))
+    assert host.step == 400 and host.state == run(model, env, on).state
 
 
 def test_one_year_in_30_day_windows():

@@ -10,12 +10,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from conftest import ColumnsEnvironment, switched, wire
+from conftest import host_through, switched, wire
 from twin.clock import Clock, parse_utc, unix_s
 from twin.environment.sky import SAMPLE_KEYS
 from twin.kinds.research.model import ResearchModel, ResearchParams, ResearchState
 from twin.loads import LoadClass
-from twin.model import ModelHost, Window
+from twin.model import Window
 
 START = parse_utc("2036-01-01T00:00:00Z")
 
@@ -305,14 +305,8 @@ def test_host_commits_a_prefix_like_a_shorter_window():
     model = research(c, [exp("a", repeat=3, requires_daylight=True), exp("b")], max_concurrent=2)
     env = sky(500, np.r_[np.ones(200), np.zeros(150), np.ones(150)])
     on = np.r_[np.ones(120, bool), np.zeros(30, bool), np.ones(350, bool)]
-    host = ModelHost(model, None, ColumnsEnvironment(env))  # the host samples the environment itself
-    step = 0
-    for length, commit in ((300, 137), (363, 1), (362, 362)):
-        sl = slice(step, step + length)
-        host.propose(Window(step, length, c), switched(on[sl]))
-        host.commit(commit)
-        step += commit
-    assert step == 500 and host.state == run(model, env, on).state
+    host = host_through(model, env, on, ((300, 137), (363, 1), (362, 362)))
+    assert host.step == 500 and host.state == run(model, env, on).state
 
 
 def test_one_year_in_30_day_windows():

@@ -108,6 +108,17 @@ class HorizonMask:
         return f"HorizonMask({list(zip(self.azimuth_deg.tolist(), self.elevation_deg.tolist()))})"
 
 
+def geometry_keys(keys) -> set[str]:
+    """The horizon-free columns that ``keys`` need (a visibility key needs its body's direction)."""
+    want = set(keys)
+    needs = {k for k in want if k not in VISIBILITY_KEYS}
+    if "sun_visible_frac" in want:
+        needs |= {"sun_elevation_deg", "sun_azimuth_deg", "sun_eclipsed_frac"}
+    if "earth_visible" in want:
+        needs |= {"earth_elevation_deg", "earth_azimuth_deg"}
+    return needs
+
+
 def disk_overlap_frac(r1, r2, d) -> np.ndarray:
     """Fraction of a disk of angular radius ``r1`` covered by a disk of radius ``r2`` whose centre
     is ``d`` away (degrees; the disks are small, so the sky is taken as flat across them).
@@ -223,12 +234,7 @@ class SkyGrid(GridSampled):
         (the columns computed are the same bits either way: everything is elementwise).
         """
         want = set(SAMPLE_KEYS if keys is None else keys)
-        geometric = {k for k in want if k not in VISIBILITY_KEYS}
-        if "sun_visible_frac" in want:
-            geometric |= {"sun_elevation_deg", "sun_azimuth_deg", "sun_eclipsed_frac"}
-        if "earth_visible" in want:
-            geometric |= {"earth_elevation_deg", "earth_azimuth_deg"}
-        out = self.geometry(unix_s, geometric)
+        out = self.geometry(unix_s, geometry_keys(want))
         out.update(self.visibility(out, want & set(VISIBILITY_KEYS), horizon))
         return {k: out[k] for k in SAMPLE_KEYS if k in want}
 

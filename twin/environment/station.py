@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from twin.environment import terrain
-from twin.environment.sky import SAMPLE_KEYS, VISIBILITY_KEYS, HorizonMask, SkyGrid
+from twin.environment.sky import SAMPLE_KEYS, VISIBILITY_KEYS, HorizonMask, SkyGrid, geometry_keys
 
 
 def site_horizons(site, heights: dict[str, float]) -> dict[str, HorizonMask]:
@@ -56,12 +56,7 @@ class StationEnvironment:
             self._memo = (key, {}, {})
         geometry, visible = self._memo[1], self._memo[2]
         wanted = [k for k in keys if k in SAMPLE_KEYS]
-        needs = {k for k in wanted if k not in VISIBILITY_KEYS}
-        if "sun_visible_frac" in wanted:
-            needs |= {"sun_elevation_deg", "sun_azimuth_deg", "sun_eclipsed_frac"}
-        if "earth_visible" in wanted:
-            needs |= {"earth_elevation_deg", "earth_azimuth_deg"}
-        missing = needs - set(geometry)
+        missing = geometry_keys(wanted) - set(geometry)
         if missing:
             geometry.update(self.sky.geometry(times, missing))
         # An instance the environment was not built for sees the site's own mask.

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -210,10 +211,19 @@ def _sphere_radius_m(crs) -> float | None:
 
 
 def load(path: str | Path, spacing_m: float | None = None, centre: tuple[float, float] | None = None) -> ElevationModel:
-    """An elevation model from a GeoTIFF, or from a ``.npy`` array with its spacing and centre."""
+    """An elevation model from a GeoTIFF, or from a ``.npy`` array with its spacing and centre.
+
+    Read once per file version: validating a scenario and building its environment share it."""
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"dem: {path} does not exist")
+    stat = path.stat()
+    return _load(str(path.resolve()), stat.st_mtime_ns, stat.st_size, spacing_m, None if centre is None else tuple(centre))
+
+
+@lru_cache(maxsize=4)
+def _load(resolved: str, mtime_ns: int, size: int, spacing_m: float | None, centre: tuple[float, float] | None) -> ElevationModel:
+    path = Path(resolved)
     if path.suffix.lower() == ".npy":
         if spacing_m is None or centre is None:
             raise ValueError("dem_spacing_m: a .npy elevation model needs its grid spacing in metres (it is centred on the site)")

@@ -190,7 +190,7 @@ class AstronomyModel(Model):
             "degraded_hours": degraded_s / 3600.0,
             "data_produced_bytes": data,
         }
-        outputs = {**self.thermal_outputs(request, on, inputs), "data": data}
+        outputs = {**self.power_and_heat(request, on), "data": data}
         return Advance(outputs, telemetry, end_state)
 
     def variables(self, state: AstronomyState) -> dict[str, float]:

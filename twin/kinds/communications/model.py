@@ -246,7 +246,7 @@ class CommunicationsModel(Model):
         dropped_by = dict(zip(order, dropped))
         for source in self._sources():
             telemetry[lost_by_source(source)[0]] = dropped_by.get(source, zeros)
-        return Advance(self.thermal_outputs(request, powered, inputs), telemetry, end)
+        return Advance(self.power_and_heat(request, powered), telemetry, end)
 
     def _sources(self) -> list[str]:
         """The instances whose data arrives here, by id (one loss column and variable each)."""

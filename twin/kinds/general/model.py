@@ -93,7 +93,7 @@ class GeneralModel(Model):
             "powered_frac": on.astype(np.float64),
             "data_produced_bytes": data,
         }
-        outputs = {**self.thermal_outputs(request, on, inputs), "data": data}
+        outputs = {**self.power_and_heat(request, on), "data": data}
         return Advance(outputs, telemetry, end)
 
     def variables(self, state: GeneralState) -> dict[str, float]:

@@ -475,7 +475,7 @@ class IsruModel(Model):
             "o2_shortfall_kg": short / 1000.0,
             "tailings_kg": (processed_g - produced_g) / 1000.0,
         }
-        outputs = self.thermal_outputs(requested, on, inputs)
+        outputs = self.power_and_heat(requested, on)
         for source, grams in self.refusals_g(offers, ref).items():
             outputs[f"regolith_refused/{source}"] = grams / 1000.0
         return Advance(outputs, telemetry, end)

@@ -278,7 +278,7 @@ class ResearchModel(Model):
             "experiment_hours": experiment_s / 3600.0,
             "data_produced_bytes": data,
         }
-        outputs = {**self.thermal_outputs(request, on, inputs), "data": data}
+        outputs = {**self.power_and_heat(request, on), "data": data}
         return Advance(outputs, telemetry, end_state)
 
     def variables(self, state: ResearchState) -> dict[str, float]:

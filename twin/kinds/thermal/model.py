@@ -24,8 +24,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Mapping
-
 import numpy as np
 from pydantic import Field, field_validator, model_validator
 
