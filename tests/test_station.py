@@ -114,14 +114,17 @@ def test_at_the_pole_the_earth_sets_for_days_and_the_relay_carries_the_data(site
     assert down[only_relay].sum() > 0.2 * down.sum()
 
 
-def test_near_side_earth_never_sets_but_nights_last_354_hours(sites):
+def test_near_side_earth_never_sets_and_the_crater_lengthens_its_354_hour_nights(sites):
     comms = sites["aristarchus"]["communications"]
     dte = comms.column("dte_visible_frac").to_numpy() > 0
     assert longest_run(~dte) * 600 < 86400  # only gaps of the ground-station network
     energy = sites["aristarchus"]["energy"]
     dark = energy.column("sun_visible_frac").to_numpy() == 0
     night_h = longest_run(dark) * 600 / 3600
-    assert 340 < night_h < 360  # docs/references.md, Geometry: equatorial night about 354 h
+    # docs/references.md, Geometry: the night lasts about 354 h over a flat horizon; the crater's
+    # rim (about 6.3 deg above the central peak, the Sun near the horizon climbing about 0.45 deg/h)
+    # adds some 14 h at each end.
+    assert 354 + 20 < night_h < 354 + 36
 
 
 def test_the_power_the_modules_draw_is_what_energy_delivers(small_run):

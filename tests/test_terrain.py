@@ -195,7 +195,7 @@ def run_station(tmp_path, name, site="", solar=""):
 
 def test_an_elevation_model_in_the_scenario_darkens_the_arrays_and_a_mast_height_matters(tmp_path):
     site = walled_site(tmp_path)
-    flat = run_station(tmp_path, "flat")
+    flat = run_station(tmp_path, "flat", 'terrain = "flat"')
     walled = run_station(tmp_path, "walled", site)
     low = run_station(tmp_path, "low", site, "mast_height_m = 0.0")
     generated = {k: s["modules"]["energy"]["generated_kwh"] for k, s in (("flat", flat), ("walled", walled), ("low", low))}

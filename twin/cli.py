@@ -500,21 +500,28 @@ def horizon(
     dem_spacing_m: Optional[float] = typer.Option(None, "--dem-spacing-m", help="Grid spacing of a .npy elevation model, metres."),
     height: float = typer.Option(0.0, "--height", help="Eye height above the ground, metres (an array's mast, an antenna)."),
     azimuth_step: float = typer.Option(0.5, "--azimuth-step", help="Azimuth spacing, degrees (must divide 360)."),
+    terrain_seed: int = typer.Option(1, "--terrain-seed", min=0, max=2**31 - 1, help="Seed of a built-in site's terrain roughness (the scenario's [site] terrain_seed)."),
+    flat: bool = typer.Option(False, "--flat", help="Ignore a built-in site's terrain: the smooth sphere."),
     fmt: Format = typer.Option(Format.csv, "--format", help="csv: azimuth_deg,elevation_deg rows; json: an object with both lists."),
 ) -> None:
     """The horizon at an observer: elevation of the terrain's skyline at each azimuth (from north
     through east), on the 1737.4 km sphere, from the eye's height above the ground.
 
-    Without --dem the ground is the smooth sphere, whose horizon is the limb below 0 deg.
+    --site alone uses the site's built-in terrain (its landforms' published morphometry, with
+    --terrain-seed for the roughness); --dem a measured elevation model; --flat, or --lat/--lon
+    without --dem, the smooth sphere, whose horizon is the limb below 0 deg.
     """
     lat, lon = _observer(site, lat, lon)
 
     import numpy as np
 
-    from twin.environment import terrain
+    from twin.environment import morphometry, terrain
 
     try:
-        if dem is None:
+        if dem is None and site is not None and not flat:
+            found = terrain.horizon(morphometry.site_model(site, terrain_seed), lat, lon, height, azimuth_step)
+            azimuths, elevations = found.azimuth_deg, found.elevation_deg
+        elif dem is None:
             terrain.check(height, azimuth_step)
             azimuths = np.arange(0.0, 360.0, azimuth_step)
             elevations = np.full(azimuths.size, terrain.limb_deg(height))
@@ -535,7 +542,7 @@ def horizon(
 
 @app.command()
 def illumination(
-    dem: Path = typer.Option(..., "--dem", help="Elevation model: a GeoTIFF in a lunar CRS, or a .npy of heights (m) with --dem-spacing-m and its centre (--site or --lat/--lon)."),
+    dem: Optional[Path] = typer.Option(None, "--dem", help="Elevation model: a GeoTIFF in a lunar CRS, or a .npy of heights (m) with --dem-spacing-m and its centre (--site or --lat/--lon). Without it, --site's built-in terrain."),
     start: str = typer.Option(..., "--start", help="First instant, ISO 8601 UTC."),
     end: str = typer.Option(..., "--end", help="End of the span (not included)."),
     out: Path = typer.Option(..., "--out", help="Folder for illumination.parquet and illumination.png."),
@@ -543,7 +550,8 @@ def illumination(
     step: str = typer.Option("1h", "--step", help="Spacing of the instants: e.g. 10min, 1h."),
     every: int = typer.Option(1, "--every", help="Every k-th cell in both directions (1: all)."),
     dem_spacing_m: Optional[float] = typer.Option(None, "--dem-spacing-m", help="Grid spacing of a .npy elevation model, metres."),
-    site: Optional[str] = typer.Option(None, "--site", help="Centre of a .npy model: amundsen, aristarchus or marius-hills."),
+    site: Optional[str] = typer.Option(None, "--site", help="amundsen, aristarchus or marius-hills: the built-in terrain without --dem, the centre of a .npy model with it."),
+    terrain_seed: int = typer.Option(1, "--terrain-seed", min=0, max=2**31 - 1, help="Seed of a built-in site's terrain roughness."),
     lat: Optional[float] = typer.Option(None, "--lat", help="Centre of a .npy model: latitude, degrees."),
     lon: Optional[float] = typer.Option(None, "--lon", help="Centre of a .npy model: longitude, degrees."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace maps already in --out."),
@@ -556,7 +564,7 @@ def illumination(
     import numpy as np
 
     from twin.environment import illumination as maps
-    from twin.environment import terrain
+    from twin.environment import morphometry, terrain
 
     t0, t1 = _span_option(start, "--start"), _span_option(end, "--end")
     _covered([t0, t1])
@@ -567,8 +575,10 @@ def illumination(
     centre = _observer(site, lat, lon) if site is not None or lat is not None or lon is not None else None
     if (out / "illumination.parquet").exists() and not overwrite:
         fail(f"--out: {out} already holds maps; choose another folder or pass --overwrite")
+    if dem is None and site is None:
+        fail("--dem: give an elevation model, or --site for a built-in site's terrain")
     try:
-        model = terrain.load(dem, dem_spacing_m, centre)
+        model = terrain.load(dem, dem_spacing_m, centre) if dem is not None else morphometry.site_model(site, terrain_seed)
         began = time.perf_counter()
         result = maps.illumination(model, t0, t1, height, seconds, every, progress=lambda what: typer.echo(f"computing {what} ...", err=True))
     except ValueError as exc:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import tomli_w
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
@@ -66,6 +66,10 @@ class Site(Strict):
     # height (twin/environment/terrain.py). A relative path is relative to the scenario file.
     dem: str | None = Field(default=None, min_length=1, max_length=4096, description="elevation model: a GeoTIFF in a lunar CRS, or a .npy of heights in metres centred on the site (with dem_spacing_m)")
     dem_spacing_m: float | None = Field(default=None, gt=0, le=100_000, description="grid spacing of a .npy elevation model, metres")
+    # A built-in site without dem or horizon_mask has synthetic terrain from its landforms'
+    # published morphometry (twin/environment/morphometry.py).
+    terrain: Literal["morphometry", "flat"] | None = Field(default=None, description="morphometry: the built-in site's synthetic terrain (the default for a named site without dem or horizon_mask); flat: a smooth sphere")
+    terrain_seed: int = Field(default=1, ge=0, le=2**31 - 1, description="seed of the built-in terrain's roughness and volcanic edifices")
     regolith: RegolithSpec = Field(default_factory=RegolithSpec, description="regolith composition (default: the built-in site's)")
 
     @model_validator(mode="after")
@@ -81,7 +85,18 @@ class Site(Strict):
             raise ValueError("give either dem (the horizon computed from terrain) or horizon_mask, not both")
         if self.dem_spacing_m is not None and (self.dem is None or not self.dem.lower().endswith(".npy")):
             raise ValueError("dem_spacing_m is for a .npy elevation model (a GeoTIFF carries its own geometry)")
+        if self.terrain == "morphometry":
+            if self.dem is not None or self.horizon_mask:
+                raise ValueError('terrain = "morphometry" is the built-in terrain: give it, dem or horizon_mask, not two of them')
+            if located:
+                raise ValueError('terrain = "morphometry" is built for the named sites at their own coordinates; with latitude_deg and longitude_deg give a dem')
         return self
+
+    @property
+    def builtin_terrain(self) -> bool:
+        """Whether the site's horizons come from its built-in synthetic terrain."""
+        located = self.latitude_deg is not None or self.longitude_deg is not None
+        return self.terrain != "flat" and self.dem is None and not self.horizon_mask and not located and self.name in SITES
 
     @field_validator("horizon_mask")
     @classmethod

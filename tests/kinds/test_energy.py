@@ -56,7 +56,7 @@ def run(model: EnergyModel, env: dict, inputs: dict | None = None, steps: int | 
 def test_vertical_tracking_array_power_and_degradation():
     # 1361 W/m^2 x 35 m^2 x 0.21 x cos(30 deg) (solar constant and VSAT-class array: docs/references.md, Energy).
     c = clock(2)
-    model = energy(c)
+    model = energy(c, solar={"temperature_coefficient_per_k": 0.0})
     out = run(model, sky(2, elevation=30.0))
     expected = 1361.0 * 35.0 * 0.21 * math.cos(math.radians(30.0))
     assert out.telemetry["solar_w"] == pytest.approx([expected, expected], abs=1e-3)
@@ -66,16 +66,39 @@ def test_vertical_tracking_array_power_and_degradation():
     assert aged.solar_w(np.array([float(year.start_unix_s)]), sky(1, elevation=30.0))[1][0] == pytest.approx(1 - 0.018)
 
 
+def test_cells_derate_with_their_radiative_balance_temperature():
+    """A vertical array at a pole, the Sun 5 deg up: E = 1361 cos 5 = 1355.8 W/m^2 on the cells; the
+    ground, in radiative equilibrium, emits 0.88 x 1361 sin 5 = 104.4 W/m^2. The panel absorbs
+    0.92 x 1355.8 x (1 - 0.21) + 0.85 x 104.4 = 1074.1 W/m^2 and radiates 2 x 0.85 sigma T^4 from
+    both faces: T = 324.9 K, 23.7 K above the 28 C rating, so output falls by 23.7 x 0.23 % = 5.46 %."""
+    c = clock(1)
+    t = c.times(0, 1)
+    model = energy(c)
+    power, _, cell_k = model.solar_w(t, sky(1, elevation=5.0))
+    on_cells = 1361.0 * math.cos(math.radians(5.0))
+    absorbed = 0.92 * on_cells * 0.79 + 0.85 * 0.88 * 1361.0 * math.sin(math.radians(5.0))
+    assert absorbed == pytest.approx(1074.1, abs=0.1)
+    expected_k = (absorbed / (2 * 0.85 * 5.670374419e-8)) ** 0.25
+    assert cell_k[0] == pytest.approx(expected_k) and expected_k == pytest.approx(324.9, abs=0.05)
+    assert power[0] == pytest.approx(on_cells * 35.0 * 0.21 * (1 - 0.0023 * (expected_k - 301.15)))
+    # Cold cells get no credit: in the dark the panel sits near (95 K ground) / 2^(1/4) and
+    # produces nothing; at a glancing 1 deg it is below the rating and is not derated.
+    dark = model.solar_w(t, sky(1, elevation=-5.0, visible=0.0))
+    assert dark[0][0] == 0.0 and dark[2][0] == pytest.approx(0.95 ** 0.25 * 95.0 / 2 ** 0.25, rel=1e-9)
+    dim = model.solar_w(t, sky(1, elevation=1.0, irradiance=200.0))
+    assert dim[2][0] < 301.15 and dim[0][0] == pytest.approx(200.0 * math.cos(math.radians(1.0)) * 35.0 * 0.21)
+
+
 def test_fixed_array_follows_the_cosine_of_incidence():
     c = clock(3)
-    north_wall = energy(c, solar={"tracking": "fixed", "tilt_deg": 90.0, "azimuth_deg": 0.0, "area_m2": 10.0, "efficiency": 0.2})
+    north_wall = energy(c, solar={"tracking": "fixed", "tilt_deg": 90.0, "azimuth_deg": 0.0, "area_m2": 10.0, "efficiency": 0.2, "temperature_coefficient_per_k": 0.0})
     t = c.times(0, 1)
     # Sun due north at 30 deg: cos(i) = cos 30; due south: behind the panel, nothing.
     p_north = north_wall.solar_w(t, sky(1, elevation=30.0, azimuth=0.0))[0][0]
     p_south = north_wall.solar_w(t, sky(1, elevation=30.0, azimuth=180.0))[0][0]
     assert p_north == pytest.approx(1361 * 10 * 0.2 * math.cos(math.radians(30)))
     assert p_south == 0.0
-    flat = energy(c, solar={"tracking": "fixed", "tilt_deg": 0.0, "area_m2": 10.0, "efficiency": 0.2})
+    flat = energy(c, solar={"tracking": "fixed", "tilt_deg": 0.0, "area_m2": 10.0, "efficiency": 0.2, "temperature_coefficient_per_k": 0.0})
     assert flat.solar_w(t, sky(1, elevation=30.0))[0][0] == pytest.approx(1361 * 10 * 0.2 * 0.5)
     # Partly hidden disk: power scales with the visible fraction.
     assert north_wall.solar_w(t, sky(1, elevation=0.0, visible=0.25))[0][0] == pytest.approx(1361 * 10 * 0.2 * 0.25)
@@ -87,8 +110,8 @@ def test_an_east_facing_array_works_in_the_morning_only():
     the output does not: an east/west mirror of the azimuth swaps them."""
     c = clock(1)
     area, eff = 10.0, 0.2
-    east = energy(c, solar={"tracking": "fixed", "tilt_deg": 60.0, "azimuth_deg": 90.0, "area_m2": area, "efficiency": eff})
-    west = energy(c, solar={"tracking": "fixed", "tilt_deg": 60.0, "azimuth_deg": 270.0, "area_m2": area, "efficiency": eff})
+    east = energy(c, solar={"tracking": "fixed", "tilt_deg": 60.0, "azimuth_deg": 90.0, "area_m2": area, "efficiency": eff, "temperature_coefficient_per_k": 0.0})
+    west = energy(c, solar={"tracking": "fixed", "tilt_deg": 60.0, "azimuth_deg": 270.0, "area_m2": area, "efficiency": eff, "temperature_coefficient_per_k": 0.0})
     t = c.times(0, 1)
     el, tilt = math.radians(20.0), math.radians(60.0)
     # Morning, Sun at azimuth 60 (30 deg north of east): 0.342 x 0.5 + 0.940 x 0.866 x 0.866 = 0.876.
@@ -118,10 +141,10 @@ def test_an_east_facing_wall_over_a_real_lunar_day():
     days = 30
     sky_grid = SkyGrid(*SITES["aristarchus"], start, start + days * 86400)
     c = Clock(start, 3600, days * 24)
-    model = energy(c, solar={"tracking": "fixed", "tilt_deg": 90.0, "azimuth_deg": 90.0, "area_m2": 10.0, "efficiency": 0.2})
+    model = energy(c, solar={"tracking": "fixed", "tilt_deg": 90.0, "azimuth_deg": 90.0, "area_m2": 10.0, "efficiency": 0.2, "temperature_coefficient_per_k": 0.0})
     t = c.times(0, c.n_steps)
     s = sky_grid.sample(t.astype(np.float64))
-    power, health = model.solar_w(t, s)
+    power, health, _ = model.solar_w(t, s)
     up = s["sun_visible_frac"] == 1.0
     az, el = s["sun_azimuth_deg"], s["sun_elevation_deg"]
     morning, afternoon = up & (az < 180.0), up & (az > 180.0)
@@ -591,6 +614,12 @@ def test_lit_fraction_and_the_longest_night_on_the_near_side(tmp_path):
     from twin.scenario import load
 
     spec = load("roadmap-aristarchus").with_span(parse_utc("2035-06-01T00:00:00Z"), parse_utc("2035-08-01T00:00:00Z"))
-    e = run(spec, runtime="local", out=tmp_path)["modules"]["energy"]
+    e = run(spec.with_values("site", terrain="flat"), runtime="local", out=tmp_path / "flat")["modules"]["energy"]
     assert 340.0 <= e["longest_dark_hours"] <= 360.0
     assert 0.4 < e["lit_frac"] < 0.6
+    # In the crater, the rim (about 6.3 deg above the central peak) holds sunrise back and brings
+    # sunset forward: at about 0.45 deg/h near the horizon, some 14 h each, so the night grows by
+    # about a day.
+    walled = run(spec, runtime="local", out=tmp_path / "crater")["modules"]["energy"]
+    assert 20.0 < walled["longest_dark_hours"] - e["longest_dark_hours"] < 36.0
+    assert walled["lit_frac"] < e["lit_frac"] - 0.02

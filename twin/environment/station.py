@@ -1,7 +1,8 @@
 """Everything a station's models read about the sky, built once per run from the scenario.
 
 The site's sky (Sun and Earth) is shared by every instance; what each instance sees of it depends
-on its own horizon: with an elevation model (``[site] dem``) the horizon is computed at the
+on its own horizon: with an elevation model (``[site] dem``, or a built-in site's synthetic
+terrain) the horizon is computed at the
 instance's height above the ground (an array's mast, an antenna, an instrument), otherwise it is
 the site's ``horizon_mask`` (flat when none is given) for everyone. An instance may add sources of
 its own (communications: ground stations' and relays' geometry). Hosts sample only the columns
@@ -13,18 +14,27 @@ from __future__ import annotations
 
 import numpy as np
 
-from twin.environment import terrain
+from twin.environment import morphometry, terrain
 from twin.environment.sky import SAMPLE_KEYS, VISIBILITY_KEYS, HorizonMask, SkyGrid, geometry_keys
+
+
+def elevation_model(site) -> terrain.ElevationModel | None:
+    """The site's elevation model: its ``dem``, its built-in synthetic terrain, or none."""
+    if site.dem:
+        return terrain.load(site.dem, site.dem_spacing_m, site.location)
+    if site.builtin_terrain:
+        return morphometry.site_model(site.name, site.terrain_seed)
+    return None
 
 
 def site_horizons(site, heights: dict[str, float]) -> dict[str, HorizonMask]:
     """Each instance's horizon: computed from the site's elevation model at its height, or the
     site's own mask. Instances at one height share one mask."""
-    if not site.dem:
+    model = elevation_model(site)
+    if model is None:
         shared = HorizonMask(site.horizon_mask)
         return {id: shared for id in heights}
     lat, lon = site.location
-    model = terrain.load(site.dem, site.dem_spacing_m, (lat, lon))
     by_height = {h: terrain.horizon(model, lat, lon, h).mask() for h in sorted(set(heights.values()))}
     return {id: by_height[h] for id, h in heights.items()}
 

@@ -28,11 +28,14 @@ from twin.clock import unix_s
 from twin.loads import CLASS_KEYS, LOAD_CLASSES, N_CLASSES, LoadClass, load_class
 from twin.kinds.energy.columns import COLUMNS
 from twin.model import Advance, Column, Model, Window
+from twin.environment import surface
 from twin.environment.ephemeris import SOLAR_CONSTANT_W_M2
 from twin.params import MAX_POWER_W, MILLIJOULES_PER_KWH, Deployed, Params, optional_utc
 from twin.ports import Port
 
 SECONDS_PER_YEAR = 365.25 * 86400
+# Diviner: about 95 K before dawn at the equator (docs/references.md, Energy).
+NIGHT_GROUND_K = 95.0
 # The most sunlight an array at the Moon meets: 1361 W/m^2 at 1 AU, at 0.98 AU (Earth's perihelion, less the
 # Moon's distance), for the ceiling on the arrays' peak power.
 PEAK_IRRADIANCE_W_M2 = SOLAR_CONSTANT_W_M2 / 0.98**2
@@ -58,6 +61,13 @@ class Solar(Params):
     dust_loss_per_year: float = Field(default=0.013, ge=0, le=1, description="output lost to dust, fraction of the initial per year",
                                       json_schema_extra={"source": "O'Brien 2013, Space Weather, doi:10.1002/2013SW000978"})
     radiation_loss_per_year: float = Field(default=0.005, ge=0, le=1, description="output lost to radiation damage, fraction of the initial per year [U]")
+    # The cells' temperature follows from a thin panel's radiative balance (see cell_temperature_k);
+    # output falls by the coefficient per kelvin above the rating temperature.
+    temperature_coefficient_per_k: float = Field(default=-0.0023, ge=-0.02, le=0, description="relative change of output per kelvin of cell temperature above reference_temperature_k (0: no derating)",
+                                                 json_schema_extra={"unit": "1/K", "source": "triple-junction GaInP/GaAs/Ge, AZUR 3G30A datasheet: Imp +0.24 mA/K, Vmp -6.7 mV/K at 0.503 A, 2.409 V [S]"})
+    reference_temperature_k: float = Field(default=301.15, gt=0, le=500, description="cell temperature at which efficiency is rated (28 C, AM0, the space-cell convention)", json_schema_extra={"unit": "K"})
+    absorptance: float = Field(default=0.92, gt=0, le=1, description="solar absorptance of the cells under their coverglass [U]", json_schema_extra={"unit": "fraction"})
+    emittance: float = Field(default=0.85, gt=0, le=1, description="infrared emittance of each face of the panel [U]", json_schema_extra={"unit": "fraction"})
     deployed: datetime | None = Field(default=None, description="landing date of the arrays (default: the power system's)")
 
     _utc = field_validator("deployed", mode="before")(optional_utc)
@@ -176,6 +186,19 @@ class EnergyState:
 TOTALS = ("solar", "fission", "generated", "demand", "delivered", "unserved", "charged", "stored", "drawn", "discharged", "losses", "curtailed")
 
 
+def cell_temperature_k(solar: Solar, on_cells_w_m2: np.ndarray, on_ground_w_m2: np.ndarray) -> np.ndarray:
+    """The cells' temperature from a thin panel's radiative balance (a panel settles in minutes, so
+    quasi-statically): the sunlight it absorbs and does not turn into power, plus the ground's
+    infrared, leave by both faces, ``a E (1 - eta) + e M = 2 e sigma T^4``. The ground (seen by
+    the two faces together with a view factor of 1 at any tilt) emits what it absorbs by day, in
+    radiative equilibrium (1 - A) E_ground, and no less than at its pre-dawn 95 K (Diviner)."""
+    ground = surface.RegolithThermal()
+    floor = ground.emissivity * surface.SIGMA * NIGHT_GROUND_K**4
+    ground_ir = np.maximum((1.0 - ground.albedo) * on_ground_w_m2, floor)
+    absorbed = solar.absorptance * on_cells_w_m2 * (1.0 - solar.efficiency) + solar.emittance * ground_ir
+    return (absorbed / (2.0 * solar.emittance * surface.SIGMA)) ** 0.25
+
+
 def dark_runs(dark: np.ndarray, carry: int) -> np.ndarray:
     """Length of the run of dark steps ending at each step (0 where lit), continuing ``carry``."""
     index = np.arange(dark.size)
@@ -239,7 +262,7 @@ class EnergyModel(Model):
         return EnergyState(e0, N_CLASSES, e0, tuple((k, 0) for k in TOTALS), (0,) * N_CLASSES)
 
     # -- generation and own load ------------------------------------------------------------
-    def solar_w(self, t: np.ndarray, env: Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    def solar_w(self, t: np.ndarray, env: Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         s = self.params.solar
         el = np.radians(env["sun_elevation_deg"])
         if s.tracking == "vertical":
@@ -252,8 +275,11 @@ class EnergyModel(Model):
         years = np.maximum(t - self.solar_deployed_s, 0.0) / SECONDS_PER_YEAR
         health = np.clip(1.0 - (s.dust_loss_per_year + s.radiation_loss_per_year) * years, 0.0, 1.0)
         health = np.where(t >= self.solar_deployed_s, health, 0.0)
-        power = env["solar_irradiance_w_m2"] * s.area_m2 * s.efficiency * cos_inc * env["sun_visible_frac"] * health
-        return power, health
+        on_cells = env["solar_irradiance_w_m2"] * cos_inc * env["sun_visible_frac"]
+        cell_k = cell_temperature_k(s, on_cells, env["solar_irradiance_w_m2"] * np.maximum(np.sin(el), 0.0) * env["sun_visible_frac"])
+        derate = np.clip(1.0 + s.temperature_coefficient_per_k * (np.maximum(cell_k, s.reference_temperature_k) - s.reference_temperature_k), 0.0, 1.0)
+        power = on_cells * s.area_m2 * s.efficiency * health * derate
+        return power, health, cell_k
 
     def survival_w(self, t: np.ndarray, env: Mapping[str, np.ndarray]) -> np.ndarray:
         s = self.params.survival
@@ -265,7 +291,7 @@ class EnergyModel(Model):
         n = window.steps
         step_s = self.clock.step_s
         t = window.times()
-        solar_w, health = self.solar_w(t, env)
+        solar_w, health, cell_k = self.solar_w(t, env)
         fission_w = np.where(t >= self.fission_deployed_s, self.params.fission.power_kwe * 1000.0, 0.0)
         solar = _to_mj(solar_w, step_s)
         fission = _to_mj(fission_w, step_s)
@@ -331,6 +357,7 @@ class EnergyModel(Model):
             "sun_visible_frac": np.asarray(env["sun_visible_frac"], dtype=np.float64),
             "sun_eclipsed_frac": np.asarray(env["sun_eclipsed_frac"], dtype=np.float64),
             "array_health_frac": health,
+            "array_temperature_k": cell_k,
             "solar_w": solar * to_w,
             "fission_w": fission * to_w,
             "generation_w": gen * to_w,
