@@ -22,6 +22,10 @@ three months):
   The roadmap is run twice with the local runtime: first with an empty table cache
   (roadmap_local_cold_cache_wall_s: the ephemeris grids built), then again (roadmap_local_wall_s:
   the grids read from the cache, as in every later run of a site study).
+- roadmap_local_no_thermal_wall_s, roadmap_local_flat_no_thermal_wall_s: the roadmap (local, cache
+  warm) without its thermal instance, and also without its built-in terrain; roadmap_terrain_cost
+  and roadmap_thermal_cost are the ratios of each addition. builtin_horizons_cold_s: the built-in
+  terrain of Amundsen and its horizons at four heights, computed from nothing (cache off).
 
 Baselines, bare Ray in the same run (what the Ray runtime cannot go below on this machine):
 - bare_ray_cold_s: ray.init(), as many empty actors as the quickstart has instances (same CPU
@@ -92,6 +96,38 @@ def bare_actors(n: int, cpus: float) -> float:
     return elapsed
 
 
+def without_thermal(spec):
+    """The station without thermal control: the energy system's own fixed survival heaters."""
+    from twin.scenario import from_data
+
+    data = spec.to_data()
+    data["modules"] = {id: m for id, m in data["modules"].items() if m.get("kind", id) != "thermal"}
+    data["modules"]["energy"].pop("survival", None)
+    return from_data(data, f"{spec.scenario.name} without thermal")
+
+
+def builtin_horizons_s() -> float:
+    """Roadmap-amundsen's terrain from nothing: the synthetic model and its horizons at the three
+    heights its instances use (ground, antenna, mast), the cache off."""
+    from twin.environment import morphometry, terrain
+    from twin.environment.ephemeris import SITES
+
+    saved = os.environ.get("ILRS_TWIN_CACHE")
+    os.environ["ILRS_TWIN_CACHE"] = "off"
+    morphometry._heights.cache_clear()
+    try:
+        t0 = time.perf_counter()
+        model = morphometry.site_model("amundsen")
+        for height in (0.0, 1.0, 3.0, 10.0):
+            terrain.horizon(model, *SITES["amundsen"], height)
+        return time.perf_counter() - t0
+    finally:
+        if saved is None:
+            del os.environ["ILRS_TWIN_CACHE"]
+        else:
+            os.environ["ILRS_TWIN_CACHE"] = saved
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="one-month runs instead of one and ten years")
@@ -149,6 +185,15 @@ def main() -> int:
                     written = sum(p.stat().st_size for p in (tmp / "roadmap-local" / "telemetry").rglob("*.parquet"))
                     figures["roadmap_telemetry_mb"] = round(written / 1e6, 1)
                 print(f"roadmap-amundsen, {label}: {r['call_s']:.2f} s (startup {r['startup_s']:.2f} s, simulate {r['simulate_s']:.2f} s)", file=sys.stderr)
+            # What terrain and thermal control cost: the same station without them (best of two each).
+            variants = {"local_no_thermal": without_thermal(roadmap), "local_flat_no_thermal": without_thermal(roadmap.with_values("site", terrain="flat"))}
+            for label, spec in variants.items():
+                figures[f"roadmap_{label}_wall_s"] = round(min(timed(spec, "local", tmp / f"roadmap-{label}-{k}")["call_s"] for k in range(2)), 2)
+            figures["roadmap_terrain_cost"] = round(figures["roadmap_local_no_thermal_wall_s"] / figures["roadmap_local_flat_no_thermal_wall_s"], 3)
+            figures["roadmap_thermal_cost"] = round(figures["roadmap_local_wall_s"] / figures["roadmap_local_no_thermal_wall_s"], 3)
+            figures["builtin_horizons_cold_s"] = round(builtin_horizons_s(), 3)
+            print(f"roadmap-amundsen, local: flat and no thermal {figures['roadmap_local_flat_no_thermal_wall_s']:.2f} s, terrain {figures['roadmap_local_no_thermal_wall_s']:.2f} s, "
+                  f"terrain and thermal {figures['roadmap_local_wall_s']:.2f} s; built-in horizons from nothing {figures['builtin_horizons_cold_s']:.2f} s", file=sys.stderr)
         finally:
             ray.shutdown()
         walls = {}

@@ -418,7 +418,7 @@ def test_a_listening_port_that_is_no_ray_cluster_exits_2(tmp_path):
         assert time.perf_counter() - started < 15
 
 
-@pytest.mark.parametrize("cpus, reason", [("100", "need 500 CPUs"), ("-1", "not a number of CPUs"), ("nan", "not a number of CPUs"), ("inf", "not a number of CPUs")])
+@pytest.mark.parametrize("cpus, reason", [("100", "need 600 CPUs"), ("-1", "not a number of CPUs"), ("nan", "not a number of CPUs"), ("inf", "not a number of CPUs")])
 def test_an_impossible_actor_cpus_exits_2(tmp_path, cpus, reason):
     refused(cli("run", "quickstart", "--actor-cpus", cpus, "--out", tmp_path / "out"), "--actor-cpus", reason)
     assert not (tmp_path / "out").exists()
@@ -593,6 +593,8 @@ def mutated(draw):
             for key in path[:-1]:
                 parent = parent[key]
             parent[path[-1]]
+            if not isinstance(parent, (dict, list)):
+                raise TypeError("a string's characters are not places in the scenario")
         except (KeyError, IndexError, TypeError):
             continue  # an earlier mutation replaced this part
         action = draw(st.sampled_from(["replace", "replace", "replace", "delete", "extra"]))

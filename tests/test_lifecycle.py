@@ -298,19 +298,27 @@ def test_the_quickstart_keeps_its_results(tmp_path):
     - Since eclipses darken the arrays, generation is 28.916 kWh lower than before core v2: the
       partial lunar eclipse of 2030-06-15 hides the whole Sun at Amundsen for four hours.
     - Since the ISRU plant is fed Amundsen's highland regolith (FeO 5.1 wt%: 0.91 % O2 instead of
-      the 3 % assumed before) and a starved plant draws only what it uses, the 50 kg/day of feed
-      make 97.2 kg of oxygen in the year instead of 308 kg, and the plant no longer draws full power
-      while waiting for feed: 1,549 kWh less unserved, survival shed 15.2 h instead of 79.8 h.
+      the 3 % assumed before), the 50 kg/day of feed make 97.2 kg of oxygen in the year, not 308 kg.
+    - Since the arrays derate with cell temperature (about 325 K at a polar array's low Sun,
+      -0.23 %/K above 28 C), generation is 4.9 % lower: 43,391.57 -> 41,260.76 kWh on a flat horizon.
+    - Since the built-in site has terrain (the station on Amundsen's central peak, the rim about
+      1.4 deg above it), the arrays are lit 43.1 % of the year instead of 51.8 % and the longest
+      darkness grows from 405 h to 470 h: 33,990.04 kWh.
+    - Since the station has thermal control (each module heated through the night instead of two
+      fixed heater figures) and was re-sized for it (1,000 kWh and a ladder that keeps 45 % of the
+      storage for survival, instead of 800 kWh and 30 %), survival is never shed (15.2 h before).
     """
     s = run(load("quickstart"), runtime="local", out=tmp_path)
     e = s["energy"]
-    assert e["generated_kwh"] == round(43420.48562643389 - 28.916, 3)
-    assert e["unserved_kwh"] == 7524.803
-    assert e["shed_hours"] == {"survival": 15.1667, "communications": 804.5833, "science": 2005.55, "isru": 1594.0}
+    assert e["generated_kwh"] == 33990.04
+    assert e["unserved_kwh"] == 8481.696
+    assert e["shed_hours"] == {"survival": 0.0, "communications": 1153.2833, "science": 2246.5, "isru": 1827.3}
+    assert s["modules"]["energy"]["lit_frac"] == 0.430936 and s["modules"]["energy"]["longest_dark_hours"] == 470.2667
+    assert s["modules"]["thermal"]["failures_count"] == 0 and s["modules"]["thermal"]["heater_kwh"] == 752.982
     isru = s["modules"]["isru"]
     assert isru["o2_produced_kg"] == 97.219
     assert isru["o2_produced_kg"] <= 365 * 50.0 * 0.8 * 0.051 * 15.999 / 71.844  # the feed's whole yield
-    assert s["modules"]["communications"]["downlinked_bytes"] == 4361507039572
+    assert s["modules"]["communications"]["downlinked_bytes"] == 4605140700151
     assert s["modules"]["research"]["completed_experiments_count"] == 68
 
 

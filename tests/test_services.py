@@ -37,7 +37,7 @@ RPC_TIMEOUT_S = 10
 # 2030-01-01T00:00:00Z, the quickstart scenario's start.
 QUICKSTART_START_UNIX_S = 1_893_456_000
 # The quickstart's power requesters, in source-id order (the order energy sums them in).
-REQUESTERS = ("astronomy", "communications", "isru", "research")
+REQUESTERS = ("astronomy", "communications", "isru", "research", "thermal")  # the quickstart's power requesters
 
 
 # --------------------------------------------------------------------------- fixtures
@@ -452,7 +452,7 @@ def test_round_trip_through_wire_equals_in_process(make_host, client_for, channe
 
     # Communications proposes its power request (no data arriving in this test); each side samples its own environment.
     inputs = inputs_for(comms_local, steps)
-    assert set(inputs) == {"powered/energy", "data/astronomy", "data/research"}
+    assert set(inputs) == {"powered/energy", "operable/thermal", "data/astronomy", "data/research"}
     remote, remote_snap = comms.exchange(0, window, inputs).result()
     local, local_snap = comms_local.exchange(0, window, inputs)
     assert remote_snap is None and local_snap is None
@@ -511,7 +511,7 @@ def test_get_state_energy_detail(energy):
     state = stub.GetState(subsystem_pb2.GetStateRequest(), timeout=RPC_TIMEOUT_S).state
     typed = unpack(state, energy_pb2.EnergyState)
     assert typed.storage_soc_frac == state.variables["storage_soc_frac"] == 1.0  # initial_soc_frac default
-    assert typed.storage_kwh == state.variables["storage_kwh"] == 800.0  # quickstart capacity
+    assert typed.storage_kwh == state.variables["storage_kwh"] == 1000.0  # quickstart capacity
     assert [(s.load_class, s.on) for s in typed.switches] == [(int(c), True) for c in LOAD_CLASSES]
 
     propose(stub, host, 0, 600)

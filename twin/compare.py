@@ -68,7 +68,7 @@ KPIS: tuple[Kpi, ...] = (
     Kpi("observing", "h", _kind_sum("astronomy", "observing_hours")),
     Kpi("observing degraded by the Earth", "h", _kind_sum("astronomy", "degraded_hours")),
     Kpi("experiments completed", "count", _kind_sum("research", "completed_experiments_count"), 0),
-    Kpi("heater energy", "MWh", _per(_kind_sum("thermal", "heater_kwh"), 1000.0), 2),
+    Kpi("heater energy", "kWh", _kind_sum("thermal", "heater_kwh")),
     Kpi("modules failed from the cold", "count", _kind_sum("thermal", "failures_count"), 0),
     Kpi("hours modules were failed", "h", _kind_sum("thermal", "failed_hours")),
 )

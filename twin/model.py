@@ -131,6 +131,8 @@ class Model:
         """What this instance declares about an output (travels with its routes)."""
         if port == "power" and self.load_class is not None:
             return {"load_class": self.load_class.key}
+        if port == "heat" and hasattr(self.params, "deployed_unix_s"):
+            return {"deployed_unix_s": str(self.params.deployed_unix_s)}  # an enclosure exists from its landing
         return {}
 
     def connect(self, routes_in: tuple[Route, ...], routes_out: tuple[Route, ...]) -> None:

@@ -46,6 +46,7 @@ name = "thermal"
 
 [site]
 name = "aristarchus"
+terrain = "flat"
 
 [time]
 start = "2030-01-01T00:00:00Z"
@@ -68,6 +69,8 @@ heater_night_w = 0.0
 [modules.thermal]
 deployed = "2030-01-01T00:00:00Z"
 repair_h = 48.0
+[modules.thermal.default]
+conductance_w_per_k = 3.0   # a leaky enclosure: it freezes within hours of losing its heater
 
 [modules.lab]
 kind = "general"
@@ -101,6 +104,22 @@ def test_a_station_that_sheds_survival_loses_its_modules_to_the_cold(tmp_path):
     assert s["modules"]["thermal"]["failures_count"] >= 1 and s["modules"]["thermal"]["lab_failed_hours"] >= 48.0
     assert th["lab_temperature_k"].min() < 233.15
     assert s["modules"]["lab"]["powered_hours"] < 59 * 24 - 48  # offline while failed (and shed)
+
+
+def test_a_module_has_no_enclosure_to_freeze_before_it_lands(tmp_path):
+    """The cold station again, but the lab lands on 2030-01-20: until then it is held at T_min
+    with no heater and cannot fail; after its landing it freezes as before."""
+    text = STATION.format(end="2030-03-01T00:00:00Z", window="30d", area=4.0, storage=20.0)
+    text = text.replace('[modules.lab]\nkind = "general"\ndeployed = "2030-01-01T00:00:00Z"', '[modules.lab]\nkind = "general"\ndeployed = "2030-01-20T00:00:00Z"')
+    assert '"2030-01-20T00:00:00Z"' in text
+    s = run(parse(text, "late.toml"), runtime="local", out=tmp_path / "late")
+    table = pq.read_table(tmp_path / "late" / "telemetry" / "thermal.parquet")
+    th = {k: table.column(k).to_numpy() for k in table.column_names}
+    before = th["time"] < np.datetime64("2030-01-20T00:00:00")
+    assert before.sum() == 19 * 1440
+    assert (th["lab_temperature_k"][before] == 263.15).all() and (th["lab_heater_w"][before] == 0).all()
+    assert (th["lab_operable"][before] == 1).all()
+    assert s["modules"]["thermal"]["failures_count"] >= 1  # it does freeze once it is there
 
 
 def test_windows_give_identical_thermal_telemetry(tmp_path):

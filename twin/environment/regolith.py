@@ -7,8 +7,10 @@ docs/references.md, ISRU):
 * Amundsen, a highland crater near the south pole: the Apollo 16 highland soils, FeO 5.1 wt%,
   TiO2 0.54 wt%. Its permanently shadowed floor may hold water ice: 5.6 +- 2.9 wt% was measured
   in the LCROSS plume at Cabeus (Colaprete et al. 2010, Science 330:463).
-* Aristarchus, the Moon's largest pyroclastic deposit (dark, Fe-rich volcanic glass): the Apollo
-  17 orange glass, FeO 22 wt%, TiO2 8 wt% (NASA).
+* Aristarchus, on the edge of the Aristarchus plateau, the Moon's largest pyroclastic deposit
+  (dark, Fe-rich volcanic glass 10-30 m deep, McEwen et al. 1994): the Apollo 17 orange glass,
+  FeO 22 wt%, TiO2 8 wt% (NASA). The station itself stands in the crater (the built-in terrain),
+  whose floor is impact melt; the plant's feed is taken to be the plateau's glass [U].
 * Marius Hills, mare basalts of Oceanus Procellarum: the Apollo 12 soils, FeO 15.1 wt%,
   TiO2 3.0 wt%.
 

@@ -196,7 +196,7 @@ def cell_temperature_k(solar: Solar, on_cells_w_m2: np.ndarray, on_ground_w_m2: 
     floor = ground.emissivity * surface.SIGMA * NIGHT_GROUND_K**4
     ground_ir = np.maximum((1.0 - ground.albedo) * on_ground_w_m2, floor)
     absorbed = solar.absorptance * on_cells_w_m2 * (1.0 - solar.efficiency) + solar.emittance * ground_ir
-    return (absorbed / (2.0 * solar.emittance * surface.SIGMA)) ** 0.25
+    return np.sqrt(np.sqrt(absorbed / (2.0 * solar.emittance * surface.SIGMA)))
 
 
 def dark_runs(dark: np.ndarray, carry: int) -> np.ndarray:
@@ -277,7 +277,7 @@ class EnergyModel(Model):
         health = np.where(t >= self.solar_deployed_s, health, 0.0)
         on_cells = env["solar_irradiance_w_m2"] * cos_inc * env["sun_visible_frac"]
         cell_k = cell_temperature_k(s, on_cells, env["solar_irradiance_w_m2"] * np.maximum(np.sin(el), 0.0) * env["sun_visible_frac"])
-        derate = np.clip(1.0 + s.temperature_coefficient_per_k * (np.maximum(cell_k, s.reference_temperature_k) - s.reference_temperature_k), 0.0, 1.0)
+        derate = np.maximum(1.0 + s.temperature_coefficient_per_k * np.maximum(cell_k - s.reference_temperature_k, 0.0), 0.0)
         power = on_cells * s.area_m2 * s.efficiency * health * derate
         return power, health, cell_k
 

@@ -38,9 +38,11 @@ MAX_ITEMS = 64
 
 class Enclosure(Strict):
     # A module of a few hundred kilograms under multi-layer insulation: assumptions [U], to be set
-    # per module; G from an effective emittance of about 0.01 over about 10 m^2 near 250 K.
+    # per module. G: radiation through the blankets, an effective emittance of 0.01 over 10 m^2,
+    # sigma e A (263^4 - 100^4) / 163 K = 0.16 W/K, plus about 0.35 W/K conducted through legs,
+    # struts and harness; about 100 W through the night, as docs/references.md's survival example.
     heat_capacity_j_per_k: float = Field(default=4.5e5, gt=0, le=1e10, description="heat capacity (about 500 kg x 900 J/(kg K)) [U]", json_schema_extra={"unit": "J/K"})
-    conductance_w_per_k: float = Field(default=3.0, gt=0, le=1e5, description="thermal conductance to the surroundings [U]", json_schema_extra={"unit": "W/K"})
+    conductance_w_per_k: float = Field(default=0.5, gt=0, le=1e5, description="thermal conductance to the surroundings [U]", json_schema_extra={"unit": "W/K"})
     min_temp_k: float = Field(default=263.15, gt=0, le=400, description="the heaters keep it at or above this (-10 C) [U]", json_schema_extra={"unit": "K"})
     survival_temp_k: float = Field(default=233.15, gt=0, le=400, description="below this it fails (-40 C) [U]", json_schema_extra={"unit": "K"})
     heater_max_w: float = Field(default=2000.0, ge=0, le=MAX_POWER_W, description="heater power available for it [U]")
@@ -165,8 +167,14 @@ class ThermalModel(Model):
         for route in self.inputs_of("heat"):
             id = route.source
             spec = self.params.spec(id)
+            # Until both the module and the thermal control are on the Moon there is no enclosure
+            # to keep warm: it is held at T_min and cannot fail.
+            present = int(np.searchsorted(t, max(self.params.deployed_unix_s, int(route.attribute("deployed_unix_s") or 0))))
             heat = np.where(deployed, np.asarray(inputs[route.in_key], dtype=np.float64), 0.0)
-            r = _enclosure(spec, step_s, heat, t_env, switch & deployed, temps[id], left[id], repair)
+            r = _enclosure(spec, step_s, heat[present:], t_env[present:], (switch & deployed)[present:], temps[id], left[id], repair)
+            if present:
+                r = {k: (np.concatenate([np.full(present, v), r[k]]) if isinstance(r[k], np.ndarray) else r[k])
+                     for k, v in (("request", 0.0), ("temperature", temps[id]), ("operable", True), ("failures", 0), ("end_temperature", 0), ("end_left", 0))}
             temps[id], left[id] = r["end_temperature"], r["end_left"]
             fails[id] += r["failures"]
             failed_steps[id] += int((~r["operable"]).sum())
@@ -228,7 +236,8 @@ def _enclosure(spec: Enclosure, step_s: float, heat: np.ndarray, t_env: np.ndarr
                 temp = float(temperature[s + k - 1])
                 s += k
                 continue
-        # One step by the exact rule (shed, saturated, failed or repaired).
+        # One step by the exact rule (shed, saturated, failed or repaired): step by step, so any
+        # split of the run into windows gives the same temperatures bit for bit.
         if left > 0:
             operable[s] = False
             temp = t_env[s] + (temp - t_env[s]) * a  # offline: no heat of its own, no heater
