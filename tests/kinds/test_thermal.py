@@ -20,9 +20,15 @@ def test_held_the_heater_makes_up_what_the_module_does_not():
     r = _enclosure(SPEC, 60.0, np.full(n, 100.0), np.full(n, 100.0), np.ones(n, bool), 263.15, 0, 100)
     assert r["request"] == pytest.approx(np.full(n, 3.0 * (263.15 - 100.0) - 100.0), rel=1e-9)  # 389.45 W
     assert (r["temperature"] == 263.15).all() and r["operable"].all() and r["failures"] == 0
-    # A hot surface: no heater, the module floats above its minimum.
+    # A warm surface: no heater, the module floats above its minimum (250 + 100 / 3 = 283.3 K).
+    warm = _enclosure(SPEC, 60.0, np.full(n, 100.0), np.full(n, 250.0), np.ones(n, bool), 263.15, 0, 100)
+    assert (warm["request"] == 0).all() and warm["temperature"][-1] == pytest.approx(250.0 + 100.0 / 3.0)
+    # Hot noon regolith, or a module dissipating far more than it loses (500 W through 0.5 W/K in a
+    # 100 K night would be 1100 K): the radiators hold it at +40 C.
     hot = _enclosure(SPEC, 60.0, np.full(n, 100.0), np.full(n, 380.0), np.ones(n, bool), 263.15, 0, 100)
-    assert (hot["request"] == 0).all() and hot["temperature"][-1] == pytest.approx(380.0 + 100.0 / 3.0)
+    assert (hot["request"] == 0).all() and (hot["temperature"] == 313.15).all()
+    busy = _enclosure(Enclosure(conductance_w_per_k=0.5), 60.0, np.full(n, 500.0), np.full(n, 100.0), np.ones(n, bool), 263.15, 0, 100)
+    assert (busy["request"] == 0).all() and (busy["temperature"] == 313.15).all()
 
 
 def test_unheated_it_cools_exactly_and_fails_below_its_survival_temperature():

@@ -8,8 +8,9 @@ season). The thermal instance's heaters (survival class) hold each enclosure at 
 
 * Held (the survival class on, and the heater within ``heater_max_w``): the heater supplies what
   the module's own heat does not, ``G (T_min - T_env) - heat``, and the enclosure ends the step at
-  T_min, or warmer when its own heat and a hot surface keep it so (quasi-static: the thermostat's
-  time constant is far shorter than a lunar day).
+  T_min, or warmer when its own heat and a hot surface keep it so, up to ``max_temp_k``, where its
+  radiators reject the rest (quasi-static: the thermostat's time constant is far shorter than a
+  lunar day).
 * Otherwise (survival shed, or the heater saturated) it relaxes exactly towards
   ``T_env + (heat + heater) / G`` with the time constant C / G, the heater giving what would bring
   it back to T_min within the step, at most ``heater_max_w``.
@@ -46,11 +47,16 @@ class Enclosure(Strict):
     min_temp_k: float = Field(default=263.15, gt=0, le=400, description="the heaters keep it at or above this (-10 C) [U]", json_schema_extra={"unit": "K"})
     survival_temp_k: float = Field(default=233.15, gt=0, le=400, description="below this it fails (-40 C) [U]", json_schema_extra={"unit": "K"})
     heater_max_w: float = Field(default=2000.0, ge=0, le=MAX_POWER_W, description="heater power available for it [U]")
+    # Louvred radiators reject what a module dissipates beyond what its insulation loses; their
+    # capacity is not limited here.
+    max_temp_k: float = Field(default=313.15, gt=0, le=500, description="the radiators keep it at or below this (+40 C) [U]", json_schema_extra={"unit": "K"})
 
     @model_validator(mode="after")
     def _order(self) -> "Enclosure":
         if self.survival_temp_k >= self.min_temp_k:
             raise ValueError("survival_temp_k must be below min_temp_k")
+        if self.max_temp_k <= self.min_temp_k:
+            raise ValueError("max_temp_k must be above min_temp_k")
         return self
 
 
@@ -60,7 +66,7 @@ class NamedEnclosure(Enclosure):
 
 class ThermalParams(Deployed):
     default: Enclosure = Field(default_factory=Enclosure, description="every module not listed in enclosures")
-    enclosures: tuple[NamedEnclosure, ...] = Field(default=(), max_length=MAX_ITEMS, description="per-module thermal figures (id, heat_capacity_j_per_k, conductance_w_per_k, min_temp_k, survival_temp_k, heater_max_w)")
+    enclosures: tuple[NamedEnclosure, ...] = Field(default=(), max_length=MAX_ITEMS, description="per-module thermal figures (id, heat_capacity_j_per_k, conductance_w_per_k, min_temp_k, survival_temp_k, heater_max_w, max_temp_k)")
     repair_h: float = Field(default=720.0, ge=0, le=100_000, description="time a failed module stays offline (a spare and a visit) [U]")
     grid_step_h: float = Field(default=2.0, ge=0.25, le=24, description="step of the surface temperature model (interpolated to the micro steps)")
 
@@ -214,7 +220,7 @@ class ThermalModel(Model):
 def _enclosure(spec: Enclosure, step_s: float, heat: np.ndarray, t_env: np.ndarray, on: np.ndarray, temp: float, left: int, repair: int) -> dict:
     """One enclosure over a window: vectorised while the thermostat holds, step by step otherwise."""
     n = heat.size
-    G, t_min, t_surv, h_max = spec.conductance_w_per_k, spec.min_temp_k, spec.survival_temp_k, spec.heater_max_w
+    G, t_min, t_surv, h_max, t_max = spec.conductance_w_per_k, spec.min_temp_k, spec.survival_temp_k, spec.heater_max_w, spec.max_temp_k
     a = math.exp(-step_s * G / spec.heat_capacity_j_per_k)
     request = np.zeros(n)
     temperature = np.zeros(n)  # at the end of each step
@@ -226,13 +232,13 @@ def _enclosure(spec: Enclosure, step_s: float, heat: np.ndarray, t_env: np.ndarr
             # Held stretch: the start temperatures are elementwise (the previous step's held value).
             start = np.empty(n - s)
             start[0] = temp
-            start[1:] = np.maximum(t_min, t_env[s:n - 1] + heat[s:n - 1] / G)
+            start[1:] = np.clip(t_env[s:n - 1] + heat[s:n - 1] / G, t_min, t_max)
             need = G * ((t_min - a * start) / (1.0 - a) - t_env[s:]) - heat[s:]
             held = on[s:] & (need <= h_max)
             k = int(np.argmin(held)) if not held.all() else held.size
             if k:
                 request[s:s + k] = np.clip(need[:k], 0.0, h_max)
-                temperature[s:s + k] = np.maximum(t_min, t_env[s:s + k] + heat[s:s + k] / G)
+                temperature[s:s + k] = np.clip(t_env[s:s + k] + heat[s:s + k] / G, t_min, t_max)
                 temp = float(temperature[s + k - 1])
                 s += k
                 continue
@@ -248,7 +254,7 @@ def _enclosure(spec: Enclosure, step_s: float, heat: np.ndarray, t_env: np.ndarr
             need = G * ((t_min - a * temp) / (1.0 - a) - t_env[s]) - heat[s]
             request[s] = min(max(need, 0.0), h_max)
             if on[s] and need <= h_max:
-                temp = max(t_min, t_env[s] + heat[s] / G)
+                temp = min(max(t_min, t_env[s] + heat[s] / G), t_max)
             else:
                 applied = request[s] if on[s] else 0.0
                 eq = t_env[s] + (heat[s] + applied) / G
