@@ -1,0 +1,1 @@
+"""Surface robotics physics: terrain tiles, robot bodies and PyBullet episodes (README.md)."""
