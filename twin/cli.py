@@ -26,6 +26,8 @@ app = typer.Typer(
 )
 scenarios_app = typer.Typer(help="List built-in scenarios, or print one as TOML (`scenarios show NAME`).", invoke_without_command=True)
 app.add_typer(scenarios_app, name="scenarios")
+robots_app = typer.Typer(help="Surface robots in full physics (PyBullet): `robots episode` runs one and writes its track.")
+app.add_typer(robots_app, name="robots")
 kinds_app = typer.Typer(help="List the registered model kinds and their ports, or one kind's parameters (`kinds show KIND`).", invoke_without_command=True)
 app.add_typer(kinds_app, name="kinds")
 
@@ -590,6 +592,61 @@ def illumination(
     except OSError as exc:
         fail(f"--out: cannot write into {out} ({exc.strerror or exc})")
     typer.echo(f"{result.lit_frac.size:,} cells x {result.instants:,} instants in {elapsed:.1f} s: lit {np.nanmin(result.lit_frac):.1%} to {np.nanmax(result.lit_frac):.1%}; wrote {', '.join(str(p) for p in written)}", err=True)
+
+
+class Robot(str, Enum):
+    rover = "rover"
+    hopper = "hopper"
+
+
+@robots_app.command("episode")
+def robots_episode(
+    robot: Robot = typer.Option(..., "--robot", help="rover: a four-wheeled mini-rover; hopper: a jumping robot."),
+    task: str = typer.Option(..., "--task", help='rover: "traverse 20,0 20,20" (waypoints, m east,north of the tile\'s centre); hopper: "hop 12 m at 45 deg [towards 90 deg]".'),
+    out: Path = typer.Option(..., "--out", help="Folder for episode.parquet, episode.json and track.png."),
+    terrain_spec: str = typer.Option("seed:1", "--terrain", help="seed:N for a procedural lunar tile, or an elevation model (GeoTIFF, or .npy with --dem-spacing-m) cut around --site or --lat/--lon."),
+    size_m: float = typer.Option(100.0, "--size-m", min=5.0, max=2000.0, help="Width of the tile, metres."),
+    spacing_m: float = typer.Option(0.25, "--spacing-m", min=0.05, max=10.0, help="Grid spacing of the tile, metres."),
+    rate_hz: float = typer.Option(240.0, "--rate-hz", min=30.0, max=2000.0, help="Physics steps per simulated second."),
+    max_s: float = typer.Option(1800.0, "--max-s", min=1.0, max=86400.0, help="Longest episode, simulated seconds."),
+    dem_spacing_m: Optional[float] = typer.Option(None, "--dem-spacing-m", help="Grid spacing of a .npy elevation model, metres."),
+    site: Optional[str] = typer.Option(None, "--site", help="Centre of an elevation model's tile: amundsen, aristarchus or marius-hills."),
+    lat: Optional[float] = typer.Option(None, "--lat", help="Centre of an elevation model's tile: latitude, degrees."),
+    lon: Optional[float] = typer.Option(None, "--lon", help="Centre of an elevation model's tile: longitude, degrees."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an episode already in --out."),
+) -> None:
+    """One full-physics episode on a terrain tile: the robot's track (Parquet), its summary
+    (outcome, distance, time, energy) and a PNG of the track over the terrain. Deterministic: the
+    same terrain, robot and task give the same track."""
+    from physics import report
+    from physics.episode import hop, traverse
+    from physics.robots import HopperBody
+
+    if (out / "episode.json").exists() and not overwrite:
+        fail(f"--out: {out} already holds an episode; choose another folder or pass --overwrite")
+    centre = _observer(site, lat, lon) if site is not None or lat is not None or lon is not None else None
+    try:
+        parsed = report.parse_task(task, robot.value)
+        tile = report.terrain_from(terrain_spec, size_m, spacing_m, centre, dem_spacing_m)
+        if isinstance(parsed, report.Hop):
+            energy = parsed.energy_j(HopperBody())
+            typer.echo(f"hopping: {energy:.1f} J in the spring for {parsed.range_m:g} m at {parsed.elevation_deg:g} deg ...", err=True)
+            track = hop(tile, energy, parsed.elevation_deg, parsed.azimuth_deg, rate_hz=rate_hz, max_s=max_s)
+        else:
+            for x, y in parsed.waypoints:
+                if not tile.inside(x, y):
+                    raise ValueError(f"task: waypoint ({x:g}, {y:g}) m is outside the {tile.size_m:g} m tile")
+            typer.echo(f"driving through {len(parsed.waypoints)} waypoint(s) on {tile.label} ...", err=True)
+            track = traverse(tile, list(parsed.waypoints), rate_hz=rate_hz, max_s=max_s)
+    except ValueError as exc:
+        field, sep, reason = str(exc).partition(": ")
+        fail(f"--{field.replace('_', '-')}: {reason}" if sep and " " not in field else str(exc))
+    about = {"robot": robot.value, "terrain": tile.label, "task": task, "rate_hz": rate_hz}
+    try:
+        written = report.write(out, tile, track, about)
+    except OSError as exc:
+        fail(f"--out: cannot write into {out} ({exc.strerror or exc})")
+    typer.echo(f"{track.outcome}: {track.distance_m:.2f} m in {track.duration_s:.1f} s, {track.energy_j / 3600:.3f} Wh; wrote {', '.join(str(p) for p in written)}", err=True)
 
 
 def _span_option(value: str, option: str) -> float:

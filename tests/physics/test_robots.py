@@ -143,3 +143,29 @@ def test_two_rovers_driving_at_each_other_meet_in_one_world():
     assert alone.outcome == "arrived"
     # They collide: neither drives straight through the other as it would alone.
     assert any(t.outcome != "arrived" or t.duration_s > alone.duration_s + 1.0 for t in head_on)
+
+
+def test_the_episode_command_writes_a_track_and_refuses_bad_tasks(tmp_path):
+    import json
+
+    import pyarrow.parquet as pq
+    from typer.testing import CliRunner
+
+    from twin.cli import app
+
+    runner = CliRunner()
+    out = tmp_path / "hop"
+    result = runner.invoke(app, ["robots", "episode", "--robot", "hopper", "--task", "hop 8 m at 45 deg towards 0 deg", "--terrain", "seed:3",
+                                 "--size-m", "30", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "episode.json").read_text())
+    # The spring energy is chosen for 8 m on level ground; the tile is not level, so within 10 %.
+    assert summary["first_contact_m"][1] == pytest.approx(8.0, rel=0.1) and abs(summary["first_contact_m"][0]) < 0.3
+    table = pq.read_table(out / "episode.parquet")
+    assert table.schema.field("power_w").metadata[b"unit"] == b"W" and table.num_rows > 10
+    assert (out / "track.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    for args, field in ((["--robot", "rover", "--task", "hop 3 m at 45 deg"], "--task"), (["--robot", "hopper", "--task", "hop 3 m at 95 deg"], "--task"),
+                        (["--robot", "rover", "--task", "traverse 90,0", "--size-m", "40"], "--task"), (["--robot", "rover", "--task", "traverse 1,1", "--terrain", "seed:x"], "--terrain")):
+        refused = runner.invoke(app, ["robots", "episode", *args, "--out", str(tmp_path / "bad")])
+        assert refused.exit_code == 2 and field in refused.output and "Traceback" not in refused.output
+        assert not (tmp_path / "bad").exists()

@@ -197,14 +197,11 @@ COLUMNS = {
 def write(result: IlluminationMap, folder, about: dict) -> list:
     """``illumination.parquet`` (one row per cell, units in the field metadata) and
     ``illumination.png`` (both maps with colour bars), each written whole."""
-    import os
-    from pathlib import Path
-
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
+    from twin.files import write_whole
+
     data = {
         "row": result.rows.ravel().astype(np.int32), "col": result.cols.ravel().astype(np.int32),
         "latitude_deg": result.lat_deg.ravel(), "longitude_deg": result.lon_deg.ravel(), "ground_m": result.ground_m.ravel(),
@@ -212,18 +209,8 @@ def write(result: IlluminationMap, folder, about: dict) -> list:
     }
     fields = [pa.field(k, pa.from_numpy_dtype(v.dtype), metadata={"unit": COLUMNS[k][0], "description": COLUMNS[k][1]}) for k, v in data.items()]
     table = pa.Table.from_arrays([pa.array(v) for v in data.values()], schema=pa.schema(fields, metadata={f"ilrs_twin.{k}": str(v) for k, v in about.items()}))
-    written = []
-    for name, save in (("illumination.parquet", lambda p: pq.write_table(table, p, compression="zstd")),
-                       ("illumination.png", lambda p: _plot(result, about, p))):
-        tmp = folder / f".{name}.partial"
-        try:
-            save(tmp)
-            os.replace(tmp, folder / name)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
-        written.append(folder / name)
-    return written
+    return write_whole(folder, [("illumination.parquet", lambda p: pq.write_table(table, p, compression="zstd")),
+                                ("illumination.png", lambda p: _plot(result, about, p))])
 
 
 def _plot(result: IlluminationMap, about: dict, path) -> None:
