@@ -128,18 +128,22 @@ class RoverTask:
 
 
 def traverse(tile: Tile, waypoints: list[tuple[float, float]], body: RoverBody = RoverBody(), start: tuple[float, float] = (0.0, 0.0),
-             rate_hz: float = 240.0, max_s: float = 1800.0, stuck_s: float = 20.0, every: int = 24, reach_m: float = 0.5) -> Track:
+             rate_hz: float = 240.0, max_s: float = 1800.0, stuck_s: float = 20.0, every: int = 30, reach_m: float = 0.5) -> Track:
     """One rover's traverse (see :func:`drive`)."""
     return drive(tile, [RoverTask(tuple(start), tuple(map(tuple, waypoints)), body)], rate_hz, max_s, stuck_s, every, reach_m)[0]
 
 
-def drive(tile: Tile, tasks: list[RoverTask], rate_hz: float = 240.0, max_s: float = 1800.0, stuck_s: float = 20.0, every: int = 24,
-          reach_m: float = 0.5) -> list[Track]:
+def drive(tile: Tile, tasks: list[RoverTask], rate_hz: float = 240.0, max_s: float = 1800.0, stuck_s: float = 20.0, every: int = 30,
+          reach_m: float = 0.5, control_every: int = 10) -> list[Track]:
     """Drive a fleet of rovers in one world, all stepped together (they can meet): each at full
     speed along a heading controller towards its next waypoint, wheels under velocity control up
     to their torque limit. A rover's electrical power is its hotel load plus, per wheel, the shaft
     power tau x omega / efficiency when the motor drives (no regeneration). A rover that has
-    finished (any outcome) brakes and stays where it is, an obstacle to the others."""
+    finished (any outcome) brakes and stays where it is, an obstacle to the others. The controller
+    (and the outcome checks) run every ``control_every`` physics steps, 24 Hz by default, as a
+    rover's would; power is integrated at every step."""
+    if every % control_every:
+        raise ValueError(f"every: samples are taken at control steps, so every ({every}) must be a multiple of control_every ({control_every})")
     tracks = [Track() for _ in tasks]
     with World(tile, rate_hz) as world:
         p, c = world.p, world.client
@@ -168,7 +172,7 @@ def drive(tile: Tile, tasks: list[RoverTask], rate_hz: float = 240.0, max_s: flo
                 break
             t = k * world.dt
             for i, (task, rover, track) in enumerate(zip(tasks, rovers, tracks)):
-                if not active[i]:
+                if not active[i] or k % control_every:
                     continue
                 pos, _, tilt = world.pose(rover)
                 outcome = _rover_outcome(tile, task, pos, tilt, target, i, progress, t, stuck_s, reach_m)
