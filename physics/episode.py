@@ -186,7 +186,9 @@ def drive(tile: Tile, tasks: list[RoverTask], rate_hz: float = 240.0, max_s: flo
                 wx, wy = task.waypoints[target[i]]
                 error = (math.atan2(wy - pos[1], wx - pos[0]) - world.yaw(rover) + math.pi) % (2 * math.pi) - math.pi
                 turn = max(-1.0, min(1.0, 2.0 * error))
-                forward = max(0.0, math.cos(error))
+                # Skid steering cannot turn a four-wheeler in place against the soil's friction, so
+                # it always keeps some forward speed and turns on a tight arc.
+                forward = max(0.3, math.cos(error))
                 speeds = [task.body.max_wheel_speed_rad_s * max(-1.0, min(1.0, forward - (1.0 if name.endswith("left") else -1.0) * turn * 0.5)) for name in WHEELS]
                 p.setJointMotorControlArray(rover, joints[i], p.VELOCITY_CONTROL, targetVelocities=speeds, forces=[task.body.motor_torque_nm] * len(joints[i]), physicsClientId=c)
                 if k % every == 0:

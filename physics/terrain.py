@@ -6,11 +6,14 @@ from west to east, in a local frame: x east, y north, z up, the origin at the ti
 the height 0. Procedural tiles (docs/references.md, Robotics):
 
 * Craters: a power-law size-frequency distribution, cumulative N(>= D) = c D^-b per m^2, between
-  ``crater_min_m`` and a quarter of the tile; each a fresh simple crater, depth 0.196 D (Pike
-  1977) below a rim of 0.036 D, the ejecta falling off as (r/R)^-3 (McGetchin et al. 1973).
-  Small lunar craters are near equilibrium, b about 2 (Trask 1966); c is a parameter [U].
-* Rocks: cumulative N(>= D) = k D^-2.5 per m^2 above ``rock_min_m`` (a power law of the Surveyor
-  rock counts' shape, k a parameter [U]), half-buried bumps of their diameter.
+  ``crater_min_m`` and a quarter of the tile; each a simple crater, depth 0.196 D when fresh (Pike
+  1977) below a rim of 0.036 D, the ejecta falling off as (r/R)^-3 (McGetchin et al. 1973). Small
+  lunar craters are near equilibrium, b about 2 (Trask 1966), so most are degraded: each crater's
+  depth-to-diameter ratio is drawn from ``crater_depth_ratio`` [U], the rim scaled with it; c is a
+  parameter [U].
+* Rocks: cumulative N(>= D) = k D^-2.5 per m^2 from ``rock_min_m`` (a power law of the Surveyor
+  rock counts' shape, k a parameter [U]), none larger than ``rock_max_m``, half-buried bumps a
+  quarter of their diameter high.
 * Slope: a plane tilted by ``slope_deg`` towards ``slope_azimuth_deg``.
 """
 from __future__ import annotations
@@ -60,8 +63,10 @@ class Procedural:
     crater_c: float = 0.05  # N(>= 1 m) per m^2 [U]
     crater_b: float = 2.0  # Trask 1966: near equilibrium
     crater_min_m: float = 1.0
+    crater_depth_ratio: tuple[float, float] = (0.05, 0.196)  # degraded to fresh [U]
     rock_k: float = 0.001  # N(>= 1 m) per m^2 [U]
     rock_min_m: float = 0.2
+    rock_max_m: float = 3.0
     slope_deg: float = 0.0
     slope_azimuth_deg: float = 0.0
 
@@ -80,11 +85,11 @@ def procedural(seed: int, spec: Procedural = Procedural()) -> Tile:
     for u in np.sort(rng.uniform(size=rng.poisson(expected)))[::-1]:
         d = (spec.crater_min_m ** -spec.crater_b - u * (spec.crater_min_m ** -spec.crater_b - d_max ** -spec.crater_b)) ** (-1.0 / spec.crater_b)
         cx, cy = rng.uniform(-spec.size_m / 2, spec.size_m / 2, size=2)
-        z += simple_crater(np.hypot(x - cx, y - cy), d)
+        z += simple_crater(np.hypot(x - cx, y - cy), d, rng.uniform(*spec.crater_depth_ratio))
     expected = spec.rock_k * area * spec.rock_min_m ** -2.5
     for _ in range(rng.poisson(expected)):
         d = spec.rock_min_m * rng.uniform() ** (-1.0 / 2.5)
-        d = min(d, 3.0)
+        d = min(d, spec.rock_max_m)
         cx, cy = rng.uniform(-spec.size_m / 2, spec.size_m / 2, size=2)
         r = np.hypot(x - cx, y - cy)
         z += np.where(r < d / 2, np.sqrt(np.maximum((d / 2) ** 2 - r**2, 0.0)) * 0.5, 0.0)  # half-buried
@@ -95,11 +100,12 @@ def procedural(seed: int, spec: Procedural = Procedural()) -> Tile:
     return Tile(z, spec.spacing_m, f"procedural seed {seed}")
 
 
-def simple_crater(r_m: np.ndarray, diameter_m: float) -> np.ndarray:
-    """A fresh simple crater's height profile: a paraboloid bowl 0.196 D deep below the rim crest
-    (Pike 1977), the rim 0.036 D above the surroundings, the ejecta as (r/R)^-3."""
+def simple_crater(r_m: np.ndarray, diameter_m: float, depth_ratio: float = 0.196) -> np.ndarray:
+    """A simple crater's height profile: a paraboloid bowl ``depth_ratio`` D deep below the rim
+    crest (0.196 when fresh, Pike 1977), the rim 0.036 D above the surroundings when fresh and
+    lower in proportion when degraded, the ejecta as (r/R)^-3."""
     R = diameter_m / 2.0
-    depth, rim = 0.196 * diameter_m, 0.036 * diameter_m
+    depth, rim = depth_ratio * diameter_m, 0.036 * diameter_m * depth_ratio / 0.196
     r = np.asarray(r_m, dtype=np.float64)
     inside = rim - depth + depth * (r / R) ** 2
     outside = rim * (np.maximum(r, R) / R) ** -3.0

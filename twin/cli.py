@@ -649,6 +649,69 @@ def robots_episode(
     typer.echo(f"{track.outcome}: {track.distance_m:.2f} m in {track.duration_s:.1f} s, {track.energy_j / 3600:.3f} Wh; wrote {', '.join(str(p) for p in written)}", err=True)
 
 
+@app.command()
+def calibrate(
+    robot: Robot = typer.Option(Robot.rover, "--robot", help="rover (hoppers follow the ballistic formula and need no table yet)."),
+    terrain_spec: str = typer.Option("seed:7", "--terrain", help="seed:N, the seed of the calibration's procedural tiles."),
+    out: Path = typer.Option(..., "--out", help="Folder for the table (rover-<hash>.parquet; the hash covers the robot and the settings)."),
+    grades: str = typer.Option("-15,-10,-5,0,5,10,15", "--grades", help="Grades of the path to calibrate at, degrees, comma-separated (uphill positive)."),
+    loads: str = typer.Option("0,15,30", "--loads", help="Loads carried, kg, comma-separated."),
+    lanes: int = typer.Option(3, "--lanes", min=1, max=16, help="Runs per grade and load."),
+    workers: str = typer.Option("auto", "--workers", help="Physics workers (Ray actors): a count, or auto for one per CPU."),
+    address: Optional[str] = typer.Option(None, "--address", help="Join a running Ray cluster instead of starting one here."),
+) -> None:
+    """Run the physics workers over rough tiles at each grade and load, and write the rover's
+    surrogate table: speed, drive energy per metre and failure fraction against grade and load,
+    plus the cost of turning. A table for the same robot and settings is reused, not rebuilt."""
+    from physics import surrogate
+    from physics.robots import RoverBody
+
+    if robot is not Robot.rover:
+        fail("--robot: only the rover has a surrogate table; a hop's range is the ballistic formula")
+    if not terrain_spec.startswith("seed:") or not terrain_spec[5:].isdigit():
+        fail("--terrain: the calibration runs on procedural tiles: give seed:N")
+    try:
+        settings = surrogate.Calibration(grades_deg=_numbers(grades, "--grades", -30.0, 30.0), loads_kg=_numbers(loads, "--loads", 0.0, 500.0),
+                                         lanes=lanes, seed=int(terrain_spec[5:]))
+        count = workers if workers == "auto" else int(workers) if workers.isdigit() and int(workers) > 0 else None
+    except ValueError as exc:
+        fail(str(exc))
+    if count is None:
+        fail(f"--workers: {workers!r} is not a worker count (a positive integer or auto)")
+    body = RoverBody()
+    existing = out / surrogate.table_name(body, settings)
+    if existing.exists():
+        typer.echo(f"already calibrated: {existing}", err=True)
+        return
+    if address is not None:
+        _check_address(address)
+    import ray
+
+    ray.init(address=address, include_dashboard=False, logging_level="ERROR", log_to_driver=False)
+    try:
+        table = surrogate.calibrate(body, settings, workers=count, progress=lambda what: typer.echo(f"calibrating: {what} ...", err=True))
+    except ValueError as exc:
+        fail(str(exc))
+    finally:
+        ray.shutdown()
+    try:
+        written = surrogate.write(table, out, settings)
+    except OSError as exc:
+        fail(f"--out: cannot write into {out} ({exc.strerror or exc})")
+    typer.echo(f"wrote {written}: speed {table.speed_m_s.min():.3f}-{table.speed_m_s.max():.3f} m/s, drive {table.drive_j_per_m.min():.1f}-{table.drive_j_per_m.max():.1f} J/m, "
+               f"turns {table.turn_s_per_rad:.1f} s/rad", err=True)
+
+
+def _numbers(text: str, option: str, lo: float, hi: float) -> tuple[float, ...]:
+    try:
+        values = tuple(sorted({float(v) for v in text.split(",") if v.strip()}))
+    except ValueError:
+        raise ValueError(f"{option}: {text!r} is not a comma-separated list of numbers") from None
+    if not values or not all(lo <= v <= hi for v in values):
+        raise ValueError(f"{option}: give numbers within {lo:g} to {hi:g}")
+    return values
+
+
 def _span_option(value: str, option: str) -> float:
     try:
         return float(unix_s(parse_utc(value)))
