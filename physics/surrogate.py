@@ -8,12 +8,11 @@ integrates the table along a path on any tile, segment by segment at the tile's 
 a ten-year campaign costs a table lookup per drive instead of a PyBullet episode.
 
 Tables are written as Parquet with the robot's parameters and the calibration's settings in the
-file's metadata, and their hash in the file name: a change of robot or settings never reads a
-stale table.
+file's metadata, and a hash of them and of the physics code in the file name: a change of robot,
+settings or physics never reads a stale table.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 from dataclasses import asdict, dataclass
@@ -26,6 +25,8 @@ from physics.robots import RoverBody
 from physics.terrain import Procedural, Tile, procedural
 
 VERSION = 1
+# Modules whose source decides a table's figures (a change of them is a new table).
+PHYSICS = ("physics.episode", "physics.robots", "physics.terrain", "physics.surrogate")
 
 
 @dataclass(frozen=True)
@@ -95,8 +96,10 @@ def ground(body: RoverBody, size_m: float, slope_deg: float, towards_deg: float)
 
 
 def _key(body: RoverBody, calibration: Calibration) -> str:
-    blob = json.dumps({"version": VERSION, "body": asdict(body), "calibration": asdict(calibration)}, sort_keys=True)
-    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+    # The table cache's key: the inputs by their bits, and the source of the physics that made it.
+    from twin.cache import key_of
+
+    return key_of("rover-surrogate", {"version": VERSION, "body": asdict(body), "calibration": asdict(calibration)}, PHYSICS)[:16]
 
 
 def calibrate(body: RoverBody = RoverBody(), calibration: Calibration = Calibration(), workers: int | str = "auto", progress=None) -> RoverTable:

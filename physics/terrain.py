@@ -121,9 +121,7 @@ def from_elevation_model(model, lat_deg: float, lon_deg: float, size_m: float, s
     axis = (np.arange(n) - (n - 1) / 2.0) * spacing_m
     east, north = np.meshgrid(axis, -axis)
     lat, lon = destinations(lat_deg, lon_deg, np.degrees(np.arctan2(east, north)).ravel(), np.hypot(east, north).ravel())
-    rows, cols = np.empty(lat.size), np.empty(lat.size)
-    for i, (a, b) in enumerate(zip(lat, lon)):
-        rows[i], cols[i] = model.pixel(float(a), float(b))
+    rows, cols = model.pixels(lat, lon)
     z = model.height_at(rows, cols).reshape(n, n)
     if not np.isfinite(z).all():
         raise ValueError(f"terrain: the {size_m:.0f} m tile around ({lat_deg}, {lon_deg}) leaves the elevation model {model.label} or meets missing data")

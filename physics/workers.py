@@ -9,6 +9,7 @@ for bit, in any runtime: a group's result is the local :func:`physics.episode.dr
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 from physics.episode import RoverTask, Track, drive
 from physics.terrain import Tile
@@ -32,7 +33,9 @@ def worker_count(workers: int | str = "auto") -> int:
     return workers
 
 
+@lru_cache(maxsize=1)
 def _actor_class():
+    # Defined once per process: each definition is exported to the cluster anew.
     import ray
 
     # Ray restarts a worker whose process dies; the caller resubmits its batch.

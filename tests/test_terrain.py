@@ -122,6 +122,11 @@ def test_a_geotiff_in_a_polar_stereographic_crs_gives_the_horizon_of_the_same_te
     at = dict(zip(got.azimuth_deg.tolist(), got.elevation_deg.tolist()))
     assert abs(at[120.0] - seen_deg(6000.0, 400.0, 0.0)) < TOLERANCE_DEG
     assert abs(at[300.0] - limb_deg(0.0)) < 1e-9
+    # Many points at once land where one at a time does (a robot's tile is cut with pixels()).
+    model = load(path)
+    lats_, lons_ = np.array([lat, lat + 0.05, lat - 0.03]), np.array([lon, lon + 1.0, lon - 2.0])
+    rows, cols = model.pixels(lats_, lons_)
+    assert np.allclose(np.column_stack([rows, cols]), [model.pixel(a, b) for a, b in zip(lats_, lons_)], atol=1e-9)
 
 
 def test_bad_elevation_models_and_observers_are_refused_with_the_field_named(tmp_path):

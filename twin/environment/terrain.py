@@ -76,6 +76,10 @@ class ElevationModel:
     def pixel(self, lat_deg: float, lon_deg: float) -> tuple[float, float]:
         raise NotImplementedError
 
+    def pixels(self, lat_deg: np.ndarray, lon_deg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`pixel` for arrays of points (a robot's tile: a hundred thousand of them)."""
+        raise NotImplementedError
+
     def key(self) -> dict:
         """What identifies the model for the horizon cache."""
         raise NotImplementedError
@@ -143,6 +147,14 @@ class GridModel(ElevationModel):
         north, east = distance * math.cos(b), distance * math.sin(b)
         return self._centre[0] - north / self.spacing_m, self._centre[1] + east / self.spacing_m
 
+    def pixels(self, lat_deg, lon_deg):
+        p0, p1 = math.radians(self.lat_deg), np.radians(np.asarray(lat_deg, dtype=np.float64))
+        dl = np.radians(np.asarray(lon_deg, dtype=np.float64) - self.lon_deg)
+        b = np.arctan2(np.sin(dl) * np.cos(p1), math.cos(p0) * np.sin(p1) - math.sin(p0) * np.cos(p1) * np.cos(dl))
+        h = np.sin((p1 - p0) / 2) ** 2 + math.cos(p0) * np.cos(p1) * np.sin(dl / 2) ** 2
+        distance = 2 * MOON_RADIUS_M * np.arcsin(np.minimum(1.0, np.sqrt(h)))
+        return self._centre[0] - distance * np.cos(b) / self.spacing_m, self._centre[1] + distance * np.sin(b) / self.spacing_m
+
     def key(self) -> dict:
         return {"heights": self.heights_m, "spacing_m": self.spacing_m, "centre": [self.lat_deg, self.lon_deg]}
 
@@ -188,6 +200,15 @@ class GeoTiffModel(ElevationModel):
         (x,), (y,) = transform(self._geographic, self._crs, [lon_deg], [lat_deg])
         col, row = self._inverse @ (x, y)
         return row - 0.5, col - 0.5  # the transform maps pixel corners; indices are centres
+
+    def pixels(self, lat_deg, lon_deg):
+        from rasterio.warp import transform
+
+        x, y = transform(self._geographic, self._crs, np.ravel(lon_deg).tolist(), np.ravel(lat_deg).tolist())
+        inv = self._inverse
+        x, y = np.asarray(x), np.asarray(y)
+        shape = np.shape(lat_deg)
+        return (inv.d * x + inv.e * y + inv.f - 0.5).reshape(shape), (inv.a * x + inv.b * y + inv.c - 0.5).reshape(shape)
 
     def key(self) -> dict:
         return {"geotiff": self._digest}

@@ -179,8 +179,8 @@ class ThermalModel(Model):
             heat = np.where(deployed, np.asarray(inputs[route.in_key], dtype=np.float64), 0.0)
             r = _enclosure(spec, step_s, heat[present:], t_env[present:], (switch & deployed)[present:], temps[id], left[id], repair)
             if present:
-                r = {k: (np.concatenate([np.full(present, v), r[k]]) if isinstance(r[k], np.ndarray) else r[k])
-                     for k, v in (("request", 0.0), ("temperature", temps[id]), ("operable", True), ("failures", 0), ("end_temperature", 0), ("end_left", 0))}
+                for k, before in (("request", 0.0), ("temperature", temps[id]), ("operable", True)):
+                    r[k] = np.concatenate([np.full(present, before, dtype=r[k].dtype), r[k]])
             temps[id], left[id] = r["end_temperature"], r["end_left"]
             fails[id] += r["failures"]
             failed_steps[id] += int((~r["operable"]).sum())
