@@ -7,26 +7,40 @@ traverses on seeded rough tiles tilted to that grade (``calibrate``); a traverse
 integrates the table along a path on any tile, segment by segment at the tile's own grade, so
 a ten-year campaign costs a table lookup per drive instead of a PyBullet episode.
 
+A hopper's table holds, against the spring's energy (J) at one launch elevation, the range to
+the first touch of the ground (m), the distance from launch to where the hopper comes to rest
+(it slides and may tumble after touching down), the time from launch to rest (s) and the
+fraction of hops that did not end upright at rest (tipped, left the tile or timed out). Each
+entry comes from full-physics hops on seeded rough tiles, from several start points and
+azimuths (``calibrate_hopper``); ``HopperTable.energy_for`` inverts the range curve, and a hop's
+battery energy is the spring's energy over the charge efficiency plus the hotel load while it
+flies and settles (as :func:`physics.episode.hop` counts it).
+
 Tables are written as Parquet with the robot's parameters and the calibration's settings in the
-file's metadata, and a hash of them and of the physics code in the file name: a change of robot,
-settings or physics never reads a stale table.
+file's metadata, and a hash of them, of the physics code and of the physics engine's version in
+the file name (``rover-<key>.parquet``, ``hopper-<key>.parquet``): a change of robot, settings or
+physics never reads a stale table, and the name does not depend on numpy's or any other
+package's version, so a table shipped with the code keeps its name wherever it is installed.
 """
 from __future__ import annotations
 
 import json
 import math
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
-from physics.episode import RoverTask
-from physics.robots import RoverBody
+from physics.episode import RoverTask, Track
+from physics.robots import LUNAR_GRAVITY_M_S2, HopperBody, RoverBody
 from physics.terrain import Procedural, Tile, procedural
 
 VERSION = 1
 # Modules whose source decides a table's figures (a change of them is a new table).
 PHYSICS = ("physics.episode", "physics.robots", "physics.terrain", "physics.surrogate")
+# Packages whose version decides them: the physics engine (numpy's patch release does not).
+ENGINE = ("pybullet",)
 
 
 @dataclass(frozen=True)
@@ -95,11 +109,195 @@ def ground(body: RoverBody, size_m: float, slope_deg: float, towards_deg: float)
                       crater_depth_ratio=(0.02, 0.06))
 
 
-def _key(body: RoverBody, calibration: Calibration) -> str:
-    # The table cache's key: the inputs by their bits, and the source of the physics that made it.
+# -- hoppers ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HopperCalibration:
+    energies_j: tuple[float, ...] = (40.0, 60.0, 80.0, 120.0, 160.0, 200.0)  # the spring's, up to HopperBody.max_spring_j
+    elevation_deg: float = 45.0  # the launch's, above the horizontal (the longest hop for an energy)
+    hops: int = 8  # per energy, from start points and azimuths around the tile
+    seed: int = 7
+    rate_hz: float = 240.0
+    # The rough ground a hopper lands on: shallow degraded craters and rocks up to half a metre
+    # (a planner picks landing spots clear of larger ones) [U].
+    crater_c: float = 0.05
+    crater_depth_ratio: tuple[float, float] = (0.02, 0.06)
+    rock_max_m: float = 0.5
+
+
+def ballistic_range_m(body: HopperBody, energy_j, elevation_deg: float):
+    """R = v^2 sin(2 theta) / g with v = sqrt(2 eta E / m): the range on level ground."""
+    v2 = 2.0 * body.spring_efficiency * np.asarray(energy_j, dtype=np.float64) / body.mass_kg
+    return v2 * math.sin(math.radians(2.0 * elevation_deg)) / LUNAR_GRAVITY_M_S2
+
+
+@dataclass(frozen=True)
+class HopperTable:
+    energies_j: np.ndarray  # the spring's energy, increasing
+    range_m: np.ndarray  # launch to the first touch of the ground (mean over the hops)
+    duration_s: np.ndarray  # launch to rest
+    failure_frac: np.ndarray  # hops that did not end upright at rest (tipped, left the tile, timed out)
+    body: HopperBody
+    elevation_deg: float = 45.0
+    rest_m: np.ndarray | None = None  # launch to rest (slid and tumbled beyond the touch-down); None: as range_m
+
+    def rest_of(self) -> np.ndarray:
+        return self.range_m if self.rest_m is None else self.rest_m
+
+    def lookup(self, energy_j) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Range (m), duration (s) and failure fraction at each spring energy, linear in energy
+        (clamped to the calibrated range)."""
+        e = np.clip(np.asarray(energy_j, dtype=np.float64), self.energies_j[0], self.energies_j[-1])
+        return tuple(np.interp(e, self.energies_j, column) for column in (self.range_m, self.duration_s, self.failure_frac))
+
+    def energy_for(self, range_m):
+        """The spring energy (J) whose hop first touches the ground ``range_m`` away: the inverse
+        of the range curve; below the weakest calibrated hop the range is proportional to the
+        energy (the ballistic formula's R ~ E). ValueError naming ``range_m`` for a range that is
+        not positive or beyond the strongest hop's."""
+        r = np.asarray(range_m, dtype=np.float64)
+        if not np.all(np.isfinite(r) & (r > 0.0)):
+            raise ValueError(f"range_m: a hop's range must be positive (got {_shown(r)} m)")
+        if np.any(r > self.range_m[-1]):
+            raise ValueError(f"range_m: {_shown(r[r > self.range_m[-1]])} m is beyond the {self.range_m[-1]:.2f} m of the strongest hop "
+                             f"({self.energies_j[-1]:g} J at {self.elevation_deg:g} deg); hop in stages")
+        if np.any(np.diff(self.range_m) <= 0.0):
+            raise ValueError("table: the hopper's range does not grow with the energy; calibrate again with more hops")
+        e = np.interp(r, np.concatenate([[0.0], self.range_m]), np.concatenate([[0.0], self.energies_j]))
+        return float(e) if e.ndim == 0 else e
+
+    def battery_j(self, energy_j):
+        """Battery energy of a hop (J): the spring charged at the charge efficiency, plus the
+        hotel load from launch to rest."""
+        e = np.asarray(energy_j, dtype=np.float64)
+        out = e / self.body.charge_efficiency + self.body.hotel_w * self.lookup(e)[1]
+        return float(out) if out.ndim == 0 else out
+
+    def cost(self, range_m):
+        """A hop of ``range_m``: spring energy (J), duration (s), battery energy (J) and failure
+        fraction."""
+        e = self.energy_for(range_m)
+        _, duration, failure = self.lookup(e)
+        if np.ndim(e) == 0:
+            return e, float(duration), self.battery_j(e), float(failure)
+        return e, duration, self.battery_j(e), failure
+
+
+def _shown(values: np.ndarray) -> str:
+    flat = np.atleast_1d(values).ravel()
+    return ", ".join(f"{v:g}" for v in flat[:3]) + (", ..." if flat.size > 3 else "")
+
+
+def hopper_ground(calibration: HopperCalibration, size_m: float) -> Procedural:
+    return Procedural(size_m=size_m, spacing_m=0.25, crater_c=calibration.crater_c, crater_depth_ratio=calibration.crater_depth_ratio,
+                      rock_max_m=calibration.rock_max_m)
+
+
+def hop_plan(body: HopperBody, calibration: HopperCalibration) -> tuple[float, list[tuple[int, float, float, tuple[float, float]]]]:
+    """The calibration's tile size and hops, (energy index, energy, azimuth, start) each: for each
+    energy ``hops`` azimuths spread around the compass, each hop starting half its ballistic range
+    behind the tile's centre (and up to 3 m to one side) so that it lands on the tile's far half."""
+    far = float(ballistic_range_m(body, max(calibration.energies_j), calibration.elevation_deg))
+    size = float(math.ceil(1.6 * far + 10.0))
+    plan = []
+    for ei, energy in enumerate(calibration.energies_j):
+        half = float(ballistic_range_m(body, energy, calibration.elevation_deg)) / 2.0
+        for h in range(calibration.hops):
+            az = (360.0 * h / calibration.hops + 22.5 + 7.0 * ei) % 360.0
+            a = math.radians(az)
+            side = 3.0 * ((h % 3) - 1)
+            start = (-half * math.sin(a) + side * math.cos(a), -half * math.cos(a) - side * math.sin(a))
+            plan.append((ei, float(energy), az, (round(start[0], 6), round(start[1], 6))))
+    return size, plan
+
+
+@lru_cache(maxsize=1)
+def _hop_task():
+    # Defined once per process: each definition is exported to the cluster anew. Each task runs
+    # its hop in a PyBullet DIRECT client of its own, created and disconnected inside ``hop``.
+    import ray
+
+    from physics.episode import hop
+
+    @ray.remote(num_cpus=1)
+    def hop_task(tile: Tile, energy_j: float, elevation_deg: float, azimuth_deg: float, body: HopperBody, start: tuple[float, float],
+                 rate_hz: float) -> Track:
+        return hop(tile, energy_j, elevation_deg, azimuth_deg, body, start=start, rate_hz=rate_hz)
+
+    return hop_task
+
+
+def calibrate_hopper(body: HopperBody = HopperBody(), calibration: HopperCalibration = HopperCalibration(), workers: int | str = "auto",
+                     progress=None) -> HopperTable:
+    """Run the hops (one seeded rough tile per energy, ``hops`` hops on it from several start
+    points and azimuths) as Ray tasks, at most ``workers`` at a time; Ray must be initialised."""
+    import ray
+
+    from physics.workers import worker_count
+
+    energies = np.array(calibration.energies_j, dtype=np.float64)
+    if energies.size < 2 or np.any(np.diff(energies) <= 0.0) or not (energies[0] > 0.0 and energies[-1] <= body.max_spring_j):
+        raise ValueError(f"energies_j: give at least two increasing spring energies within (0, {body.max_spring_j:g}] J")
+    if calibration.hops < 1:
+        raise ValueError("hops: give at least one hop per energy")
+    if not 0.0 < calibration.elevation_deg < 90.0:
+        raise ValueError("elevation_deg: must lie between 0 and 90 deg")
+    limit = worker_count(workers)
+    size, plan = hop_plan(body, calibration)
+    task = _hop_task()
+    tiles: dict[int, object] = {}
+    tracks: list[Track | None] = [None] * len(plan)
+    in_flight: dict = {}
+
+    def collect(n: int) -> None:
+        done, _ = ray.wait(list(in_flight), num_returns=n)
+        for ref in done:
+            tracks[in_flight.pop(ref)] = ray.get(ref)
+
+    for i, (ei, energy, az, start) in enumerate(plan):
+        if ei not in tiles:
+            if progress:
+                progress(f"energy {energy:g} J ({ei + 1} of {energies.size})")
+            tiles[ei] = ray.put(procedural(calibration.seed + ei, hopper_ground(calibration, size)))
+        if len(in_flight) >= limit:
+            collect(1)
+        in_flight[task.remote(tiles[ei], energy, calibration.elevation_deg, az, body, start, calibration.rate_hz)] = i
+    if in_flight:
+        collect(len(in_flight))
+    reach, rest, duration, failed = (np.full(energies.size, np.nan) for _ in range(4))
+    for ei in range(energies.size):
+        runs = [track for (i, _, _, _), track in zip(plan, tracks) if i == ei]
+        # The flight is the same whatever happens after touch-down: every hop that touched the
+        # ground on the tile counts for the range, the distance to rest and the time.
+        down = [t for t in runs if t.first_contact_m is not None and t.outcome in ("landed", "tipped")]
+        failed[ei] = 1.0 - sum(t.outcome == "landed" for t in runs) / len(runs)
+        if down:
+            reach[ei] = np.mean([math.dist(t.first_contact_m, (t.x_m[0], t.y_m[0])) for t in down])
+            rest[ei] = np.mean([t.distance_m for t in down])
+            duration[ei] = np.mean([t.duration_s for t in down])
+    if np.isnan(reach).any():
+        raise ValueError("calibration: at some energy no hop came down on the tile; use another seed")
+    if np.any(np.diff(reach) <= 0.0):
+        raise ValueError("calibration: the range does not grow with the energy; use more hops or energies further apart")
+    return HopperTable(energies, reach, duration, failed, body, float(calibration.elevation_deg), rest)
+
+
+def _key(body: RoverBody | HopperBody, calibration: Calibration | HopperCalibration) -> str:
+    # The table's key: the inputs by their bits, the source of the physics that made it and the
+    # physics engine's version.
     from twin.cache import key_of
 
-    return key_of("rover-surrogate", {"version": VERSION, "body": asdict(body), "calibration": asdict(calibration)}, PHYSICS)[:16]
+    robot = _robot_of(body, calibration)
+    return key_of(f"{robot}-surrogate", {"version": VERSION, "body": asdict(body), "calibration": asdict(calibration)}, PHYSICS, packages=ENGINE)[:16]
+
+
+def _robot_of(body, calibration=None) -> str:
+    if isinstance(body, RoverBody) and (calibration is None or isinstance(calibration, Calibration)):
+        return "rover"
+    if isinstance(body, HopperBody) and (calibration is None or isinstance(calibration, HopperCalibration)):
+        return "hopper"
+    raise TypeError(f"surrogate: no table for a {type(body).__name__} calibrated with {type(calibration).__name__}")
 
 
 def calibrate(body: RoverBody = RoverBody(), calibration: Calibration = Calibration(), workers: int | str = "auto", progress=None) -> RoverTable:
@@ -148,34 +346,53 @@ def calibrate(body: RoverBody = RoverBody(), calibration: Calibration = Calibrat
     return RoverTable(grades, loads, speed, per_m, failed, body, max(turn_s, 0.0), max(turn_j, 0.0))
 
 
-def write(table: RoverTable, folder: Path, calibration: Calibration) -> Path:
+def write(table: RoverTable | HopperTable, folder: Path, calibration: Calibration | HopperCalibration) -> Path:
+    """The table as ``folder/table_name(table.body, calibration)``, written whole."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     from twin.files import write_whole
 
-    g, load = np.meshgrid(table.grades_deg, table.loads_kg, indexing="ij")
-    columns = {"grade_deg": g.ravel(), "load_kg": load.ravel(), "speed_m_s": table.speed_m_s.ravel(), "drive_j_per_m": table.drive_j_per_m.ravel(),
-               "failure_frac": table.failure_frac.ravel()}
-    meta = {"ilrs_twin.robot": "rover", "ilrs_twin.version": str(VERSION), "ilrs_twin.body": json.dumps(asdict(table.body)),
-            "ilrs_twin.calibration": json.dumps(asdict(calibration)), "ilrs_twin.turn_s_per_rad": repr(table.turn_s_per_rad),
-            "ilrs_twin.turn_j_per_rad": repr(table.turn_j_per_rad)}
-    arrow = pa.table(columns).replace_schema_metadata(meta)
+    robot = _robot_of(table.body, calibration)
+    meta = {"ilrs_twin.robot": robot, "ilrs_twin.version": str(VERSION), "ilrs_twin.body": json.dumps(asdict(table.body)),
+            "ilrs_twin.calibration": json.dumps(asdict(calibration))}
+    if robot == "rover":
+        if not isinstance(table, RoverTable):
+            raise TypeError("surrogate: a rover's table must be a RoverTable")
+        g, load = np.meshgrid(table.grades_deg, table.loads_kg, indexing="ij")
+        columns = {"grade_deg": g.ravel(), "load_kg": load.ravel(), "speed_m_s": table.speed_m_s.ravel(), "drive_j_per_m": table.drive_j_per_m.ravel(),
+                   "failure_frac": table.failure_frac.ravel()}
+        meta |= {"ilrs_twin.turn_s_per_rad": repr(table.turn_s_per_rad), "ilrs_twin.turn_j_per_rad": repr(table.turn_j_per_rad)}
+    else:
+        if not isinstance(table, HopperTable):
+            raise TypeError("surrogate: a hopper's table must be a HopperTable")
+        columns = {"energy_j": table.energies_j, "range_m": table.range_m, "rest_m": table.rest_of(), "duration_s": table.duration_s,
+                   "failure_frac": table.failure_frac}
+        meta |= {"ilrs_twin.elevation_deg": repr(float(table.elevation_deg))}
+    arrow = pa.table({k: np.asarray(v, dtype=np.float64) for k, v in columns.items()}).replace_schema_metadata(meta)
     return write_whole(Path(folder), [(table_name(table.body, calibration), lambda p: pq.write_table(arrow, p))])[0]
 
 
-def table_name(body: RoverBody, calibration: Calibration) -> str:
-    return f"rover-{_key(body, calibration)}.parquet"
+def table_name(body: RoverBody | HopperBody, calibration: Calibration | HopperCalibration) -> str:
+    """``rover-<key>.parquet`` or ``hopper-<key>.parquet``."""
+    return f"{_robot_of(body, calibration)}-{_key(body, calibration)}.parquet"
 
 
-def read(path: Path) -> RoverTable:
+def read(path: Path) -> RoverTable | HopperTable:
+    """A table written by :func:`write`: a RoverTable or a HopperTable, as its metadata says."""
     import pyarrow.parquet as pq
 
     t = pq.read_table(path)
     meta = {k.decode(): v.decode() for k, v in (t.schema.metadata or {}).items()}
-    if meta.get("ilrs_twin.version") != str(VERSION) or meta.get("ilrs_twin.robot") != "rover":
-        raise ValueError(f"surrogate: {path} is not a version-{VERSION} rover table; calibrate again")
-    body = RoverBody(**{k: tuple(v) if isinstance(v, list) else v for k, v in json.loads(meta["ilrs_twin.body"]).items()})
+    robot = meta.get("ilrs_twin.robot")
+    if meta.get("ilrs_twin.version") != str(VERSION) or robot not in ("rover", "hopper"):
+        raise ValueError(f"surrogate: {path} is not a version-{VERSION} rover or hopper table; calibrate again")
+    fields = {k: tuple(v) if isinstance(v, list) else v for k, v in json.loads(meta["ilrs_twin.body"]).items()}
+    if robot == "hopper":
+        column = {k: t.column(k).to_numpy() for k in ("energy_j", "range_m", "rest_m", "duration_s", "failure_frac")}
+        return HopperTable(column["energy_j"], column["range_m"], column["duration_s"], column["failure_frac"], HopperBody(**fields),
+                           float(meta["ilrs_twin.elevation_deg"]), column["rest_m"])
+    body = RoverBody(**fields)
     grades, loads = np.unique(t.column("grade_deg").to_numpy()), np.unique(t.column("load_kg").to_numpy())
     shape = (grades.size, loads.size)
     return RoverTable(grades, loads, *(t.column(k).to_numpy().reshape(shape) for k in ("speed_m_s", "drive_j_per_m", "failure_frac")), body,

@@ -72,3 +72,23 @@ def test_a_cached_sky_grid_is_bit_identical_to_a_built_one(where, monkeypatch):
     times = np.linspace(span[0], span[1], 1001)
     for key, column in cached.sample(times).items():
         assert column.tobytes() == direct.sample(times)[key].tobytes(), key
+
+
+def test_a_key_follows_only_the_packages_it_names(monkeypatch):
+    # Another numpy release misses the numerical tables' cache, but not a key that names only
+    # the physics engine (the shipped robot tables keep their names wherever they are installed).
+    real = cache.importlib.metadata.version
+
+    def keys():
+        cache._fingerprint.cache_clear()
+        return cache.key_of("t", {"x": 1}, CODE), cache.key_of("t", {"x": 1}, CODE, packages=("pybullet",))
+
+    try:
+        before = keys()
+        monkeypatch.setattr(cache.importlib.metadata, "version", lambda name: "0.0.0-other" if name == "numpy" else real(name))
+        after = keys()
+    finally:
+        monkeypatch.undo()
+        cache._fingerprint.cache_clear()
+    assert before[0] != after[0] and before[1] == after[1]
+    assert before[1] != before[0]

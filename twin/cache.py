@@ -39,12 +39,12 @@ def folder() -> Path | None:
 
 
 @lru_cache(maxsize=None)
-def _fingerprint(modules: tuple[str, ...]) -> str:
+def _fingerprint(modules: tuple[str, ...], packages: tuple[str, ...] = PACKAGES) -> str:
     digest = hashlib.sha256()
     for name in modules:
         source = importlib.import_module(name).__file__
         digest.update(name.encode() + b"\0" + Path(source).read_bytes())
-    for package in PACKAGES:
+    for package in packages:
         try:
             version = importlib.metadata.version(package)
         except importlib.metadata.PackageNotFoundError:
@@ -68,8 +68,11 @@ def _exact(value):
     raise TypeError(f"cache key: {type(value).__name__} is not a plain value")
 
 
-def key_of(name: str, inputs: Mapping, modules: tuple[str, ...]) -> str:
-    blob = json.dumps({"name": name, "inputs": _exact(inputs), "code": _fingerprint(tuple(modules))}, sort_keys=True)
+def key_of(name: str, inputs: Mapping, modules: tuple[str, ...], packages: tuple[str, ...] = PACKAGES) -> str:
+    """A hash of ``inputs`` (by their bits), the source of ``modules`` and the installed versions of
+    ``packages`` (the numerical ones by default; a caller whose result does not depend on them,
+    such as a table shipped with the code, names the few that do)."""
+    blob = json.dumps({"name": name, "inputs": _exact(inputs), "code": _fingerprint(tuple(modules), tuple(packages))}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:32]
 
 

@@ -651,34 +651,51 @@ def robots_episode(
 
 @app.command()
 def calibrate(
-    robot: Robot = typer.Option(Robot.rover, "--robot", help="rover (hoppers follow the ballistic formula and need no table yet)."),
+    robot: Robot = typer.Option(Robot.rover, "--robot", help="rover: speed and drive energy against grade and load; hopper: range, time and failures against the spring's energy."),
     terrain_spec: str = typer.Option("seed:7", "--terrain", help="seed:N, the seed of the calibration's procedural tiles."),
-    out: Path = typer.Option(..., "--out", help="Folder for the table (rover-<hash>.parquet; the hash covers the robot and the settings)."),
-    grades: str = typer.Option("-15,-10,-5,0,5,10,15", "--grades", help="Grades of the path to calibrate at, degrees, comma-separated (uphill positive)."),
-    loads: str = typer.Option("0,15,30", "--loads", help="Loads carried, kg, comma-separated."),
-    lanes: int = typer.Option(3, "--lanes", min=1, max=16, help="Runs per grade and load."),
-    workers: str = typer.Option("auto", "--workers", help="Physics workers (Ray actors): a count, or auto for one per CPU."),
+    out: Path = typer.Option(..., "--out", help="Folder for the table (rover-<hash>.parquet or hopper-<hash>.parquet; the hash covers the robot, the settings and the physics)."),
+    grades: Optional[str] = typer.Option(None, "--grades", help="Rover: grades of the path to calibrate at, degrees, comma-separated (uphill positive; default -15,-10,-5,0,5,10,15)."),
+    loads: Optional[str] = typer.Option(None, "--loads", help="Rover: loads carried, kg, comma-separated (default 0,15,30)."),
+    lanes: Optional[int] = typer.Option(None, "--lanes", min=1, max=16, help="Rover: runs per grade and load (default 3)."),
+    energies: Optional[str] = typer.Option(None, "--energies", help="Hopper: the spring's energies, J, comma-separated, at most the spring's 200 J (default 40,60,80,120,160,200)."),
+    hops: Optional[int] = typer.Option(None, "--hops", min=1, max=64, help="Hopper: hops per energy, from start points and azimuths around the tile (default 8)."),
+    elevation_deg: Optional[float] = typer.Option(None, "--elevation-deg", min=5.0, max=85.0, help="Hopper: launch elevation above the horizontal, degrees (default 45)."),
+    workers: str = typer.Option("auto", "--workers", help="Physics workers (Ray actors or tasks): a count, or auto for one per CPU."),
     address: Optional[str] = typer.Option(None, "--address", help="Join a running Ray cluster instead of starting one here."),
 ) -> None:
-    """Run the physics workers over rough tiles at each grade and load, and write the rover's
-    surrogate table: speed, drive energy per metre and failure fraction against grade and load,
-    plus the cost of turning. A table for the same robot and settings is reused, not rebuilt."""
-    from physics import surrogate
-    from physics.robots import RoverBody
+    """Run the physics workers and write the robot's surrogate table. A rover: lanes over rough
+    tiles at each grade and load give speed, drive energy per metre and failure fraction, plus the
+    cost of turning. A hopper: hops on rough tiles at each spring energy give the range, the
+    distance to rest, the time from launch to rest and the failure fraction. A table for the same
+    robot and settings is reused, not rebuilt."""
+    from physics import surrogate, tables
+    from physics.robots import HopperBody, RoverBody
 
-    if robot is not Robot.rover:
-        fail("--robot: only the rover has a surrogate table; a hop's range is the ballistic formula")
     if not terrain_spec.startswith("seed:") or not terrain_spec[5:].isdigit():
         fail("--terrain: the calibration runs on procedural tiles: give seed:N")
+    seed = int(terrain_spec[5:])
     try:
-        settings = surrogate.Calibration(grades_deg=_numbers(grades, "--grades", -30.0, 30.0), loads_kg=_numbers(loads, "--loads", 0.0, 500.0),
-                                         lanes=lanes, seed=int(terrain_spec[5:]))
+        if robot is Robot.rover:
+            _not_for("rover", {"--energies": energies, "--hops": hops, "--elevation-deg": elevation_deg})
+            body = RoverBody()
+            base = surrogate.Calibration()
+            settings = surrogate.Calibration(grades_deg=base.grades_deg if grades is None else _numbers(grades, "--grades", -30.0, 30.0),
+                                             loads_kg=base.loads_kg if loads is None else _numbers(loads, "--loads", 0.0, 500.0),
+                                             lanes=base.lanes if lanes is None else lanes, seed=seed)
+        else:
+            _not_for("hopper", {"--grades": grades, "--loads": loads, "--lanes": lanes})
+            body = HopperBody()
+            base = surrogate.HopperCalibration()
+            chosen = base.energies_j if energies is None else _numbers(energies, "--energies", 0.0, body.max_spring_j)
+            if len(chosen) < 2 or chosen[0] <= 0.0:
+                raise ValueError(f"--energies: give at least two spring energies above 0 and at most {body.max_spring_j:g} J")
+            settings = surrogate.HopperCalibration(energies_j=chosen, hops=base.hops if hops is None else hops,
+                                                   elevation_deg=base.elevation_deg if elevation_deg is None else float(elevation_deg), seed=seed)
         count = workers if workers == "auto" else int(workers) if workers.isdigit() and int(workers) > 0 else None
     except ValueError as exc:
         fail(str(exc))
     if count is None:
         fail(f"--workers: {workers!r} is not a worker count (a positive integer or auto)")
-    body = RoverBody()
     existing = out / surrogate.table_name(body, settings)
     if existing.exists():
         typer.echo(f"already calibrated: {existing}", err=True)
@@ -689,7 +706,11 @@ def calibrate(
 
     ray.init(address=address, include_dashboard=False, logging_level="ERROR", log_to_driver=False)
     try:
-        table = surrogate.calibrate(body, settings, workers=count, progress=lambda what: typer.echo(f"calibrating: {what} ...", err=True))
+        progress = lambda what: typer.echo(f"calibrating: {what} ...", err=True)  # noqa: E731
+        if robot is Robot.rover:
+            table = surrogate.calibrate(body, settings, workers=count, progress=progress)
+        else:
+            table = surrogate.calibrate_hopper(body, settings, workers=count, progress=progress)
     except ValueError as exc:
         fail(str(exc))
     finally:
@@ -698,8 +719,15 @@ def calibrate(
         written = surrogate.write(table, out, settings)
     except OSError as exc:
         fail(f"--out: cannot write into {out} ({exc.strerror or exc})")
-    typer.echo(f"wrote {written}: speed {table.speed_m_s.min():.3f}-{table.speed_m_s.max():.3f} m/s, drive {table.drive_j_per_m.min():.1f}-{table.drive_j_per_m.max():.1f} J/m, "
-               f"turns {table.turn_s_per_rad:.1f} s/rad", err=True)
+    typer.echo(f"wrote {written}: {tables.summary(table)}", err=True)
+
+
+def _not_for(robot: str, options: dict) -> None:
+    """Options of the other robot's calibration, given for this one: an error naming them."""
+    given = [name for name, value in options.items() if value is not None]
+    if given:
+        raise ValueError(f"{given[0]}: does not apply to a {robot}'s calibration (the rover's are --grades, --loads, --lanes; "
+                         "the hopper's --energies, --hops, --elevation-deg)")
 
 
 def _numbers(text: str, option: str, lo: float, hi: float) -> tuple[float, ...]:

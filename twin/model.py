@@ -135,6 +135,17 @@ class Model:
             return {"deployed_unix_s": str(self.params.deployed_unix_s)}  # an enclosure exists from its landing
         return {}
 
+    def place(self, scenario) -> None:
+        """Called once the station is built from a scenario: a kind that needs the site (a robot
+        cutting its ground from the site's elevation model) or a scenario-wide table reads it
+        here. A ValueError names the instance's field at fault. By default nothing."""
+
+    def declared_connections(self) -> tuple[tuple[str, str, str, str], ...]:
+        """Connections this instance's parameters ask for, as (its output port, target id,
+        target input port, the parameter that asks): treated as ``[[connections]]`` entries (a
+        rover's ``home`` names where its regolith goes). By default none."""
+        return ()
+
     def connect(self, routes_in: tuple[Route, ...], routes_out: tuple[Route, ...]) -> None:
         self.routes_in, self.routes_out = tuple(routes_in), tuple(routes_out)
 

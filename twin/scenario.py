@@ -17,6 +17,7 @@ from twin.clock import Clock, iso, parse_duration, parse_utc, unix_s
 from twin.environment.ephemeris import SITES
 from twin.params import (EPHEMERIS_END, EPHEMERIS_RANGE, LONGEST_RUN_S, MAX_DATA_BYTES, MAX_DATA_RATE_BPS, MAX_POWER_W, MAX_STEP_S,
                          Strict, field_at, number_text, range_of, unit_of, within_ephemeris)
+from twin.robotics.settings import Robotics
 from twin.station import Connection
 
 # A scenario's name: the default output folder is runs/<name>, so a name is never a path.
@@ -236,6 +237,7 @@ class Frame(Strict):
     exchange: Exchange = Exchange()
     checkpoint: Checkpoint = Checkpoint()
     telemetry: TelemetryRows = TelemetryRows()
+    robotics: Robotics = Robotics()
 
     @model_validator(mode="after")
     def _rows_fit(self) -> "Frame":
@@ -270,6 +272,7 @@ class Scenario:
     modules: dict[str, Instance]
     connections: tuple[tuple[str, str], ...] = ()
     telemetry: TelemetryRows = TelemetryRows()
+    robotics: Robotics = Robotics()
 
     def __hash__(self) -> int:
         return hash(self.to_toml())
@@ -522,7 +525,7 @@ def from_data(data: dict, source: str, base: Path | None = None) -> Scenario:
     problems += _budget_problems(instances)
     if problems:
         raise ScenarioError(source, problems)
-    scenario = Scenario(frame.scenario, frame.site, frame.time, frame.exchange, frame.checkpoint, instances, tuple(pairs), frame.telemetry)
+    scenario = Scenario(frame.scenario, frame.site, frame.time, frame.exchange, frame.checkpoint, instances, tuple(pairs), frame.telemetry, frame.robotics)
     for id, instance in instances.items():
         check = getattr(instance.params, "check_station", None)
         if check is not None:

@@ -85,6 +85,12 @@ class Station:
                 self.models[id] = cls(id, instance.params, clock, instance_seed(seed, id))
             except ValueError as exc:
                 raise StationError(f"modules.{id}", str(exc)) from None
+        for id, model in self.models.items():
+            try:
+                model.place(scenario)
+            except ValueError as exc:
+                field, sep, reason = str(exc).partition(": ")
+                raise StationError(f"modules.{id}.{field}" if sep and field.isidentifier() else f"modules.{id}", reason if sep and field.isidentifier() else str(exc)) from None
         self._wire(tuple(Connection.parse(*c) if isinstance(c, tuple) else c for c in scenario.connections))
 
     @classmethod
@@ -109,11 +115,25 @@ class Station:
     def of_kind(self, kind: str) -> list[str]:
         return [id for id, m in self.models.items() if m.kind == kind]
 
+    def _declared(self) -> list[tuple[Connection, str]]:
+        """What instances' parameters connect (a rover's home), with the field that says so."""
+        found = []
+        for id, model in self.models.items():
+            for port, target, target_port, param in model.declared_connections():
+                where = f"modules.{id}.{param}"
+                if target not in self.models:
+                    raise StationError(where, f"{target!r} is not an instance of this station ({', '.join(self.models)})")
+                found.append((Connection(id, port, target, target_port), where))
+        return found
+
     def _routes(self, explicit: tuple[Connection, ...]) -> tuple[Route, ...]:
         pairs: list[tuple[str, Port, str, Port]] = []
         seen = set()
-        for i, c in enumerate(explicit):
-            where = f"connections[{i}]"
+        given = [(c, f"connections[{i}]") for i, c in enumerate(explicit)]
+        wired_by_scenario = {(c.source, c.source_port) for c in explicit}
+        given += [(c, where) for c, where in self._declared() if (c.source, c.source_port) not in wired_by_scenario]
+        explicit = tuple(c for c, _ in given)
+        for c, where in given:
             for id in (c.source, c.target):
                 if id not in self.models:
                     raise StationError(where, f"{id!r} is not an instance of this station ({', '.join(self.models)})")

@@ -1,5 +1,5 @@
 """Surrogate tables: calibrated on physics workers, then held against full physics on tiles the
-calibration never saw."""
+calibration never saw (a rover) or against the ballistic formula (a hopper)."""
 from __future__ import annotations
 
 import math
@@ -9,12 +9,14 @@ import pytest
 from typer.testing import CliRunner
 
 from physics.episode import traverse
-from physics.robots import RoverBody
-from physics.surrogate import Calibration, RoverTable, calibrate, ground, read, table_name, write
+from physics.robots import HopperBody, RoverBody
+from physics.surrogate import (Calibration, HopperCalibration, HopperTable, RoverTable, calibrate, calibrate_hopper, ground, read, table_name,
+                               write)
 from physics.terrain import procedural
 from twin.cli import app
 
 SETTINGS = Calibration(grades_deg=(-8.0, 0.0, 8.0), loads_kg=(0.0,), lanes=2, seed=7)
+HOPS = HopperCalibration(energies_j=(60.0, 120.0, 200.0), hops=2, seed=7)
 
 
 @pytest.fixture(scope="module")
@@ -68,8 +70,81 @@ def test_a_written_table_reads_back_and_is_reused_by_the_command(table, tmp_path
 
 
 @pytest.mark.parametrize("args, field", [(["--grades", "x"], "--grades"), (["--grades", "0,45"], "--grades"), (["--terrain", "tile.tif"], "--terrain"),
-                                         (["--workers", "-1"], "--workers"), (["--robot", "hopper"], "--robot")])
+                                         (["--workers", "-1"], "--workers"), (["--robot", "bird"], "--robot"),
+                                         (["--robot", "hopper", "--energies", "0,500"], "--energies"), (["--robot", "hopper", "--energies", "80"], "--energies"),
+                                         (["--robot", "hopper", "--grades", "0,5"], "--grades"), (["--energies", "40,80"], "--energies"),
+                                         (["--robot", "hopper", "--hops", "0"], "--hops")])
 def test_calibrate_refuses_bad_input(tmp_path, args, field):
     result = CliRunner().invoke(app, ["calibrate", *args, "--out", str(tmp_path / "calib")])
     assert result.exit_code == 2 and field in result.output and "Traceback" not in result.output
     assert not (tmp_path / "calib").exists()
+
+
+# -- hoppers ------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def hopper_table(ray_cluster):
+    return calibrate_hopper(HopperBody(), HOPS, workers=2)
+
+
+def test_a_hopper_table_follows_the_ballistic_formula(hopper_table):
+    """v = sqrt(2 eta E / m) = sqrt(2 x 0.8 x E / 8 kg); R = v^2 sin(2 x 45 deg) / 1.62 m/s^2: 7.41 m
+    at 60 J, 14.81 m at 120 J, 24.69 m at 200 J. Rough ground scatters the touch-down a little."""
+    t = hopper_table
+    assert t.energies_j.tolist() == [60.0, 120.0, 200.0] and t.elevation_deg == 45.0
+    for energy, reach, rest, duration in zip(t.energies_j, t.range_m, t.rest_m, t.duration_s):
+        v = math.sqrt(2 * 0.8 * energy / 8.0)
+        assert reach == pytest.approx(v**2 * math.sin(math.radians(90.0)) / 1.62, rel=0.05), energy
+        # It slides (and may tumble) on after touching down, and comes to rest after the flight.
+        assert rest > 0.95 * reach
+        assert duration > 2 * v * math.sin(math.radians(45.0)) / 1.62
+    assert np.all((t.failure_frac >= 0.0) & (t.failure_frac <= 1.0))
+
+
+def test_energy_for_inverts_the_range_curve(hopper_table):
+    t = hopper_table
+    for energy in (60.0, 90.0, 120.0, 200.0):
+        assert t.energy_for(t.lookup(energy)[0]) == pytest.approx(energy, rel=1e-9)
+    assert t.energy_for(np.array([t.range_m[0], t.range_m[-1]])).tolist() == pytest.approx([60.0, 200.0])
+    # Below the weakest calibrated hop the range is proportional to the energy.
+    assert t.energy_for(t.range_m[0] / 2) == pytest.approx(30.0)
+    # The battery pays the spring through the charger (70 %) and the hotel load until rest.
+    assert t.battery_j(120.0) == pytest.approx(120.0 / 0.7 + 8.0 * t.duration_s[1])
+    energy, duration, battery, failure = t.cost(float(t.range_m[1]))
+    assert energy == pytest.approx(120.0) and duration == pytest.approx(t.duration_s[1]) and battery == pytest.approx(t.battery_j(120.0))
+
+
+@pytest.mark.parametrize("reach", [30.0, 0.0, -1.0, float("nan")])
+def test_energy_for_refuses_a_range_it_cannot_hop(hopper_table, reach):
+    with pytest.raises(ValueError, match="range_m"):
+        hopper_table.energy_for(reach)
+
+
+def test_hopper_lookup_is_linear_and_clamped_by_hand():
+    t = HopperTable(np.array([50.0, 100.0]), np.array([6.0, 12.0]), np.array([5.0, 7.0]), np.array([0.0, 0.5]), HopperBody())
+    reach, duration, failure = t.lookup(np.array([75.0, 10.0, 999.0]))
+    assert reach.tolist() == pytest.approx([9.0, 6.0, 12.0]) and duration.tolist() == pytest.approx([6.0, 5.0, 7.0])
+    assert failure.tolist() == pytest.approx([0.25, 0.0, 0.5])
+    assert t.energy_for(9.0) == pytest.approx(75.0) and t.energy_for(3.0) == pytest.approx(25.0)
+
+
+def test_a_written_hopper_table_reads_back_and_is_reused_by_the_command(hopper_table, tmp_path):
+    path = write(hopper_table, tmp_path, HOPS)
+    assert path.name == table_name(HopperBody(), HOPS) and path.name.startswith("hopper-")
+    again = read(path)
+    assert isinstance(again, HopperTable) and again.body == hopper_table.body and again.elevation_deg == 45.0
+    for column in ("energies_j", "range_m", "rest_m", "duration_s", "failure_frac"):
+        assert np.array_equal(getattr(again, column), getattr(hopper_table, column)), column
+    result = CliRunner().invoke(app, ["calibrate", "--robot", "hopper", "--terrain", "seed:7", "--energies", "60,120,200", "--hops", "2", "--out", str(tmp_path)])
+    assert result.exit_code == 0 and "already calibrated" in result.output
+
+
+def test_read_gives_the_table_of_the_robot_the_file_holds(table, hopper_table, tmp_path):
+    rover, hopper = write(table, tmp_path, SETTINGS), write(hopper_table, tmp_path, HOPS)
+    assert rover.name.startswith("rover-") and isinstance(read(rover), RoverTable)
+    assert isinstance(read(hopper), HopperTable)
+    # Each robot's key is its own: the same settings never name another robot's table.
+    assert table_name(HopperBody(), HOPS) != table_name(HopperBody(mass_kg=7.0), HOPS)
+    with pytest.raises(TypeError):
+        table_name(RoverBody(), HOPS)

@@ -1,0 +1,1 @@
+"""The dock kind: a charger that one robot holds at a time."""

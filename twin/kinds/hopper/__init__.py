@@ -1,0 +1,1 @@
+"""The jumping-robot kind: survey sorties by spring hops."""

@@ -1,0 +1,1 @@
+"""The mini-rover kind: haul, survey and traverse sorties from home."""

@@ -1,0 +1,365 @@
+"""The robots' sortie machine: what a rover or a hopper does, step by step, computed by stretches.
+
+A robot is in one phase at a time:
+
+* ``not_landed`` until its landing; then ``home`` (at the station, undocked), ``charging`` (it
+  holds the dock), or away on a sortie's legs: ``outbound``, ``working`` (digging, surveying),
+  ``inbound``, ``recovering`` (after getting stuck or tipping over); ``dead`` if its battery ran
+  flat away from power (a failure, for good).
+* **Planner.** A robot at home leaves on its next sortie only in daylight (``sun_visible_frac`` >
+  0), with an empty bin, and with the energy for the whole sortie plus its reserve (the costliest
+  sortie of that task, so it never leaves with a battery that cannot bring it home). From the
+  dock it leaves once charged to ``depart_frac``. At sunset an outbound or working robot turns
+  home at once. At home it asks for the dock when its battery falls below ``recharge_frac`` (or
+  below what the next sortie needs) and gives the dock up when full: a dock is a charger, so one
+  dock keeps several robots alive through the night, each topping up in turn.
+* **Power.** Docked, the robot asks the station for its charger plus its hotel load (day) or its
+  hibernation heater (night), in the ISRU-and-robots load class; the charger's output times its
+  efficiency goes into the battery. Away from the dock, or while its class is shed, the battery
+  carries the hotel or heater load.
+* **Feedback** (answers of the same step never change that step's outputs, as the model
+  contract asks): ``dock_refused`` (the dock is held by another robot), ``regolith_refused``
+  (what the ISRU hopper could not take: the load stays in the bin and is offered again every
+  ``retry_h``; nothing is lost), ``powered``.
+
+Ledgers are integers (mJ, grams, bytes, mm) and every stretch is a closed form of the steps
+since its start, so a window cut anywhere gives the same telemetry and end state. Random draws
+(which dig spot, whether a leg fails and where) are made when a sortie is planned, always the
+same number per sortie.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from typing import Callable
+
+import numpy as np
+
+PHASES = ("not_landed", "home", "charging", "outbound", "working", "inbound", "recovering", "dead")
+NOT_LANDED, HOME, CHARGING, OUTBOUND, WORKING, INBOUND, RECOVERING, DEAD = range(len(PHASES))
+AWAY = (OUTBOUND, WORKING, INBOUND, RECOVERING)
+NEVER = 2**62
+
+
+@dataclass(frozen=True)
+class Leg:
+    """One stretch of a sortie: ``steps`` micro steps from (x0, y0) to (x1, y1) (mm east and
+    north of home), costing ``energy_mj`` of battery; what it digs, records and hops is spread
+    evenly over it. ``fail_at``: the step of the leg at which the robot gets stuck or tips over
+    (-1: it does not)."""
+
+    phase: int
+    x0: int
+    y0: int
+    x1: int
+    y1: int
+    steps: int
+    energy_mj: int
+    length_mm: int = 0
+    dig_g: int = 0
+    data_bytes: int = 0
+    hops: int = 0
+    fail_at: int = -1
+
+
+@dataclass(frozen=True)
+class RobotState:
+    phase: int
+    task: int  # index of the next sortie in the task cycle
+    legs: tuple  # the sortie's remaining legs; legs[0] is under way while away
+    leg_start: int  # absolute step the current leg began
+    battery_mj: int
+    bin_g: int
+    x_mm: int
+    y_mm: int
+    heading_cdeg: int
+    next_offer: int  # absolute step from which the bin may be offered again
+    # Values at the current leg's start (legs are closed forms of the steps since then).
+    leg_battery_mj: int
+    leg_bin_g: int
+    leg_distance_mm: int
+    leg_data_bytes: int
+    leg_hops: int
+    # Ledgers and counts since landing.
+    distance_mm: int = 0
+    used_mj: int = 0  # taken from the battery
+    charged_mj: int = 0  # put into the battery
+    grid_mj: int = 0  # drawn from the station
+    offered_g: int = 0
+    delivered_g: int = 0
+    refused_g: int = 0
+    data_bytes: int = 0
+    hops: int = 0
+    sorties: int = 0
+    failures: int = 0
+    aborts: int = 0
+    landed_steps: int = 0
+    available_steps: int = 0
+
+
+@dataclass(frozen=True)
+class Config:
+    """A robot's operating figures, in the machine's integer units per micro step."""
+
+    landing_step: int  # absolute step of landing (0: from the start)
+    step_s: int
+    capacity_mj: int
+    charge_mj: int  # into the battery per docked, powered step
+    charger_w: float
+    hotel_w: float
+    heater_w: float
+    hotel_mj: int
+    heater_mj: int
+    reserve_mj: int
+    recharge_mj: int  # ask for the dock below this
+    depart_mj: int  # leave the dock from this
+    retry_steps: int
+    tasks: int  # length of the task cycle (0: idle)
+    need_mj: tuple[int, ...]  # per task: the costliest sortie's energy
+
+
+def initial(config: Config) -> RobotState:
+    full = config.capacity_mj
+    return RobotState(NOT_LANDED, 0, (), 0, full, 0, 0, 0, 0, 0, full, 0, 0, 0, 0)
+
+
+class _Series:
+    """The window's outputs and telemetry, filled stretch by stretch."""
+
+    def __init__(self, n: int):
+        z = lambda dtype=np.float64: np.zeros(n, dtype=dtype)
+        self.power_w, self.dock, self.regolith_g, self.data_bytes = z(), z(), z(np.int64), z(np.int64)
+        self.refused_g = z(np.int64)
+        self.x_mm, self.y_mm, self.heading_cdeg = z(np.int64), z(np.int64), z(np.int64)
+        self.speed_m_s, self.battery_mj, self.bin_g = z(), z(np.int64), z(np.int64)
+        self.distance_mm, self.used_mj, self.hops = z(np.int64), z(np.int64), z(np.int64)
+        self.phase, self.task, self.drawn_w = z(np.int64), z(np.int64), z()
+
+
+def _first_true(mask: np.ndarray, start: int) -> int:
+    hit = np.flatnonzero(mask[start:])
+    return start + int(hit[0]) if hit.size else len(mask)
+
+
+def _changes(values: np.ndarray) -> np.ndarray:
+    """Indices where a series differs from its previous step."""
+    return np.flatnonzero(values[1:] != values[:-1]) + 1
+
+
+def _next_change(changes: np.ndarray, i: int, n: int) -> int:
+    k = np.searchsorted(changes, i, side="right")
+    return int(changes[k]) if k < changes.size else n
+
+
+def _ceil_div(a: int, b: int) -> int:
+    return -(-a // b)
+
+
+def run(config: Config, state: RobotState, start_step: int, n: int, night: np.ndarray, powered: np.ndarray, dock_refused: np.ndarray,
+        regolith_refused_g: np.ndarray, plan: Callable, return_leg: Callable, recovery: Callable, hauls: bool) -> tuple[_Series, RobotState]:
+    """Advance ``state`` over steps [start_step, start_step + n).
+
+    ``plan(task, step) -> legs`` plans a sortie leaving at ``step`` (it draws from the instance's
+    random stream); ``return_leg(x_mm, y_mm, bin_g)`` is the way home from anywhere;
+    ``recovery(x_mm, y_mm)`` the leg of getting unstuck there. ``hauls``: it offers its bin to
+    a hopper on coming home."""
+    c = config
+    out = _Series(n)
+    s = state
+    cuts = np.unique(np.concatenate([_changes(night), _changes(powered), _changes(dock_refused)]))
+    i = 0
+    while i < n:
+        t = start_step + i
+        bound = _next_change(cuts, i, n)
+        if s.phase == NOT_LANDED:
+            j = min(n, max(i, c.landing_step - start_step))
+            _still(out, s, i, j)
+            i = j
+            if i < n:
+                s = replace(s, phase=HOME)
+            continue
+        if s.phase == DEAD:
+            _still(out, s, i, n)
+            s = replace(s, landed_steps=s.landed_steps + n - i)
+            i = n
+            continue
+        if s.phase in (HOME, CHARGING):
+            if hauls and s.bin_g > 0 and t >= s.next_offer:
+                s = _offer(out, s, i, t, int(regolith_refused_g[i]), c)
+            need = c.need_mj[s.task % c.tasks] + c.reserve_mj if c.tasks else NEVER
+            ready = not night[i] and s.bin_g == 0 and c.tasks and s.battery_mj >= need
+            if ready and (s.phase == HOME or s.battery_mj >= c.depart_mj):
+                legs = plan(s.task, t)
+                s = _start_leg(replace(s, phase=legs[0].phase, legs=tuple(legs), task=(s.task + 1) % c.tasks, sorties=s.sorties + 1), t)
+                continue
+            offer_at = s.next_offer - start_step if hauls and s.bin_g > 0 else n
+            bound = min(bound, max(offer_at, i + 1))
+            if s.phase == CHARGING:
+                if s.battery_mj >= c.capacity_mj:
+                    s = replace(s, phase=HOME)
+                    continue
+                s, i = _charging(out, s, i, bound, night, powered, dock_refused, c, need, start_step)
+            else:
+                s, i = _home(out, s, i, bound, night, dock_refused, c, need)
+            continue
+        # Away: the current leg, to its end, the step it fails or the step the battery is flat.
+        leg = s.legs[0]
+        if s.phase in (OUTBOUND, WORKING) and night[i]:
+            back = return_leg(s.x_mm, s.y_mm, s.bin_g)
+            s = _start_leg(replace(s, phase=INBOUND, legs=(back,), aborts=s.aborts + 1), t)
+            continue
+        complete = s.leg_start + leg.steps
+        fail = s.leg_start + leg.fail_at if leg.fail_at >= 0 else NEVER
+        flat = s.leg_start + _ceil_div(s.leg_battery_mj * leg.steps, leg.energy_mj) if leg.energy_mj > s.leg_battery_mj else NEVER
+        end = min(complete, fail, flat)
+        j = min(n, end - start_step)
+        if s.phase in (OUTBOUND, WORKING):
+            j = min(j, _first_true(night, i))  # it turns home at sunset
+        s = _away(out, s, leg, i, j, start_step, c)
+        i = j
+        if start_step + i == end:
+            if end == flat:
+                s = replace(s, phase=DEAD, failures=s.failures + 1, legs=())
+            elif end == fail:
+                rec = recovery(s.x_mm, s.y_mm)
+                back = return_leg(s.x_mm, s.y_mm, s.bin_g)
+                s = _start_leg(replace(s, phase=RECOVERING, legs=(rec, back), failures=s.failures + 1), end)
+            else:
+                s = _next_leg(s, end)
+    return out, s
+
+
+def _still(out: _Series, s: RobotState, i: int, j: int) -> None:
+    """Telemetry of steps where nothing moves or draws (before landing, dead)."""
+    out.x_mm[i:j], out.y_mm[i:j], out.heading_cdeg[i:j] = s.x_mm, s.y_mm, s.heading_cdeg
+    out.battery_mj[i:j], out.bin_g[i:j], out.distance_mm[i:j], out.used_mj[i:j], out.hops[i:j] = s.battery_mj, s.bin_g, s.distance_mm, s.used_mj, s.hops
+    out.phase[i:j], out.task[i:j] = s.phase, s.task
+
+
+def _offer(out: _Series, s: RobotState, i: int, t: int, refused: int, c: Config) -> RobotState:
+    """The bin offered to the hopper at step t; what it refuses stays in the bin."""
+    refused = max(0, min(refused, s.bin_g))
+    out.regolith_g[i] = s.bin_g
+    out.refused_g[i] = refused
+    return replace(s, bin_g=refused, offered_g=s.offered_g + s.bin_g, delivered_g=s.delivered_g + s.bin_g - refused, refused_g=s.refused_g + refused,
+                   next_offer=t + c.retry_steps if refused else t)
+
+
+def _standby(c: Config, night: np.ndarray) -> np.ndarray:
+    return np.where(night, c.heater_mj, c.hotel_mj).astype(np.int64)
+
+
+def _home(out, s: RobotState, i: int, bound: int, night, dock_refused, c: Config, need: int) -> tuple[RobotState, int]:
+    """At home, undocked, on the battery; asks for the dock when low. Ends at the step the dock
+    is granted (charging from the next), when the battery runs flat, or at ``bound``."""
+    sb = int(c.heater_mj if night[i] else c.hotel_mj)
+    refused = bool(dock_refused[i])
+    b = s.battery_mj
+    want = max(c.recharge_mj, need if need < NEVER else 0)
+    # request at step i + m: the battery at the end of the step before is below `want`.
+    m_req = 0 if b < want else ((b - want) // sb + 1 if sb > 0 else NEVER)
+    m_dead = _ceil_div(b, sb) - 1 if sb > 0 else NEVER
+    j = min(bound, i + m_dead + 1)
+    granted = not refused and i + m_req < j
+    if granted:
+        j = i + m_req + 1
+    k = np.arange(1, j - i + 1, dtype=np.int64)
+    battery = np.maximum(b - sb * k, 0)
+    out.battery_mj[i:j] = battery
+    out.dock[i:j] = (np.arange(j - i) >= m_req).astype(np.float64)
+    _at_home(out, s, i, j, HOME)
+    end = int(battery[-1])
+    s = replace(s, battery_mj=end, used_mj=s.used_mj + b - end, landed_steps=s.landed_steps + j - i, available_steps=s.available_steps + j - i)
+    if end <= 0:
+        s = replace(s, battery_mj=0, phase=DEAD, failures=s.failures + 1)
+    elif granted:
+        s = replace(s, phase=CHARGING)
+    return s, j
+
+
+def _charging(out, s: RobotState, i: int, bound: int, night, powered, dock_refused, c: Config, need: int, start_step: int) -> tuple[RobotState, int]:
+    """Docked: the charger (and the hotel or heater) on the station's power while its class is
+    on, the battery otherwise. Ends when full, when it may leave, or at ``bound``."""
+    sb = int(c.heater_mj if night[i] else c.hotel_mj)
+    on = bool(powered[i])
+    b = s.battery_mj
+    if on:
+        k_full = _ceil_div(c.capacity_mj - b, c.charge_mj)
+        j = min(bound, i + k_full)
+        if not night[i] and need < NEVER:
+            thr = max(need, c.depart_mj)
+            j = min(j, i + max(1, _ceil_div(thr - b, c.charge_mj)))
+    else:
+        j = min(bound, i + max(1, _ceil_div(b, sb)) if sb > 0 else bound)
+    if dock_refused[i]:
+        j = i + 1  # it lost the dock: home after this step
+    k = np.arange(1, j - i + 1, dtype=np.int64)
+    battery = np.minimum(c.capacity_mj, b + c.charge_mj * k) if on else np.maximum(b - sb * k, 0)
+    request_w = c.charger_w + (c.heater_w if night[i] else c.hotel_w)
+    out.battery_mj[i:j] = battery
+    out.dock[i:j] = 1.0
+    out.power_w[i:j] = request_w
+    out.drawn_w[i:j] = request_w if on else 0.0
+    _at_home(out, s, i, j, CHARGING)
+    end = int(battery[-1])
+    grid = int(round(request_w * c.step_s * 1000)) * (j - i) if on else 0
+    delta = end - b
+    s = replace(s, battery_mj=max(end, 0), grid_mj=s.grid_mj + grid, charged_mj=s.charged_mj + max(delta, 0), used_mj=s.used_mj + max(-delta, 0),
+                landed_steps=s.landed_steps + j - i, available_steps=s.available_steps + j - i)
+    if end <= 0:
+        s = replace(s, battery_mj=0, phase=DEAD, failures=s.failures + 1)
+    elif dock_refused[i]:
+        s = replace(s, phase=HOME)
+    return s, j
+
+
+def _at_home(out, s: RobotState, i: int, j: int, phase: int) -> None:
+    out.x_mm[i:j], out.y_mm[i:j], out.heading_cdeg[i:j] = s.x_mm, s.y_mm, s.heading_cdeg
+    out.bin_g[i:j], out.distance_mm[i:j], out.hops[i:j] = s.bin_g, s.distance_mm, s.hops
+    out.used_mj[i:j] = s.used_mj + np.maximum(0, s.battery_mj - out.battery_mj[i:j])
+    out.phase[i:j], out.task[i:j] = phase, s.task
+
+
+def _start_leg(s: RobotState, t: int) -> RobotState:
+    leg = s.legs[0]
+    heading = s.heading_cdeg
+    if (leg.x1, leg.y1) != (leg.x0, leg.y0):
+        heading = int(round(math.degrees(math.atan2(leg.x1 - leg.x0, leg.y1 - leg.y0)) * 100)) % 36000
+    return replace(s, phase=leg.phase, leg_start=t, leg_battery_mj=s.battery_mj, leg_bin_g=s.bin_g, leg_distance_mm=s.distance_mm,
+                   leg_data_bytes=s.data_bytes, leg_hops=s.hops, heading_cdeg=heading)
+
+
+def _next_leg(s: RobotState, t: int) -> RobotState:
+    rest = s.legs[1:]
+    if rest:
+        return _start_leg(replace(s, legs=rest), t)
+    # Home: a load is offered at once.
+    return replace(s, phase=HOME, legs=(), next_offer=t)
+
+
+def _away(out, s: RobotState, leg: Leg, i: int, j: int, start_step: int, c: Config) -> RobotState:
+    """Steps [i, j) of the current leg, each a closed form of the steps since the leg began."""
+    d = leg.steps
+    k = np.arange(start_step + i - s.leg_start + 1, start_step + j - s.leg_start + 1, dtype=np.int64)
+    battery = s.leg_battery_mj - (leg.energy_mj * k) // d
+    battery = np.maximum(battery, 0)
+    out.battery_mj[i:j] = battery
+    out.x_mm[i:j] = leg.x0 + ((leg.x1 - leg.x0) * k) // d
+    out.y_mm[i:j] = leg.y0 + ((leg.y1 - leg.y0) * k) // d
+    out.heading_cdeg[i:j] = s.heading_cdeg
+    out.speed_m_s[i:j] = leg.length_mm / 1000.0 / (d * c.step_s)
+    out.distance_mm[i:j] = s.leg_distance_mm + (leg.length_mm * k) // d
+    out.bin_g[i:j] = s.leg_bin_g + (leg.dig_g * k) // d
+    data = s.leg_data_bytes + (leg.data_bytes * k) // d
+    before = np.concatenate([[s.data_bytes], data[:-1]])
+    out.data_bytes[i:j] = data - before
+    out.hops[i:j] = s.leg_hops + (leg.hops * k) // d
+    out.used_mj[i:j] = s.used_mj + (s.battery_mj - battery)
+    out.phase[i:j], out.task[i:j] = leg.phase, s.task
+    if j == i:
+        return s
+    available = (j - i) if leg.phase != RECOVERING else 0
+    return replace(s, battery_mj=int(battery[-1]), used_mj=s.used_mj + s.battery_mj - int(battery[-1]), x_mm=int(out.x_mm[j - 1]), y_mm=int(out.y_mm[j - 1]),
+                   distance_mm=int(out.distance_mm[j - 1]), bin_g=int(out.bin_g[j - 1]), data_bytes=int(data[-1]), hops=int(out.hops[j - 1]),
+                   landed_steps=s.landed_steps + j - i, available_steps=s.available_steps + available)
+
