@@ -32,7 +32,7 @@ class HopperParams(RobotParams):
     charger_w: float = Field(default=60.0, gt=0, le=1e5, description="charger power drawn from the station while docked [U]")
     hotel_w: float = Field(default=8.0, ge=0, le=1e4, description="avionics and radio while awake (day); the body's 8 W [U]")
     heater_w: float = Field(default=3.0, ge=0, le=1e4, description="hibernation heater through the night [U]")
-    hop_m: float = Field(default=8.0, gt=0, description="length of one hop (at most the spring's full-energy hop, 24.7 m for the default body)")
+    hop_m: float = Field(default=8.0, gt=0, le=100, description="length of one hop (at most the spring's full-energy hop, 24.7 m for the default body)")
     spring_charge_w: float = Field(default=30.0, gt=0, le=1e4, description="power that charges the spring between hops [U]")
     survey_h: float = Field(default=1.0, gt=0, le=1000, description="survey time at a spot")
     survey_w: float = Field(default=5.0, ge=0, le=1e4, description="instruments' draw while surveying [U]")
