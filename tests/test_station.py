@@ -76,7 +76,11 @@ def test_roadmap_scenarios_follow_the_roadmap():
         assert s.site.name == site
         assert s.time.start == parse_utc("2026-01-01T00:00:00Z") and s.time.end == parse_utc("2041-01-01T00:00:00Z")
         assert {id: instance.kind for id, instance in s.modules.items()} == {
-            k: k for k in ("energy", "thermal", "communications", "research", "isru", "general", "astronomy")}
+            **{k: k for k in ("energy", "thermal", "communications", "research", "isru", "general", "astronomy", "dock")},
+            "rover-1": "rover", "rover-2": "rover", "hopper-1": "hopper"}
+        # The surface robots land with ILRS-3 and take over its regolith half a year later.
+        assert all(m[k].deployed == m["isru"].deployed for k in ("dock", "rover-1", "rover-2", "hopper-1"))
+        assert m["isru"].regolith_delivery_until == parse_utc("2034-01-01T00:00:00Z")
         landings = [m[k].deployed for k in ("energy", "thermal", "communications", "research", "isru", "general", "astronomy")]
         assert m["thermal"].deployed == m["energy"].deployed  # thermal control lands with ILRS-1
         assert all(parse_utc("2031-01-01T00:00:00Z") <= d < parse_utc("2036-01-01T00:00:00Z") for d in landings)  # ILRS-1..5, 2031-35

@@ -376,9 +376,13 @@ def endpoint_lines(endpoints: list[dict], out: Path) -> list[str]:
 def _run_or_explain(run_scenario, again: str, spec, **kwargs) -> dict:
     """Run; on Ctrl-C say how to continue (exit 130) instead of a traceback; a cluster that cannot
     be joined or cannot hold the actors is bad input (exit 2)."""
+    from twin.station import StationError
+
     address = kwargs.get("address")
     try:
         return run_scenario(spec, **kwargs)
+    except StationError as exc:  # found only once a robot's table was calibrated: nothing was kept
+        fail(f"{exc.field}: {exc.reason}")
     except RuntimeError as exc:
         if "--actor-cpus" in str(exc):
             fail(f"--actor-cpus: {exc}")

@@ -174,7 +174,8 @@ class Deployed(Params):
 _UNITS = (
     ("_kwh_per_kg_o2", "kWh/kg"), ("_wt_pct", "wt%"), ("_kg_per_kg_regolith", "kg/kg"), ("_kg_per_day", "kg/d"), ("_per_year", "1/yr"),
     ("_soc_frac", "fraction"), ("_frac", "fraction"), ("_kwh", "kWh"), ("_kwe", "kWe"), ("_kw", "kW"), ("_w", "W"),
-    ("_m2", "m^2"), ("_km", "km"), ("_deg", "deg"), ("_bps", "bit/s"), ("_bytes", "bytes"), ("_kg", "kg"), ("_h", "h"),
+    ("_wh", "Wh"), ("_m2", "m^2"), ("_km", "km"), ("_m_s", "m/s"), ("_m", "m"), ("_deg", "deg"), ("_bps", "bit/s"), ("_bytes", "bytes"),
+    ("_kg_per_h", "kg/h"), ("_kg", "kg"), ("_h", "h"), ("_j", "J"),
 )
 
 

@@ -35,6 +35,9 @@ class Port:
     addressed: bool = False
     # Inputs: the station is invalid unless something connects to it; outputs: unless something takes it.
     required: bool = False
+    # Outputs: connected by quantity when neither the scenario nor a parameter says where (False:
+    # only where a parameter or the scenario connects it, as for a chain between peers).
+    auto: bool = True
 
     def __post_init__(self):
         if not _QUANTITY.match(self.quantity):

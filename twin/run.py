@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import resource
 import shutil
+import sys
 import time
 from contextlib import ExitStack
 from datetime import datetime, timezone
@@ -16,6 +17,7 @@ from twin.conductor import Conductor, scenario_sha256
 from twin.environment.station import StationEnvironment
 from twin.loads import LOAD_CLASSES
 from twin.params import MILLIJOULES_PER_KWH
+from twin.robotics.robot import ensure_tables
 from twin.scenario import Scenario
 from twin.station import Station
 from twin.telemetry import atomic_write_json, atomic_write_text, parts
@@ -232,6 +234,14 @@ def run(
         try:
             rt = stack.enter_context(make_runtime(scenario, runtime, station, None, telemetry_dir, address, actor_cpus, published, max_restarts))
         except BaseException:  # the runtime did not start (no cluster, too few CPUs, Ctrl-C): leave nothing
+            if out is not None:
+                _cleanup_failed(out, created, parents)
+            raise
+        try:
+            # A table missing (a changed robot body or physics) is calibrated here, once, in the runtime's Ray.
+            ensure_tables(station.models, scenario.robotics.workers,
+                          progress=lambda what: print(f"calibrating the robots' surrogate tables: {what} ...", file=sys.stderr, flush=True))
+        except BaseException:
             if out is not None:
                 _cleanup_failed(out, created, parents)
             raise

@@ -152,7 +152,7 @@ class Station:
         wired = {(c.source, c.source_port) for c in explicit}
         for a, model in self.models.items():
             for p in model.ports:
-                if p.direction != "out" or p.feedback or (a, p.name) in wired:
+                if p.direction != "out" or p.feedback or not p.auto or (a, p.name) in wired:
                     continue
                 targets = [(b, q) for b, other in self.models.items() if b != a
                            for q in other.ports if q.direction == "in" and not q.feedback and q.quantity == p.quantity]

@@ -5,7 +5,7 @@ A robot is in one phase at a time:
 * ``not_landed`` until its landing; then ``home`` (at the station, undocked), ``charging`` (it
   holds the dock), or away on a sortie's legs: ``outbound``, ``working`` (digging, surveying),
   ``inbound``, ``recovering`` (after getting stuck or tipping over); ``dead`` if its battery ran
-  flat away from power (a failure, for good).
+  flat (away, waiting for the dock, or docked while its class is shed: a failure, for good).
 * **Planner.** A robot at home leaves on its next sortie only in daylight (``sun_visible_frac`` >
   0), with an empty bin, and with the energy for the whole sortie plus its reserve (the costliest
   sortie of that task, so it never leaves with a battery that cannot bring it home). From the
@@ -17,8 +17,11 @@ A robot is in one phase at a time:
   hibernation heater (night), in the ISRU-and-robots load class; the charger's output times its
   efficiency goes into the battery. Away from the dock, or while its class is shed, the battery
   carries the hotel or heater load.
+* **The dock** is taken (``dock_refused``) while a robot ranked before this one at its dock
+  asks for it or charges there, or before the dock lands: asking is then waiting; a robot
+  charging yields at the end of such a step.
 * **Feedback** (answers of the same step never change that step's outputs, as the model
-  contract asks): ``dock_refused`` (the dock is held by another robot), ``regolith_refused``
+  contract asks): ``regolith_refused``
   (what the ISRU hopper could not take: the load stays in the bin and is offered again every
   ``retry_h``; nothing is lost), ``powered``.
 
@@ -30,7 +33,7 @@ same number per sortie.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
@@ -45,8 +48,9 @@ NEVER = 2**62
 class Leg:
     """One stretch of a sortie: ``steps`` micro steps from (x0, y0) to (x1, y1) (mm east and
     north of home), costing ``energy_mj`` of battery; what it digs, records and hops is spread
-    evenly over it. ``fail_at``: the step of the leg at which the robot gets stuck or tips over
-    (-1: it does not)."""
+    evenly over it. ``fail_at``: the step of the leg at which the robot gets stuck or tips over,
+    after the steps before it (0 to ``steps``: ``steps`` drives the whole leg, then fails at its
+    end, as a full-physics leg cut where the robot stopped does; -1: it does not)."""
 
     phase: int
     x0: int
@@ -118,6 +122,13 @@ class Config:
     need_mj: tuple[int, ...]  # per task: the costliest sortie's energy
 
 
+def _set(s: RobotState, **changes) -> RobotState:
+    """``dataclasses.replace`` without its per-field work: the machine makes one per stretch."""
+    new = object.__new__(RobotState)
+    new.__dict__.update(s.__dict__, **changes)
+    return new
+
+
 def initial(config: Config) -> RobotState:
     full = config.capacity_mj
     return RobotState(NOT_LANDED, 0, (), 0, full, 0, 0, 0, 0, 0, full, 0, 0, 0, 0)
@@ -176,11 +187,11 @@ def run(config: Config, state: RobotState, start_step: int, n: int, night: np.nd
             _still(out, s, i, j)
             i = j
             if i < n:
-                s = replace(s, phase=HOME)
+                s = _set(s, phase=HOME)
             continue
         if s.phase == DEAD:
             _still(out, s, i, n)
-            s = replace(s, landed_steps=s.landed_steps + n - i)
+            s = _set(s, landed_steps=s.landed_steps + n - i)
             i = n
             continue
         if s.phase in (HOME, CHARGING):
@@ -190,13 +201,13 @@ def run(config: Config, state: RobotState, start_step: int, n: int, night: np.nd
             ready = not night[i] and s.bin_g == 0 and c.tasks and s.battery_mj >= need
             if ready and (s.phase == HOME or s.battery_mj >= c.depart_mj):
                 legs = plan(s.task, t)
-                s = _start_leg(replace(s, phase=legs[0].phase, legs=tuple(legs), task=(s.task + 1) % c.tasks, sorties=s.sorties + 1), t)
+                s = _start_leg(_set(s, phase=legs[0].phase, legs=tuple(legs), task=(s.task + 1) % c.tasks, sorties=s.sorties + 1), t)
                 continue
             offer_at = s.next_offer - start_step if hauls and s.bin_g > 0 else n
             bound = min(bound, max(offer_at, i + 1))
             if s.phase == CHARGING:
                 if s.battery_mj >= c.capacity_mj:
-                    s = replace(s, phase=HOME)
+                    s = _set(s, phase=HOME)
                     continue
                 s, i = _charging(out, s, i, bound, night, powered, dock_refused, c, need, start_step)
             else:
@@ -206,7 +217,7 @@ def run(config: Config, state: RobotState, start_step: int, n: int, night: np.nd
         leg = s.legs[0]
         if s.phase in (OUTBOUND, WORKING) and night[i]:
             back = return_leg(s.x_mm, s.y_mm, s.bin_g)
-            s = _start_leg(replace(s, phase=INBOUND, legs=(back,), aborts=s.aborts + 1), t)
+            s = _start_leg(_set(s, phase=INBOUND, legs=(back,), aborts=s.aborts + 1), t)
             continue
         complete = s.leg_start + leg.steps
         fail = s.leg_start + leg.fail_at if leg.fail_at >= 0 else NEVER
@@ -219,11 +230,11 @@ def run(config: Config, state: RobotState, start_step: int, n: int, night: np.nd
         i = j
         if start_step + i == end:
             if end == flat:
-                s = replace(s, phase=DEAD, failures=s.failures + 1, legs=())
+                s = _set(s, phase=DEAD, failures=s.failures + 1, legs=())
             elif end == fail:
                 rec = recovery(s.x_mm, s.y_mm)
                 back = return_leg(s.x_mm, s.y_mm, s.bin_g)
-                s = _start_leg(replace(s, phase=RECOVERING, legs=(rec, back), failures=s.failures + 1), end)
+                s = _start_leg(_set(s, phase=RECOVERING, legs=(rec, back), failures=s.failures + 1), end)
             else:
                 s = _next_leg(s, end)
     return out, s
@@ -241,7 +252,7 @@ def _offer(out: _Series, s: RobotState, i: int, t: int, refused: int, c: Config)
     refused = max(0, min(refused, s.bin_g))
     out.regolith_g[i] = s.bin_g
     out.refused_g[i] = refused
-    return replace(s, bin_g=refused, offered_g=s.offered_g + s.bin_g, delivered_g=s.delivered_g + s.bin_g - refused, refused_g=s.refused_g + refused,
+    return _set(s, bin_g=refused, offered_g=s.offered_g + s.bin_g, delivered_g=s.delivered_g + s.bin_g - refused, refused_g=s.refused_g + refused,
                    next_offer=t + c.retry_steps if refused else t)
 
 
@@ -269,11 +280,11 @@ def _home(out, s: RobotState, i: int, bound: int, night, dock_refused, c: Config
     out.dock[i:j] = (np.arange(j - i) >= m_req).astype(np.float64)
     _at_home(out, s, i, j, HOME)
     end = int(battery[-1])
-    s = replace(s, battery_mj=end, used_mj=s.used_mj + b - end, landed_steps=s.landed_steps + j - i, available_steps=s.available_steps + j - i)
+    s = _set(s, battery_mj=end, used_mj=s.used_mj + b - end, landed_steps=s.landed_steps + j - i, available_steps=s.available_steps + j - i)
     if end <= 0:
-        s = replace(s, battery_mj=0, phase=DEAD, failures=s.failures + 1)
+        s = _set(s, battery_mj=0, phase=DEAD, failures=s.failures + 1)
     elif granted:
-        s = replace(s, phase=CHARGING)
+        s = _set(s, phase=CHARGING)
     return s, j
 
 
@@ -304,12 +315,12 @@ def _charging(out, s: RobotState, i: int, bound: int, night, powered, dock_refus
     end = int(battery[-1])
     grid = int(round(request_w * c.step_s * 1000)) * (j - i) if on else 0
     delta = end - b
-    s = replace(s, battery_mj=max(end, 0), grid_mj=s.grid_mj + grid, charged_mj=s.charged_mj + max(delta, 0), used_mj=s.used_mj + max(-delta, 0),
+    s = _set(s, battery_mj=max(end, 0), grid_mj=s.grid_mj + grid, charged_mj=s.charged_mj + max(delta, 0), used_mj=s.used_mj + max(-delta, 0),
                 landed_steps=s.landed_steps + j - i, available_steps=s.available_steps + j - i)
     if end <= 0:
-        s = replace(s, battery_mj=0, phase=DEAD, failures=s.failures + 1)
+        s = _set(s, battery_mj=0, phase=DEAD, failures=s.failures + 1)
     elif dock_refused[i]:
-        s = replace(s, phase=HOME)
+        s = _set(s, phase=HOME)
     return s, j
 
 
@@ -325,16 +336,16 @@ def _start_leg(s: RobotState, t: int) -> RobotState:
     heading = s.heading_cdeg
     if (leg.x1, leg.y1) != (leg.x0, leg.y0):
         heading = int(round(math.degrees(math.atan2(leg.x1 - leg.x0, leg.y1 - leg.y0)) * 100)) % 36000
-    return replace(s, phase=leg.phase, leg_start=t, leg_battery_mj=s.battery_mj, leg_bin_g=s.bin_g, leg_distance_mm=s.distance_mm,
+    return _set(s, phase=leg.phase, leg_start=t, leg_battery_mj=s.battery_mj, leg_bin_g=s.bin_g, leg_distance_mm=s.distance_mm,
                    leg_data_bytes=s.data_bytes, leg_hops=s.hops, heading_cdeg=heading)
 
 
 def _next_leg(s: RobotState, t: int) -> RobotState:
     rest = s.legs[1:]
     if rest:
-        return _start_leg(replace(s, legs=rest), t)
+        return _start_leg(_set(s, legs=rest), t)
     # Home: a load is offered at once.
-    return replace(s, phase=HOME, legs=(), next_offer=t)
+    return _set(s, phase=HOME, legs=(), next_offer=t)
 
 
 def _away(out, s: RobotState, leg: Leg, i: int, j: int, start_step: int, c: Config) -> RobotState:
@@ -359,7 +370,7 @@ def _away(out, s: RobotState, leg: Leg, i: int, j: int, start_step: int, c: Conf
     if j == i:
         return s
     available = (j - i) if leg.phase != RECOVERING else 0
-    return replace(s, battery_mj=int(battery[-1]), used_mj=s.used_mj + s.battery_mj - int(battery[-1]), x_mm=int(out.x_mm[j - 1]), y_mm=int(out.y_mm[j - 1]),
+    return _set(s, battery_mj=int(battery[-1]), used_mj=s.used_mj + s.battery_mj - int(battery[-1]), x_mm=int(out.x_mm[j - 1]), y_mm=int(out.y_mm[j - 1]),
                    distance_mm=int(out.distance_mm[j - 1]), bin_g=int(out.bin_g[j - 1]), data_bytes=int(data[-1]), hops=int(out.hops[j - 1]),
                    landed_steps=s.landed_steps + j - i, available_steps=s.available_steps + available)
 

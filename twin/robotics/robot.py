@@ -86,8 +86,11 @@ ROBOT_PORTS = (
     POWER,
     POWERED,
     DATA,
-    Port("dock", "signal:dock", "1", "out", "1 while it asks for the dock (to charge)", reply="dock_refused"),
-    Port("dock_refused", "signal:dock", "1", "in", "1 while it asks for the dock and another robot holds it", feedback=True, assume=0.0),
+    Port("dock", "signal:dock", "1", "out", "1 while it asks for the dock or charges there"),
+    # The dock serves by rank: a robot needs only the claims of those ranked before it, passed
+    # down the chain of its dock's robots, so no answer has to come back (no feedback, no cut).
+    Port("dock_claimed", "signal:dock_claim", "1", "out", "1 while it or a robot ranked before it at its dock asks for the dock or charges there, or the dock has not landed (for the next robot)", auto=False),
+    Port("dock_ahead", "signal:dock_claim", "1", "in", "the dock_claimed of the robot ranked just before it (the first robot has none)"),
 )
 
 ROBOT_COLUMNS = {
@@ -132,6 +135,8 @@ class RobotModel(Model):
         self.landing_step = max(0, -(-(unix_s(p.deployed) - clock.start_unix_s) // self.step_s))
         self.tasks = p.sortie_tasks
         self.scenario = None
+        self.next_at_dock: str | None = None  # the robot ranked just after it at its dock
+        self.dock_from_step = 0  # the dock's landing
         self._config = None
         self._costs: dict = {}
 
@@ -140,7 +145,10 @@ class RobotModel(Model):
         return LoadClass.ISRU
 
     def declared_connections(self):
-        return (("dock", self.params.dock, "dock", "dock"),) if self.params.dock else ()
+        found = (("dock", self.params.dock, "dock", "dock"),) if self.params.dock else ()
+        if self.next_at_dock is not None:
+            found += (("dock_claimed", self.next_at_dock, "dock_ahead", "dock"),)
+        return found
 
     # -- placing on the site ----------------------------------------------------------------------
     def place(self, scenario) -> None:
@@ -148,15 +156,41 @@ class RobotModel(Model):
 
         self.scenario = scenario
         p = self.params
-        reach = max([p.spot_max_m] + [math.hypot(x, y) for t in self.tasks for x, y in t.waypoints])
+        self._queue(scenario)
+        far = max(((math.hypot(x, y), i, x, y) for i, t in enumerate(self.tasks) for x, y in t.waypoints), default=None)
+        reach = max(p.spot_max_m, far[0] if far else 0.0)
         try:
             self.tile = site_tile(scenario.site, 2.0 * reach + 60.0)
         except ValueError as exc:
+            if far is not None and far[0] > p.spot_max_m:  # the farthest waypoint sets the tile: name it
+                _, i, x, y = far
+                raise ValueError(f"task[{i}].waypoints: ({x:g}, {y:g}) m is off the robots' terrain: the site's elevation model gives no "
+                                 f"{2 * reach + 60:.0f} m tile around the station ({exc})") from None
             raise ValueError(f"spot_max_m: the robots' terrain ({2 * reach + 60:.0f} m around the station) cannot be cut from the site's elevation model ({exc})") from None
         for i, task in enumerate(self.tasks):
             if task.waypoints:
                 check_path(self.tile, [(0.0, 0.0), *task.waypoints, (0.0, 0.0)], self.max_grade_deg, f"task[{i}].waypoints")
         self.spot_xy = self._pick_spots()
+        from physics.tables import TableMissing
+
+        try:
+            self.config()  # a sortie the battery cannot hold is bad input, found before anything runs
+        except TableMissing:
+            pass  # calibrated before the run (ensure_tables), which checks the sorties then
+
+    def _queue(self, scenario) -> None:
+        """Its dock (the parameter, or the station's only dock), the dock's landing and the robot
+        ranked just after it there (the dock's ``priority``, then the rest by id)."""
+        docks = {id: m for id, m in scenario.modules.items() if m.kind == "dock"}
+        dock = self.params.dock if self.params.dock is not None else (next(iter(docks)) if len(docks) == 1 else None)
+        if dock not in docks:
+            return  # no dock, or one the station's wiring will name as missing
+        self.dock_from_step = max(0, -(-(unix_s(docks[dock].params.deployed) - self.clock.start_unix_s) // self.step_s))
+        robots = sorted(id for id, m in scenario.modules.items() if isinstance(m.params, RobotParams)
+                        and (m.params.dock if m.params.dock is not None else (dock if len(docks) == 1 else None)) == dock)
+        ranked = [r for r in docks[dock].params.priority if r in robots] + [r for r in robots if r not in docks[dock].params.priority]
+        at = ranked.index(self.id)
+        self.next_at_dock = ranked[at + 1] if at + 1 < len(ranked) else None
 
     @property
     def max_grade_deg(self) -> float:
@@ -214,19 +248,29 @@ class RobotModel(Model):
                    data_bytes=int(p.survey_data_bps * steps * self.step_s // 8))
 
     def sortie(self, task_index: int, spot: int, physics: bool, draws=(1.0, 0.0)) -> Sortie:
-        """The legs of one sortie (costed by the surrogate, or by full physics)."""
-        key = (task_index, spot, physics, draws)
-        if key in self._costs:
-            return self._costs[key]
+        """The legs of one sortie (costed by the surrogate, or by full physics); ``draws`` decide
+        whether and where it fails."""
+        key = (task_index, spot, physics)
+        if key not in self._costs:
+            self._costs[key] = self._legs(task_index, spot, physics)
+        legs, fail_p, energy_mj = self._costs[key]
+        u_fail, u_where = draws
+        if u_fail < fail_p and not any(leg.fail_at >= 0 for leg in legs):
+            first = legs[0]
+            legs = (_with(first, fail_at=min(first.steps, 1 + int(u_where * first.steps))), *legs[1:])
+        return Sortie(legs, energy_mj)
+
+    def _legs(self, task_index: int, spot: int, physics: bool) -> tuple[tuple[Leg, ...], float, int]:
+        """A sortie's legs as driven, the odds that the surrogate's ground stops it, its energy."""
         task = self.tasks[task_index]
         points = [(0.0, 0.0), *task.waypoints] if task.task == "traverse" else [(0.0, 0.0), self.spot_xy[spot]]
         legs: list[Leg] = []
-        fail_p = 1.0
+        ok = 1.0
         load_g = 0
         for a, b in zip(points, points[1:]):
             leg, p_ok = self.move(machine.OUTBOUND, a, b, load_g, physics)
             legs.append(leg)
-            fail_p *= p_ok
+            ok *= p_ok
         end = legs[-1]
         work = self.work_leg(task, end.x1, end.y1, load_g)
         if work is not None:
@@ -234,14 +278,7 @@ class RobotModel(Model):
             load_g += work.dig_g
         back, p_ok = self.move(machine.INBOUND, (end.x1 / 1000, end.y1 / 1000), (0.0, 0.0), load_g, physics)
         legs.append(back)
-        fail_p = 1.0 - fail_p * p_ok
-        u_fail, u_where = draws
-        if u_fail < fail_p and not any(leg.fail_at >= 0 for leg in legs):
-            first = legs[0]
-            legs[0] = _with(first, fail_at=min(first.steps - 1, int(u_where * first.steps)))
-        result = Sortie(tuple(legs), sum(leg.energy_mj for leg in legs))
-        self._costs[key] = result
-        return result
+        return tuple(legs), 1.0 - ok * p_ok, sum(leg.energy_mj for leg in legs)
 
     def plan(self, rng: np.random.Generator):
         """The planner's draws for one sortie (always three), and the legs."""
@@ -273,8 +310,9 @@ class RobotModel(Model):
         n = window.steps
         night = np.asarray(env["sun_visible_frac"]) <= 0.0
         powered = self.powered(inputs, n)
-        refused_dock = np.zeros(n, dtype=bool)
-        for route in self.inputs_of("dock_refused"):
+        # Taken by a robot ranked before it (or not landed yet): asking is then being refused.
+        refused_dock = window.start_step + np.arange(n) < self.dock_from_step
+        for route in self.inputs_of("dock_ahead"):
             refused_dock |= np.asarray(inputs[route.in_key]) > 0.5
         refused_g = np.zeros(n, dtype=np.int64)
         for route in self.inputs_of("regolith_refused"):
@@ -292,6 +330,8 @@ class RobotModel(Model):
         }
         telemetry.update(self.extra_telemetry(out))
         outputs = {"power": out.power_w, "dock": out.dock, "data": out.data_bytes.astype(np.float64)}
+        if self.next_at_dock is not None:
+            outputs["dock_claimed"] = np.maximum(out.dock, refused_dock)
         if self.hauls:
             outputs["regolith"] = out.regolith_g / 1000.0
         return Advance(outputs, telemetry, end)
@@ -328,3 +368,37 @@ def _with(leg: Leg, **changes) -> Leg:
     from dataclasses import replace
 
     return replace(leg, **changes)
+
+
+def ensure_tables(models, workers: int | str = "auto", progress=None) -> None:
+    """Every robot's surrogate table at hand before a run: loaded, or else calibrated on the
+    physics workers (in the runtime's Ray, or a Ray started for it) into the table cache, where
+    the robots' actors find it; then each robot's sorties checked against its battery."""
+    from physics.tables import TableMissing, ensure
+
+    robots = [m for m in models.values() if isinstance(m, RobotModel)]
+    missing = {}
+    for model in robots:
+        try:
+            model.table()
+        except TableMissing:
+            missing[(model.robot, model.body)] = model
+    if missing:
+        import ray
+
+        started = not ray.is_initialized()
+        if started:
+            ray.init(include_dashboard=False, logging_level="ERROR", log_to_driver=False)
+        try:
+            for robot, body in missing:
+                ensure(robot, body, workers=workers, progress=progress)
+        finally:
+            if started:
+                ray.shutdown()
+    for model in robots:
+        try:
+            model.config()
+        except ValueError as exc:
+            from twin.station import StationError
+
+            raise StationError(f"modules.{model.id}", str(exc)) from None

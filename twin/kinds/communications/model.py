@@ -48,7 +48,7 @@ class Relay(Params):
     # south: periapsis argument 90 deg. Elements are relative to the Moon's mean equator frozen at
     # the epoch.
     name: str = Field(default="queqiao-2", description="relay name")
-    periapsis_altitude_km: float = Field(default=links.QUEQIAO2_PERIAPSIS_ALTITUDE_KM, gt=0, le=MAX_ALTITUDE_KM, description="periapsis altitude above the mean radius (1737.4 km)",
+    periapsis_altitude_km: float = Field(default=links.QUEQIAO2_PERIAPSIS_ALTITUDE_KM, ge=1, le=MAX_ALTITUDE_KM, description="periapsis altitude above the mean radius (1737.4 km)",
                                          json_schema_extra={"source": "Queqiao-2: 200 x 16,000 km frozen orbit [S]"})
     apoapsis_altitude_km: float = Field(default=links.QUEQIAO2_APOAPSIS_ALTITUDE_KM, gt=0, le=MAX_ALTITUDE_KM, description="apoapsis altitude above the mean radius (1737.4 km)",
                                         json_schema_extra={"source": "Queqiao-2: 200 x 16,000 km frozen orbit [S]"})

@@ -96,11 +96,16 @@ class HopperModel(RobotModel):
             battery_j = track.energy_j
             failure = 0.0
             if track.outcome != "landed":
+                # Not upright at rest: the leg is that one hop, to where it came to rest, and it
+                # fails there once hopped (fail_at: all the leg's steps done first).
                 hops, fail_at = 1, 0
+                if track.x_m:
+                    x1, y1 = int(round(track.x_m[-1] * 1000)), int(round(track.y_m[-1] * 1000))
+                    length = math.hypot(track.x_m[-1] - a[0], track.y_m[-1] - a[1])
         per_hop_s = charge_s + duration_s
         steps = self.steps_of(hops * per_hop_s)
         energy = hops * (battery_j + p.hotel_w * charge_s)
-        leg = Leg(phase, x0, y0, x1, y1, steps, _mj(energy), int(round(length * 1000)), hops=hops, fail_at=steps - 1 if fail_at == 0 else -1)
+        leg = Leg(phase, x0, y0, x1, y1, steps, _mj(energy), int(round(length * 1000)), hops=hops, fail_at=steps if fail_at == 0 else -1)
         return leg, (1.0 - failure) ** hops
 
     def extra_telemetry(self, out):

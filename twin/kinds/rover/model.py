@@ -82,7 +82,9 @@ class RoverModel(RobotModel):
                 rx, ry = (int(round(v * 1000)) for v in reached)
                 steps = self.steps_of(time_s)
                 moved = int(round(math.hypot(reached[0] - a[0], reached[1] - a[1]) * 1000))
-                return Leg(phase, x0, y0, rx, ry, steps, _mj(energy_j), moved, fail_at=steps - 1), 1.0
+                # The episode is the stretch driven until it stopped: all of it is driven (its time,
+                # energy and way to where it stopped), then it fails there (fail_at: steps done first).
+                return Leg(phase, x0, y0, rx, ry, steps, _mj(energy_j), moved, fail_at=steps), 1.0
             return Leg(phase, x0, y0, x1, y1, self.steps_of(time_s), _mj(energy_j), int(round(length * 1000))), 1.0
         time_s, energy_j, fail_p = drive_surrogate(self.table(), self.tile, a, b, load_g / 1000.0, self.params.max_speed_m_s)
         return Leg(phase, x0, y0, x1, y1, self.steps_of(time_s), _mj(energy_j), int(round(length * 1000))), 1.0 - fail_p
