@@ -141,7 +141,9 @@ def drive(tile: Tile, tasks: list[RoverTask], rate_hz: float = 240.0, max_s: flo
     power tau x omega / efficiency when the motor drives (no regeneration). A rover that has
     finished (any outcome) brakes and stays where it is, an obstacle to the others. The controller
     (and the outcome checks) run every ``control_every`` physics steps, 24 Hz by default, as a
-    rover's would; power is integrated at every step."""
+    rover's would; the joints' power is read at the same rate, after the physics steps, and held
+    over them (the wheel speeds are the controller's, so the power only changes between its steps
+    as the soil's load does)."""
     if every % control_every:
         raise ValueError(f"every: samples are taken at control steps, so every ({every}) must be a multiple of control_every ({control_every})")
     tracks = [Track() for _ in tasks]
@@ -167,12 +169,13 @@ def drive(tile: Tile, tasks: list[RoverTask], rate_hz: float = 240.0, max_s: flo
         progress = [(world.pose(r)[0], 0.0) for r in rovers]
         steps = int(max_s * rate_hz)
         k = 0
-        for k in range(steps):
+        # Between control steps the world only steps: the bare loop's cost, nothing around it.
+        for k in range(0, steps, control_every):
             if not any(active):
                 break
             t = k * world.dt
             for i, (task, rover, track) in enumerate(zip(tasks, rovers, tracks)):
-                if not active[i] or k % control_every:
+                if not active[i]:
                     continue
                 pos, _, tilt = world.pose(rover)
                 outcome = _rover_outcome(tile, task, pos, tilt, target, i, progress, t, stuck_s, reach_m)
@@ -192,14 +195,16 @@ def drive(tile: Tile, tasks: list[RoverTask], rate_hz: float = 240.0, max_s: flo
                 speeds = [task.body.max_wheel_speed_rad_s * max(-1.0, min(1.0, forward - (1.0 if name.endswith("left") else -1.0) * turn * 0.5)) for name in WHEELS]
                 p.setJointMotorControlArray(rover, joints[i], p.VELOCITY_CONTROL, targetVelocities=speeds, forces=[task.body.motor_torque_nm] * len(joints[i]), physicsClientId=c)
                 if k % every == 0:
-                    track.sample(t, pos, tilt, track.power_w[-1] if track.power_w else task.body.hotel_w)
-            world.step()
+                    track.sample(t, pos, tilt, task.body.hotel_w)
+            block = min(control_every, steps - k)
+            for _ in range(block):
+                p.stepSimulation(physicsClientId=c)
             for i, (task, rover, track) in enumerate(zip(tasks, rovers, tracks)):
                 if active[i]:
                     states = p.getJointStates(rover, joints[i], physicsClientId=c)
                     shaft = sum(max(0.0, st[1] * st[3]) for st in states)  # omega x applied torque, driving only
                     power = task.body.hotel_w + shaft / task.body.drive_efficiency
-                    track.energy_j += power * world.dt
+                    track.energy_j += power * world.dt * block
                     if k % every == 0:
                         track.power_w[-1] = power
         else:
