@@ -133,6 +133,24 @@ def traverse(tile: Tile, waypoints: list[tuple[float, float]], body: RoverBody =
     return drive(tile, [RoverTask(tuple(start), tuple(map(tuple, waypoints)), body)], rate_hz, max_s, stuck_s, every, reach_m)[0]
 
 
+def place_rovers(world: World, tasks: list[RoverTask]) -> tuple[list[int], list[list[int]]]:
+    """Each task's rover at its start, facing its first waypoint, just above the ground, its wheels
+    given the regolith's friction and rolling resistance: the bodies and their joints."""
+    p, c = world.p, world.client
+    rovers, joints = [], []
+    for task in tasks:
+        (x0, y0), body = task.start, task.body
+        heading = math.atan2(task.waypoints[0][1] - y0, task.waypoints[0][0] - x0) if task.waypoints else 0.0
+        rover = world.load(rover_urdf(body), (x0, y0, spawn_height(world.tile, x0, y0, body.wheel_radius_m + 0.05)), heading)
+        js = list(range(p.getNumJoints(rover, physicsClientId=c)))
+        for j in js:
+            # Bullet combines rolling friction as this body's times the other's sliding friction (btManifoldResult).
+            p.changeDynamics(rover, j, lateralFriction=REGOLITH_FRICTION, rollingFriction=ROLLING_RESISTANCE * body.wheel_radius_m / REGOLITH_FRICTION, physicsClientId=c)
+        rovers.append(rover)
+        joints.append(js)
+    return rovers, joints
+
+
 def drive(tile: Tile, tasks: list[RoverTask], rate_hz: float = 240.0, max_s: float = 1800.0, stuck_s: float = 20.0, every: int = 30,
           reach_m: float = 0.5, control_every: int = 10) -> list[Track]:
     """Drive a fleet of rovers in one world, all stepped together (they can meet): each at full
@@ -149,17 +167,7 @@ def drive(tile: Tile, tasks: list[RoverTask], rate_hz: float = 240.0, max_s: flo
     tracks = [Track() for _ in tasks]
     with World(tile, rate_hz) as world:
         p, c = world.p, world.client
-        rovers, joints = [], []
-        for task in tasks:
-            (x0, y0), body = task.start, task.body
-            heading = math.atan2(task.waypoints[0][1] - y0, task.waypoints[0][0] - x0) if task.waypoints else 0.0
-            rover = world.load(rover_urdf(body), (x0, y0, spawn_height(tile, x0, y0, body.wheel_radius_m + 0.05)), heading)
-            js = list(range(p.getNumJoints(rover, physicsClientId=c)))
-            for j in js:
-                # Bullet combines rolling friction as this body's times the other's sliding friction (btManifoldResult).
-                p.changeDynamics(rover, j, lateralFriction=REGOLITH_FRICTION, rollingFriction=ROLLING_RESISTANCE * body.wheel_radius_m / REGOLITH_FRICTION, physicsClientId=c)
-            rovers.append(rover)
-            joints.append(js)
+        rovers, joints = place_rovers(world, tasks)
         # Settle on the ground before driving.
         for _ in range(int(rate_hz)):
             world.step()

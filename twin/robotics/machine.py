@@ -32,6 +32,7 @@ same number per sortie.
 """
 from __future__ import annotations
 
+import bisect
 import math
 from dataclasses import dataclass
 from typing import Callable
@@ -145,11 +146,34 @@ class _Series:
         self.speed_m_s, self.battery_mj, self.bin_g = z(), z(np.int64), z(np.int64)
         self.distance_mm, self.used_mj, self.hops = z(np.int64), z(np.int64), z(np.int64)
         self.phase, self.task, self.drawn_w = z(np.int64), z(np.int64), z()
+        # Stretches away, filled together at the end of the window (a sortie's legs are many
+        # and short: one vectorised fill for all of them instead of a dozen array writes each).
+        self.away: list[tuple] = []
 
-
-def _first_true(mask: np.ndarray, start: int) -> int:
-    hit = np.flatnonzero(mask[start:])
-    return start + int(hit[0]) if hit.size else len(mask)
+    def fill_away(self, start_step: int, step_s: int) -> None:
+        """Every recorded stretch of a leg, each step a closed form of the steps since the leg began."""
+        if not self.away:
+            return
+        cols = np.array(self.away, dtype=np.int64).T
+        i, j, leg_start, d, energy, batt0, used0, x0, dx, y0, dy, heading, length, dist0, dig, bin0, data, hops, hops0, phase, task = cols
+        lengths = j - i
+        seg = np.repeat(np.arange(i.size), lengths)
+        at = np.arange(int(lengths.sum()), dtype=np.int64) - np.repeat(np.cumsum(lengths) - lengths, lengths) + i[seg]
+        k = start_step + at - leg_start[seg] + 1
+        dd = d[seg]
+        battery = np.maximum(batt0[seg] - (energy[seg] * k) // dd, 0)
+        self.battery_mj[at] = battery
+        self.used_mj[at] = used0[seg] - battery
+        self.x_mm[at] = x0[seg] + (dx[seg] * k) // dd
+        self.y_mm[at] = y0[seg] + (dy[seg] * k) // dd
+        self.heading_cdeg[at] = heading[seg]
+        self.speed_m_s[at] = (length / 1000.0 / (d * step_s))[seg]
+        self.distance_mm[at] = dist0[seg] + (length[seg] * k) // dd
+        self.bin_g[at] = bin0[seg] + (dig[seg] * k) // dd
+        self.data_bytes[at] = (data[seg] * k) // dd - (data[seg] * (k - 1)) // dd
+        self.hops[at] = hops0[seg] + (hops[seg] * k) // dd
+        self.phase[at], self.task[at] = phase[seg], task[seg]
+        self.away = []
 
 
 def _changes(values: np.ndarray) -> np.ndarray:
@@ -157,9 +181,10 @@ def _changes(values: np.ndarray) -> np.ndarray:
     return np.flatnonzero(values[1:] != values[:-1]) + 1
 
 
-def _next_change(changes: np.ndarray, i: int, n: int) -> int:
-    k = np.searchsorted(changes, i, side="right")
-    return int(changes[k]) if k < changes.size else n
+def _next_change(changes: list[int], i: int, n: int) -> int:
+    """The first of the sorted ``changes`` after step i (n if none)."""
+    k = bisect.bisect_right(changes, i)
+    return changes[k] if k < len(changes) else n
 
 
 def _ceil_div(a: int, b: int) -> int:
@@ -177,7 +202,9 @@ def run(config: Config, state: RobotState, start_step: int, n: int, night: np.nd
     c = config
     out = _Series(n)
     s = state
-    cuts = np.unique(np.concatenate([_changes(night), _changes(powered), _changes(dock_refused)]))
+    # Python lists and bisect: a sortie's few stretches each look up the next change.
+    cuts = np.unique(np.concatenate([_changes(night), _changes(powered), _changes(dock_refused)])).tolist()
+    dusks = np.flatnonzero(night[1:] & ~night[:-1]).tolist()
     i = 0
     while i < n:
         t = start_step + i
@@ -225,7 +252,7 @@ def run(config: Config, state: RobotState, start_step: int, n: int, night: np.nd
         end = min(complete, fail, flat)
         j = min(n, end - start_step)
         if s.phase in (OUTBOUND, WORKING):
-            j = min(j, _first_true(night, i))  # it turns home at sunset
+            j = min(j, _next_change(dusks, i - 1, n) + 1)  # it turns home at sunset (night[i] is day here)
         s = _away(out, s, leg, i, j, start_step, c)
         i = j
         if start_step + i == end:
@@ -237,6 +264,7 @@ def run(config: Config, state: RobotState, start_step: int, n: int, night: np.nd
                 s = _start_leg(_set(s, phase=RECOVERING, legs=(rec, back), failures=s.failures + 1), end)
             else:
                 s = _next_leg(s, end)
+    out.fill_away(start_step, c.step_s)
     return out, s
 
 
@@ -349,28 +377,18 @@ def _next_leg(s: RobotState, t: int) -> RobotState:
 
 
 def _away(out, s: RobotState, leg: Leg, i: int, j: int, start_step: int, c: Config) -> RobotState:
-    """Steps [i, j) of the current leg, each a closed form of the steps since the leg began."""
-    d = leg.steps
-    k = np.arange(start_step + i - s.leg_start + 1, start_step + j - s.leg_start + 1, dtype=np.int64)
-    battery = s.leg_battery_mj - (leg.energy_mj * k) // d
-    battery = np.maximum(battery, 0)
-    out.battery_mj[i:j] = battery
-    out.x_mm[i:j] = leg.x0 + ((leg.x1 - leg.x0) * k) // d
-    out.y_mm[i:j] = leg.y0 + ((leg.y1 - leg.y0) * k) // d
-    out.heading_cdeg[i:j] = s.heading_cdeg
-    out.speed_m_s[i:j] = leg.length_mm / 1000.0 / (d * c.step_s)
-    out.distance_mm[i:j] = s.leg_distance_mm + (leg.length_mm * k) // d
-    out.bin_g[i:j] = s.leg_bin_g + (leg.dig_g * k) // d
-    data = s.leg_data_bytes + (leg.data_bytes * k) // d
-    before = np.concatenate([[s.data_bytes], data[:-1]])
-    out.data_bytes[i:j] = data - before
-    out.hops[i:j] = s.leg_hops + (leg.hops * k) // d
-    out.used_mj[i:j] = s.used_mj + (s.battery_mj - battery)
-    out.phase[i:j], out.task[i:j] = leg.phase, s.task
+    """Steps [i, j) of the current leg, each a closed form of the steps since the leg began: the
+    state at j here, the steps' telemetry recorded for ``_Series.fill_away``."""
     if j == i:
         return s
+    d = leg.steps
+    dx, dy = leg.x1 - leg.x0, leg.y1 - leg.y0
+    out.away.append((i, j, s.leg_start, d, leg.energy_mj, s.leg_battery_mj, s.used_mj + s.battery_mj, leg.x0, dx, leg.y0, dy, s.heading_cdeg,
+                     leg.length_mm, s.leg_distance_mm, leg.dig_g, s.leg_bin_g, leg.data_bytes, leg.hops, s.leg_hops, leg.phase, s.task))
+    k = start_step + j - s.leg_start
+    battery = max(s.leg_battery_mj - (leg.energy_mj * k) // d, 0)
     available = (j - i) if leg.phase != RECOVERING else 0
-    return _set(s, battery_mj=int(battery[-1]), used_mj=s.used_mj + s.battery_mj - int(battery[-1]), x_mm=int(out.x_mm[j - 1]), y_mm=int(out.y_mm[j - 1]),
-                   distance_mm=int(out.distance_mm[j - 1]), bin_g=int(out.bin_g[j - 1]), data_bytes=int(data[-1]), hops=int(out.hops[j - 1]),
-                   landed_steps=s.landed_steps + j - i, available_steps=s.available_steps + available)
-
+    return _set(s, battery_mj=battery, used_mj=s.used_mj + s.battery_mj - battery, x_mm=leg.x0 + (dx * k) // d, y_mm=leg.y0 + (dy * k) // d,
+                distance_mm=s.leg_distance_mm + (leg.length_mm * k) // d, bin_g=s.leg_bin_g + (leg.dig_g * k) // d,
+                data_bytes=s.leg_data_bytes + (leg.data_bytes * k) // d, hops=s.leg_hops + (leg.hops * k) // d,
+                landed_steps=s.landed_steps + j - i, available_steps=s.available_steps + available)

@@ -413,11 +413,14 @@ class IsruModel(Model):
                     warm = self.warmup_total
                 f = dict(stock=st, acc=a, tank=tk, short=sh, p=np.zeros(h, np.int64), work=np.full(h, work_ug, np.int64), hw=hw)
             else:
-                f = None
-                for mode in ("full", "starved", "tank", "exact"):
-                    k, f = self._produce(mode, stock_g, tank_g, work_ug, d, off)
-                    if k > 0:
-                        break
+                # A regime holds for k > 0 steps exactly when its first step is the rule's, known
+                # from scalars: only that regime's stretch is computed.
+                q, y, cap_t = self.q_ug, self.yield_ppm, self.tank_cap_g
+                hw0 = stock_g > 0 and tank_g < cap_t
+                w1 = min(work_ug + q, (_ceil_div(work_ug, y) + stock_g) * y, (work_ug // UG_PER_G + cap_t - tank_g) * UG_PER_G) if hw0 else work_ug
+                firsts = {"full": work_ug + q, "starved": work_ug + y * stock_g, "tank": work_ug + UG_PER_G * (cap_t - tank_g)}
+                mode = next((m for m, w in firsts.items() if w == w1), "exact")
+                k, f = self._produce(mode, stock_g, tank_g, work_ug, d, off)
                 assert k > 0
             code[s:s + k] = np.where(f["hw"][:k], 2, 1)
             stock[s:s + k] = f["stock"][:k]
