@@ -20,22 +20,41 @@ def bearer(token: str) -> tuple[tuple[str, str], ...]:
     return (("authorization", f"Bearer {token}"),)
 
 
+def _denial(code: grpc.StatusCode, message: str) -> grpc.RpcMethodHandler:
+    async def deny(request, context):
+        await context.abort(code, message)
+
+    return grpc.unary_unary_rpc_method_handler(deny)
+
+
 class TokenInterceptor(grpc.aio.ServerInterceptor):
-    def __init__(self, token: str, mutating: frozenset[str]):
+    """``token`` may do anything; ``read_token`` (optional) only what is not ``mutating``
+    (PERMISSION_DENIED otherwise); with ``protect_reads`` a call without either is refused,
+    health and reflection excepted (so tools can still find the services)."""
+
+    OPEN = ("/grpc.health.v1.Health/", "/grpc.reflection.")
+
+    def __init__(self, token: str, mutating: frozenset[str], read_token: str | None = None, protect_reads: bool = False):
         self._expected = f"Bearer {token}".encode()
+        self._read = None if not read_token else f"Bearer {read_token}".encode()
         self._mutating = mutating
-
-        async def deny(request, context):
-            await context.abort(grpc.StatusCode.UNAUTHENTICATED, "this RPC changes the twin: send metadata 'authorization: Bearer <token>'")
-
-        self._deny = grpc.unary_unary_rpc_method_handler(deny)
+        self._protect_reads = protect_reads
+        self._deny = _denial(grpc.StatusCode.UNAUTHENTICATED, "this RPC changes the twin: send metadata 'authorization: Bearer <token>' (the serve's ILRS_TWIN_TOKEN)")
+        self._deny_read = _denial(grpc.StatusCode.UNAUTHENTICATED, "this server protects reads: send metadata 'authorization: Bearer <token>' (a read or full token)")
+        self._read_only = _denial(grpc.StatusCode.PERMISSION_DENIED, "this token may only read; this RPC changes the twin and needs the full token")
 
     async def intercept_service(self, continuation, details):
         metadata = dict(details.invocation_metadata or ())
-        if hmac.compare_digest(str(metadata.get("authorization", "")).encode(), self._expected):
+        sent = str(metadata.get("authorization", "")).encode()
+        if hmac.compare_digest(sent, self._expected):
             return await continuation(details)
-        if details.method in self._mutating:
+        if self._read is not None and hmac.compare_digest(sent, self._read):
+            if details.method in self._mutating:
+                return self._read_only
+        elif details.method in self._mutating:
             return self._deny
+        elif self._protect_reads and not details.method.startswith(self.OPEN):
+            return self._deny_read
         handler = await continuation(details)
         return None if handler is None else _size_limited(handler, details.method)
 

@@ -100,6 +100,10 @@ class Server:
     def __init__(self, loop: asyncio.AbstractEventLoop, server: grpc.aio.Server, thread: threading.Thread):
         self._loop, self._server, self._thread = loop, server, thread
 
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        return self._loop
+
     def stop(self, grace: float | None = None) -> None:
         if self._loop.is_closed():
             return
@@ -110,20 +114,26 @@ class Server:
 
 
 def start(add_services: Callable[[grpc.aio.Server], Iterable[str]], token: str, mutating: frozenset[str],
-          bind: str = "127.0.0.1", port: int = 0, options=()) -> tuple[Server, int]:
+          bind: str = "127.0.0.1", port: int = 0, options=(), read_token: str | None = None, protect_reads: bool = False,
+          tls: tuple[bytes, bytes] | None = None) -> tuple[Server, int]:
     """Start a server with the services ``add_services`` registers (it returns their names),
-    health and reflection; returns it and the port it got (0 asks the OS for a free one)."""
+    health and reflection; returns it and the port it got (0 asks the OS for a free one).
+    ``tls``: (certificate chain, private key) in PEM to serve TLS instead of plaintext."""
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_forever, name="grpc-server-loop", daemon=True)
     thread.start()
 
     async def begin():
-        server = grpc.aio.server(interceptors=[TokenInterceptor(token, mutating)], options=list(options))
+        server = grpc.aio.server(interceptors=[TokenInterceptor(token, mutating, read_token, protect_reads)], options=list(options))
         names = tuple(add_services(server))
         health = HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(health, server)
         _add_reflection(server, (*names, HEALTH, reflection.SERVICE_NAME, REFLECTION_V1))
-        bound = server.add_insecure_port(f"{bind}:{port}")
+        address = f"[{bind}]:{port}" if ":" in bind else f"{bind}:{port}"
+        if tls is None:
+            bound = server.add_insecure_port(address)
+        else:
+            bound = server.add_secure_port(address, grpc.ssl_server_credentials([(tls[1], tls[0])]))
         if bound == 0:
             raise OSError(f"could not bind {bind}:{port}")
         await server.start()

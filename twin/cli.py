@@ -1,6 +1,11 @@
 """ilrs-twin: run ILRS station scenarios, list model kinds and built-in scenarios, print lunar ephemerides and horizons."""
 from __future__ import annotations
 
+if __name__ == "__main__":  # python -m twin.cli: run the module proper, so that twin.cli_live imports the same one
+    from twin.cli import main
+
+    raise SystemExit(main())
+
 import csv
 import json
 import math
@@ -215,7 +220,9 @@ def _local_cpus() -> int:
         return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
-def _check_actor_cpus(actor_cpus: float, instances: int, address: Optional[str]) -> None:
+def _check_actor_cpus(actor_cpus: Optional[float], instances: int, address: Optional[str]) -> None:
+    if actor_cpus is None:
+        return  # the runtime shares the cluster's CPUs out
     if not math.isfinite(actor_cpus) or actor_cpus < 0:
         fail(f"--actor-cpus: {actor_cpus} is not a number of CPUs (0 or more)")
     if address is not None or os.environ.get("RAY_ADDRESS"):
@@ -255,7 +262,7 @@ def run(
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Output folder: telemetry/<subsystem>.parquet, summary.json, scenario.toml. Default: runs/<scenario name>."),
     until: Optional[str] = typer.Option(None, "--until", help="Stop at this UTC instant (ISO 8601) instead of the scenario's end."),
     address: Optional[str] = typer.Option(None, "--address", help="Join this Ray cluster (e.g. ray://head:10001 or auto); default starts a local one."),
-    actor_cpus: float = typer.Option(0.25, "--actor-cpus", help="CPUs Ray reserves for each subsystem actor (all of them together at most the cluster's)."),
+    actor_cpus: Optional[float] = typer.Option(None, "--actor-cpus", help="CPUs Ray reserves for each subsystem actor (all of them together at most the cluster's). Default: 0.25, or the cluster's CPUs shared out among the instances where that is less."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Allow writing into a non-empty output folder (its old run is replaced)."),
     resume: bool = typer.Option(False, "--resume", help="Continue the run in --out from its last complete checkpoint (after a crash, a kill or Ctrl-C)."),
     telemetry_step: Optional[str] = typer.Option(None, "--telemetry-step", help="One telemetry row per this much simulated time (e.g. 1h), aggregated by column kind; sets [telemetry] step."),
@@ -263,43 +270,9 @@ def run(
 ) -> None:
     """Run a scenario and write its telemetry (Parquet), summary.json and the resolved scenario."""
     from twin.run import run as run_scenario
-    from twin.scenario import source_of
 
     runtime = runtime.value
-    spec = _scenario(scenario)
-    if until is not None:
-        spec = _until(spec, until)
-    if telemetry_step is not None:
-        from twin.scenario import ScenarioError
-
-        try:
-            spec = spec.with_values("telemetry", step=telemetry_step)
-        except ScenarioError as exc:
-            fail(f"--telemetry-step: {'; '.join(reason for _, reason in exc.problems)}")
-    default_out = out is None
-    out = out or Path("runs") / spec.scenario.name
-    _check_out(out, default_out)
-    if not math.isfinite(actor_cpus) or actor_cpus < 0:
-        fail(f"--actor-cpus: {actor_cpus} is not a number of CPUs (0 or more)")
-    if runtime == "ray":
-        _check_actor_cpus(actor_cpus, len(spec.modules), address)
-        if address is not None:
-            _check_address(address)
-    if resume and overwrite:
-        fail("--resume and --overwrite: choose one (continue the run in --out, or replace it)")
-    if resume:
-        from twin.run import ResumeError, check_resume
-
-        try:
-            check_resume(spec, out)
-        except ResumeError as exc:
-            fail(str(exc))
-    elif out.is_dir() and any(out.iterdir()) and not overwrite:
-        hint = " or --resume to continue it" if (out / "scenario.toml").exists() and not (out / "summary.json").exists() else ""
-        fail(f"--out: {out} is not empty; choose another folder, pass --overwrite to replace it{hint}")
-
-    for line in spec.warning_lines:
-        typer.echo(f"warning: {source_of(scenario)}: {line}", err=True)
+    spec, out = prepare_run(scenario, out, until, telemetry_step, runtime, address, actor_cpus, overwrite, resume)
     again = f"ilrs-twin run {scenario} --out {out}" + (f" --until {until}" if until else "") + (f" --telemetry-step {telemetry_step}" if telemetry_step else "") + (f" --runtime {runtime}" if runtime != "ray" else "")
     interactive = sys.stderr.isatty() and not quiet
     clock = spec.clock
@@ -347,6 +320,48 @@ def run(
         )
     else:
         typer.echo(json.dumps(summary))
+
+
+def prepare_run(scenario: str, out: Optional[Path], until: Optional[str], telemetry_step: Optional[str], runtime: str, address: Optional[str],
+                actor_cpus: Optional[float], overwrite: bool, resume: bool):
+    """The scenario and output folder of a run (or a serve), every option checked before anything
+    is written; warnings printed."""
+    from twin.scenario import source_of
+
+    spec = _scenario(scenario)
+    if until is not None:
+        spec = _until(spec, until)
+    if telemetry_step is not None:
+        from twin.scenario import ScenarioError
+
+        try:
+            spec = spec.with_values("telemetry", step=telemetry_step)
+        except ScenarioError as exc:
+            fail(f"--telemetry-step: {'; '.join(reason for _, reason in exc.problems)}")
+    default_out = out is None
+    out = out or Path("runs") / spec.scenario.name
+    _check_out(out, default_out)
+    if actor_cpus is not None and (not math.isfinite(actor_cpus) or actor_cpus < 0):
+        fail(f"--actor-cpus: {actor_cpus} is not a number of CPUs (0 or more)")
+    if runtime == "ray":
+        _check_actor_cpus(actor_cpus, len(spec.modules), address)
+        if address is not None:
+            _check_address(address)
+    if resume and overwrite:
+        fail("--resume and --overwrite: choose one (continue the run in --out, or replace it)")
+    if resume:
+        from twin.run import ResumeError, check_resume
+
+        try:
+            check_resume(spec, out)
+        except ResumeError as exc:
+            fail(str(exc))
+    elif out.is_dir() and any(out.iterdir()) and not overwrite:
+        hint = " or --resume to continue it" if (out / "scenario.toml").exists() and not (out / "summary.json").exists() else ""
+        fail(f"--out: {out} is not empty; choose another folder, pass --overwrite to replace it{hint}")
+    for line in spec.warning_lines:
+        typer.echo(f"warning: {source_of(scenario)}: {line}", err=True)
+    return spec, out
 
 
 def make_progress(console=None):
@@ -848,9 +863,13 @@ def kinds_show(kind: str = typer.Argument(..., help="A kind name (see `ilrs-twin
         typer.echo(f"{row['name']:44} {row['default']:>22}  {row['unit']:10} {row['description']}{allowed}{source}")
 
 
+# The live twin's commands live beside (they need the helpers above).
+from twin.cli_live import probe_app, serve  # noqa: E402
+
+app.command()(serve)
+app.add_typer(probe_app, name="probe")
+
+
 def main() -> None:
     app()
 
-
-if __name__ == "__main__":
-    main()

@@ -175,18 +175,24 @@ _UNITS = (
     ("_kwh_per_kg_o2", "kWh/kg"), ("_wt_pct", "wt%"), ("_kg_per_kg_regolith", "kg/kg"), ("_kg_per_day", "kg/d"), ("_per_year", "1/yr"),
     ("_soc_frac", "fraction"), ("_frac", "fraction"), ("_kwh", "kWh"), ("_kwe", "kWe"), ("_kw", "kW"), ("_w", "W"),
     ("_wh", "Wh"), ("_m2", "m^2"), ("_km", "km"), ("_m_s", "m/s"), ("_m", "m"), ("_deg", "deg"), ("_bps", "bit/s"), ("_bytes", "bytes"),
-    ("_kg_per_h", "kg/h"), ("_kg", "kg"), ("_h", "h"), ("_j", "J"),
+    ("_kg_per_h", "kg/h"), ("_kg", "kg"), ("_hours", "h"), ("_h", "h"), ("_j", "J"), ("_count", "count"),
+    ("_temp_k", "K"), ("_s", "s"),
 )
+
+
+def unit_of_name(name: str) -> str:
+    """The unit a name's suffix gives (``storage_soc_frac`` -> fraction), or ""."""
+    for suffix, unit in _UNITS:
+        if name.endswith(suffix):
+            return unit
+    return ""
 
 
 def unit_of(name: str, field) -> str:
     extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
     if "unit" in extra:
         return str(extra["unit"])
-    for suffix, unit in _UNITS:
-        if name.endswith(suffix):
-            return unit
-    return ""
+    return unit_of_name(name)
 
 
 def describe(params: type[BaseModel], prefix: str = "") -> list[dict]:

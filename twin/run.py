@@ -30,7 +30,7 @@ class ResumeError(ValueError):
 
 
 def make_runtime(scenario: Scenario, runtime: str, station: Station | None = None, environment=None, telemetry_dir: Path | None = None,
-                 address: str | None = None, actor_cpus: float = 0.25, on_endpoints=None, max_restarts: int = 3):
+                 address: str | None = None, actor_cpus: float | None = None, on_endpoints=None, max_restarts: int = 3):
     station = station or Station(scenario)
     environment = environment or (lambda: StationEnvironment(scenario, station.models))
     if runtime == "local":
@@ -184,18 +184,21 @@ def run(
     runtime: str = "ray",
     out: Path | None = None,
     address: str | None = None,
-    actor_cpus: float = 0.25,
+    actor_cpus: float | None = None,
     on_progress: Callable[[int], None] | None = None,
     on_ready: Callable[[list[dict]], None] | None = None,
     window_steps: int | None = None,
     resume: bool = False,
     max_restarts: int = 3,
+    drive: Callable[[Conductor, object], None] | None = None,
 ) -> dict:
     """Run ``scenario`` to its end; write telemetry, checkpoints, summary and resolved scenario under ``out``.
 
     ``on_ready`` gets every instance's endpoint (Ray runtime: id, kind, address, pid, node_id)
     once all serve, and again after an actor is restarted; they also go to ``OUT/endpoints.json``.
-    ``resume``: continue ``out`` from its last complete checkpoint.
+    ``resume``: continue ``out`` from its last complete checkpoint. ``drive(conductor, runtime)``
+    advances the conductor to the clock's end (by default in one call; the live twin paces it,
+    pauses it and serves its state between calls).
     """
     t0 = time.perf_counter()
     clock = scenario.clock
@@ -217,7 +220,7 @@ def run(
             # A fresh run (into an empty folder, or over an old one with --overwrite) starts clean.
             for old in (out / "telemetry", out / "checkpoints"):
                 shutil.rmtree(old, ignore_errors=True)
-            for old in (out / "summary.json", out / "endpoints.json"):
+            for old in (out / "summary.json", out / "endpoints.json", out / "events.jsonl"):
                 old.unlink(missing_ok=True)
             atomic_write_text(out / "scenario.toml", scenario.to_toml())
 
@@ -261,7 +264,10 @@ def run(
                     conductor.restore_latest()
                     if on_progress is not None:
                         on_progress(conductor.step)
-            conductor.advance(clock.n_steps)
+            if drive is None:
+                conductor.advance(clock.n_steps)
+            else:
+                drive(conductor, rt)
             conductor.finish()
         except BaseException:
             for handle in rt.handles.values():

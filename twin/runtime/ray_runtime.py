@@ -58,11 +58,16 @@ class SubsystemActor:
         return self.info
 
 
+# CPUs Ray reserves for each subsystem actor unless told: a twin's instances wait on each other
+# most of the time, so four share a CPU.
+DEFAULT_ACTOR_CPUS = 0.25
+
+
 class RayRuntime:
     name = "ray"
 
     def __init__(self, scenario, station, environment, telemetry_dir: Path | None = None, address: str | None = None,
-                 actor_cpus: float = 0.25, max_restarts: int = 3, startup_timeout_s: float = 180.0,
+                 actor_cpus: float | None = None, max_restarts: int = 3, startup_timeout_s: float = 180.0,
                  on_endpoints: Callable[[list[dict]], None] | None = None):
         # ``environment``: the StationEnvironment, or a function that builds it (called while
         # the actors start).
@@ -93,6 +98,8 @@ class RayRuntime:
             self._started_ray = True
         ids = self.station.ids
         have = ray.cluster_resources().get("CPU", 0.0)
+        if self.actor_cpus is None:  # the default: a quarter CPU each, shared out where fewer are there
+            self.actor_cpus = min(DEFAULT_ACTOR_CPUS, have / len(ids))
         need = self.actor_cpus * len(ids)
         if need > have:
             self.__exit__(None, None, None)

@@ -1,0 +1,286 @@
+"""The live twin (twin/live.py) behind its gateway (services/twin_server.py), through the real
+gRPC server and the Python client: state by name, streams, time control, tokens and the audit log;
+a paced, paused and stepped session writes exactly the telemetry of a batch run."""
+from __future__ import annotations
+
+import json
+import sys
+import time
+
+import grpc
+import pyarrow.parquet as pq
+import pytest
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
+
+from services.client import AsyncTwinClient, TwinClient, TwinError
+from services.gen.ilrs.twin.v1 import twin_pb2, twin_pb2_grpc
+from services.twin_server import TwinServicer, serve
+from tests.test_servers import reflect
+from twin.events import EventLog
+from twin.live import LiveTwin
+from twin.run import run
+
+TOKEN, READ_TOKEN = "full-token", "read-token"
+CLI = [sys.executable, "-m", "twin.cli"]
+
+
+@pytest.fixture
+def live(tmp_path, small):
+    """A paused live twin of the small station behind its gateway, and a client with the token."""
+    twin = LiveTwin(small, out=tmp_path / "live", speed=None, paused=True).start()
+    assert twin.ready.wait(60) and twin.error is None
+    server, port, _ = serve(twin, TOKEN, events=EventLog(tmp_path / "live" / "events.jsonl"), read_token=READ_TOKEN)
+    client = TwinClient(f"127.0.0.1:{port}", token=TOKEN)
+    try:
+        yield twin, client, port
+    finally:
+        client.close()
+        twin.stop(timeout=60)
+        server.stop()
+
+
+def tables(folder):
+    return {path.name: pq.read_table(path) for path in sorted((folder / "telemetry").iterdir())}
+
+
+def test_a_session_paused_stepped_and_paced_writes_the_telemetry_of_a_batch_run(tmp_path, small, live):
+    twin, client, _ = live
+    assert client.clock().step == 0 and client.clock().paused
+    day = 86400 // small.clock.step_s
+    held = client.step_to(ahead_s=86400.0 + 1)  # a part of a step counts as the whole step
+    assert held.hold_at_step == day + 1
+    deadline = time.monotonic() + 60
+    while not client.clock().paused:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert client.clock().step == day + 1  # exactly there, not at a window's end
+    client.set_speed(2 * 86400.0)  # two simulated days a wall second: paced advances of one day
+    client.resume()
+    time.sleep(1.2)
+    client.pause()
+    paced = client.clock().step
+    assert day + 1 < paced < small.clock.n_steps
+    client.set_speed(None)
+    client.resume()
+    assert twin.wait(120) and twin.error is None
+    assert client.clock().finished
+    batch = tmp_path / "batch"
+    run(small, runtime="local", out=batch)
+    live_tables, batch_tables = tables(tmp_path / "live"), tables(batch)
+    assert live_tables.keys() == batch_tables.keys()
+    for name, table in live_tables.items():
+        assert table.equals(batch_tables[name]), name
+    events = EventLog(tmp_path / "live" / "events.jsonl").read()
+    assert [e["action"] for e in events] == ["step_to", "set_speed", "resume", "pause", "set_speed", "resume"]
+    assert events[0]["request"] == {"step": day + 1} and events[1]["request"] == {"speed": 2 * 86400.0} and events[4]["request"] == {"speed": "max"}
+    assert all(e["caller"].startswith("ipv4:127.0.0.1:") for e in events)
+
+
+def test_subsystems_list_every_instance_with_variables_and_units(small, live):
+    _, client, _ = live
+    listed = {s["id"]: s for s in client.subsystems()}
+    assert set(listed) == set(small.modules)
+    units = {v["name"]: v["unit"] for s in listed.values() for v in s["variables"]}
+    assert units["energy.storage_soc_frac"] == "fraction" and units["isru.o2_tank_kg"] == "kg"
+    assert listed["energy"]["kind"] == "energy" and listed["energy"]["summary"]
+    assert listed["energy"]["endpoint"] == ""  # local runtime: inside the gateway's process
+
+
+def test_state_by_instance_and_by_variable_name(small, live):
+    _, client, _ = live
+    step, at, values = client.state(["energy.storage_soc_frac", "isru.o2_tank_kg"])
+    assert step == 0 and at.timestamp() == small.clock.start_unix_s
+    assert values == {"energy.storage_soc_frac": 0.6, "isru.o2_tank_kg": 0.0}  # the small station's initial_soc_frac, an empty tank
+    everything = client.get()
+    assert {name.split(".")[0] for name in everything} == set(small.modules)
+    assert client.get("energy") == {k: v for k, v in everything.items() if k.startswith("energy.")}
+
+
+@pytest.mark.parametrize("name, code, field", [
+    ("nope", grpc.StatusCode.NOT_FOUND, None),
+    ("energy.nope", grpc.StatusCode.NOT_FOUND, None),
+    ("", grpc.StatusCode.INVALID_ARGUMENT, "names[0]"),
+    ("energy.\x00", grpc.StatusCode.INVALID_ARGUMENT, "names[0]"),
+])
+def test_unknown_or_malformed_names_get_a_canonical_status_with_details(live, name, code, field):
+    _, _, port = live
+    with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+        stub = twin_pb2_grpc.TwinServiceStub(channel)
+        with pytest.raises(grpc.RpcError) as refused:
+            stub.GetState(twin_pb2.TwinServiceGetStateRequest(names=[name]), timeout=10)
+    assert refused.value.code() == code
+    status = rpc_status.from_call(refused.value)
+    if field is not None:
+        detail = error_details_pb2.BadRequest()
+        assert status.details[0].Unpack(detail) and detail.field_violations[0].field == field
+    else:
+        detail = error_details_pb2.ResourceInfo()
+        assert status.details[0].Unpack(detail) and detail.resource_name == name
+
+
+@pytest.mark.parametrize("token, code", [(None, grpc.StatusCode.UNAUTHENTICATED), ("wrong", grpc.StatusCode.UNAUTHENTICATED),
+                                         (READ_TOKEN, grpc.StatusCode.PERMISSION_DENIED)])
+def test_mutation_needs_the_full_token_and_a_refusal_changes_nothing(tmp_path, live, token, code):
+    twin, _, port = live
+    before = twin.clock_state()
+    with TwinClient(f"127.0.0.1:{port}", token=token or "") as other:
+        assert other.clock().step == before.step  # reads are open
+        for call in (other.resume, lambda: other.set_speed(10.0), lambda: other.step_to(ahead_s=3600.0), other.pause):
+            with pytest.raises(TwinError) as refused:
+                call()
+            assert refused.value.code == code
+    assert twin.clock_state() == before
+    assert not (tmp_path / "live" / "events.jsonl").exists()
+
+
+@pytest.mark.parametrize("request_, field", [
+    (twin_pb2.SetSpeedRequest(speed=float("nan")), "speed"), (twin_pb2.SetSpeedRequest(speed=-1.0), "speed"),
+    (twin_pb2.SetSpeedRequest(speed=1e300), "speed"), (twin_pb2.SetSpeedRequest(), "pace"),
+    (twin_pb2.StepToRequest(), "target"), (twin_pb2.StepToRequest(time={"seconds": 0}), "time"),
+    (twin_pb2.StepToRequest(time={"seconds": 2**40}), "time"),
+])
+def test_bad_time_control_is_invalid_argument_and_changes_nothing(tmp_path, live, request_, field):
+    twin, _, port = live
+    before = twin.clock_state()
+    method = "SetSpeed" if isinstance(request_, twin_pb2.SetSpeedRequest) else "StepTo"
+    with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+        stub = twin_pb2_grpc.TwinServiceStub(channel)
+        with pytest.raises(grpc.RpcError) as refused:
+            getattr(stub, method)(request_, timeout=10, metadata=(("authorization", f"Bearer {TOKEN}"),))
+    assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    detail = error_details_pb2.BadRequest()
+    assert rpc_status.from_call(refused.value).details[0].Unpack(detail) and detail.field_violations[0].field == field
+    assert twin.clock_state() == before
+    assert not (tmp_path / "live" / "events.jsonl").exists()
+
+
+def test_watch_streams_every_so_much_simulated_time_to_the_end(small, live):
+    twin, client, _ = live
+    client.set_speed(None)
+    client.resume()
+    updates = list(client.watch(["energy.storage_soc_frac"], every_s=86400.0, timeout_s=120))
+    assert updates[0].step == 0 and updates[-1].finished and updates[-1].step == small.clock.n_steps
+    gaps = [b.step - a.step for a, b in zip(updates[:-1], updates[1:-1])]
+    assert gaps and min(gaps) >= 86400 // small.clock.step_s
+    assert all(set(u.values) == {"energy.storage_soc_frac"} for u in updates)
+    assert twin.wait(60) and twin.error is None
+
+
+def test_the_asyncio_client_reads_and_steps(small, live):
+    import asyncio
+
+    _, _, port = live
+
+    async def session():
+        async with AsyncTwinClient(f"127.0.0.1:{port}", token=TOKEN) as client:
+            values = await client.get(["energy.storage_soc_frac"])
+            clock = await client.step_to(ahead_s=3 * 3600.0)
+            return clock, values
+
+    clock, values = asyncio.run(session())
+    assert clock.hold_at_step == 3 * 3600 // small.clock.step_s and values == {"energy.storage_soc_frac": 0.6}
+
+
+@pytest.mark.parametrize("protocol", ["v1", "v1alpha"])
+def test_the_gateway_answers_reflection_and_health(live, protocol):
+    _, _, port = live
+    with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+        listed = {s.name for s in reflect(channel, protocol, list_services="").list_services_response.service}
+        assert {"ilrs.twin.v1.TwinService", "grpc.health.v1.Health"} <= listed
+        from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+        answer = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(service="ilrs.twin.v1.TwinService"), timeout=10)
+        assert answer.status == health_pb2.HealthCheckResponse.SERVING
+
+
+def test_protected_reads_need_a_token(tmp_path, small):
+    twin = LiveTwin(small, out=tmp_path / "p", speed=None, paused=True).start()
+    assert twin.ready.wait(60)
+    server, port, _ = serve(twin, TOKEN, read_token=READ_TOKEN, protect_reads=True)
+    try:
+        with TwinClient(f"127.0.0.1:{port}", token="") as anonymous, TwinClient(f"127.0.0.1:{port}", token=READ_TOKEN) as reader:
+            with pytest.raises(TwinError) as refused:
+                anonymous.get("energy")
+            assert refused.value.code == grpc.StatusCode.UNAUTHENTICATED
+            assert reader.get("energy.storage_soc_frac") == {"energy.storage_soc_frac": 0.6}
+            with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:  # tools still find the services
+                assert reflect(channel, "v1", list_services="").list_services_response.service
+    finally:
+        twin.stop(timeout=60)
+        server.stop()
+
+
+def test_serve_and_probe_on_the_command_line(tmp_path):
+    """`ilrs-twin serve` in a process of its own, `probe` against it: a token made and saved, reads,
+    a refused mutation without it, then pause and step with it."""
+    import os
+    import socket
+    import subprocess
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    out = tmp_path / "served"
+    env = {k: v for k, v in os.environ.items() if k not in ("ILRS_TWIN_TOKEN", "ILRS_TWIN_ADDRESS")}
+    scenario = tmp_path / "small.toml"
+    from tests.conftest import SMALL
+
+    scenario.write_text(SMALL.format(step="600s", window="2d"))
+    served = subprocess.Popen([*CLI, "serve", str(scenario), "--out", str(out), "--port", str(port), "--paused"],
+                              env=env, stderr=subprocess.PIPE, text=True)
+    probe = lambda *args, token=None: subprocess.run([*CLI, "probe", *args, "--address", f"127.0.0.1:{port}"],  # noqa: E731
+                                                     env={**env, **({"ILRS_TWIN_TOKEN": token} if token else {})}, capture_output=True, text=True, timeout=60)
+    try:
+        deadline = time.monotonic() + 90
+        while probe("clock").returncode != 0:
+            assert time.monotonic() < deadline and served.poll() is None
+            time.sleep(0.5)
+        token = (out / "token").read_text().strip()
+        assert oct((out / "token").stat().st_mode & 0o777) == "0o600"
+        got = probe("get", "energy.storage_soc_frac", "--json")
+        assert got.returncode == 0 and json.loads(got.stdout)["values"] == {"energy.storage_soc_frac": 0.6}
+        refused = probe("step", "6h")
+        assert refused.returncode == 2 and refused.stderr.startswith("error: UNAUTHENTICATED") and len(refused.stderr.splitlines()) == 1
+        stepped = probe("step", "6h", "--json", token=token)
+        assert stepped.returncode == 0 and json.loads(stepped.stdout)["hold_at_step"] == 6 * 3600 // 600
+        bad = probe("speed", "-3", token=token)
+        assert bad.returncode == 2 and "speed" in bad.stderr
+    finally:
+        served.terminate()
+        served.wait(60)
+    assert "export ILRS_TWIN_TOKEN=" in served.stderr.read()
+
+
+def test_probe_without_a_twin_says_so_in_one_line():
+    import subprocess
+
+    with __import__("socket").socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    done = subprocess.run([*CLI, "probe", "clock", "--address", f"127.0.0.1:{port}"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1 and len(done.stderr.splitlines()) == 1 and "no live twin answers" in done.stderr
+
+
+
+def test_a_watcher_that_falls_behind_is_dropped_and_the_twin_does_not_wait(small, live):
+    """The simulation's thread hands frames to the loop without waiting; a watcher whose queue is
+    full is marked dropped (its stream then ends with RESOURCE_EXHAUSTED) and gets nothing more."""
+    import asyncio
+
+    from services.twin_server import _Watcher
+    from twin.live import Frame
+
+    twin, _, _ = live
+    servicer = TwinServicer(twin, None)
+
+    async def fill():
+        watcher = _Watcher(asyncio.Queue(2), every_steps=0, next_step=0)
+        servicer._watchers.add(watcher)
+        for step in range(5):
+            servicer._fanout(Frame(step, small.clock.start_unix_s + step * small.clock.step_s, twin.frame.variables))
+        return watcher
+
+    watcher = asyncio.run(fill())
+    assert watcher.queue.qsize() == 2 and [watcher.queue.get_nowait().step for _ in range(2)] == [0, 1]
+    assert "reads too slowly" in watcher.dropped

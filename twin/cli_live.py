@@ -1,0 +1,358 @@
+"""`ilrs-twin serve` (a live twin behind one gRPC address) and `ilrs-twin probe` (its client)."""
+from __future__ import annotations
+
+import json
+import math
+import os
+import secrets
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from twin.cli import Runtime, fail, prepare_run
+from twin.clock import iso, parse_duration, parse_utc
+
+TOKEN_ENV = "ILRS_TWIN_TOKEN"
+READ_TOKEN_ENV = "ILRS_TWIN_READ_TOKEN"
+ADDRESS_ENV = "ILRS_TWIN_ADDRESS"
+DEFAULT_PORT = 50051
+
+probe_app = typer.Typer(
+    help="Read and steer a live twin (`ilrs-twin serve`): list, get, watch, clock, pause, resume, step, speed. "
+    f"--address or ${ADDRESS_ENV} (default 127.0.0.1:{DEFAULT_PORT}); the token from ${TOKEN_ENV} or --token-file.",
+    no_args_is_help=True,
+)
+
+
+def _speed(text: str, option: str = "--speed") -> Optional[float]:
+    """'max' -> None; a number of simulated seconds per wall second."""
+    if text.strip().lower() == "max":
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        fail(f"{option}: {text!r} is not a number of simulated seconds per wall second (e.g. 3600) or max")
+    if not (math.isfinite(value) and value > 0):
+        fail(f"{option}: {text!r} must be a positive number of simulated seconds per wall second, or max")
+    return value
+
+
+def _read_token(path: Optional[Path], option: str) -> Optional[str]:
+    if path is None:
+        return None
+    try:
+        token = path.read_text().strip()
+    except OSError as exc:
+        fail(f"{option}: cannot read {path}: {exc.strerror or exc}")
+    if not token or any(c.isspace() for c in token) or not token.isprintable():
+        fail(f"{option}: {path} must hold one token (printable, no spaces)")
+    return token
+
+
+def _token(path: Optional[Path], env: str, option: str) -> Optional[str]:
+    return _read_token(path, option) or (os.environ.get(env) or None)
+
+
+# -- serve ------------------------------------------------------------------------------------------
+def serve(
+    scenario: str = typer.Argument(..., help="A built-in scenario name (see `ilrs-twin scenarios`) or a TOML file."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Output folder: telemetry, summary.json and events.jsonl, as in a batch run. Default: runs/<scenario name>."),
+    port: int = typer.Option(DEFAULT_PORT, "--port", "-p", min=0, max=65535, help="The gateway's port (0: any free one, printed)."),
+    bind: str = typer.Option("127.0.0.1", "--bind", help="Address to listen on. Anything but loopback exposes the twin to the network: use a token file and TLS."),
+    speed: str = typer.Option("3600", "--speed", help="Simulated seconds per wall second (3600: an hour a second), or max to run as fast as a batch run."),
+    paused: bool = typer.Option(False, "--paused", help="Start paused (at the scenario's start); `probe resume` or `probe step` sets it going."),
+    hold: bool = typer.Option(False, "--hold", help="Keep serving the final state after the end, until Ctrl-C."),
+    until: Optional[str] = typer.Option(None, "--until", help="Stop at this UTC instant (ISO 8601) instead of the scenario's end."),
+    runtime: Runtime = typer.Option(Runtime.local, "--runtime", "-r", help="local: all instances in this process (the default here); ray: each a Ray actor with its own gRPC endpoint."),
+    address: Optional[str] = typer.Option(None, "--address", help="With --runtime ray: join this Ray cluster."),
+    actor_cpus: Optional[float] = typer.Option(None, "--actor-cpus", help="With --runtime ray: CPUs reserved for each subsystem actor."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Allow writing into a non-empty output folder (its old run is replaced)."),
+    token_file: Optional[Path] = typer.Option(None, "--token-file", help=f"File holding the token mutating calls need (default: ${TOKEN_ENV}; with neither, one is made, printed and saved as OUT/token)."),
+    read_token_file: Optional[Path] = typer.Option(None, "--read-token-file", help=f"File holding a token that may only read (default: ${READ_TOKEN_ENV}); it gets PERMISSION_DENIED on any change."),
+    protect_reads: bool = typer.Option(False, "--protect-reads", help="Reads need a token too (the full or the read token); health and reflection stay open."),
+    tls_cert: Optional[Path] = typer.Option(None, "--tls-cert", help="PEM certificate chain: serve TLS instead of plaintext (with --tls-key)."),
+    tls_key: Optional[Path] = typer.Option(None, "--tls-key", help="PEM private key of --tls-cert."),
+) -> None:
+    """Run a scenario as a live twin behind one gRPC address (TwinService, reflection, health):
+    read and stream its state, pause, step and pace it with `ilrs-twin probe`, grpcurl or any
+    gRPC client. Telemetry and state are those of a batch run of the same scenario."""
+    from services.twin_server import serve as serve_gateway
+    from twin.events import EventLog
+    from twin.live import LiveTwin
+
+    pace = _speed(speed)
+    if (tls_cert is None) != (tls_key is None):
+        fail("--tls-cert and --tls-key: give both, or neither for plaintext")
+    tls = None
+    if tls_cert is not None:
+        try:
+            tls = (tls_cert.read_bytes(), tls_key.read_bytes())
+        except OSError as exc:
+            fail(f"--tls-cert/--tls-key: cannot read {exc.filename}: {exc.strerror}")
+    token = _token(token_file, TOKEN_ENV, "--token-file")
+    read_token = _token(read_token_file, READ_TOKEN_ENV, "--read-token-file")
+    if read_token is not None and read_token == token:
+        fail("--read-token-file: the read token must differ from the full token")
+    spec, out = prepare_run(scenario, out, until, None, runtime.value, address, actor_cpus, overwrite, False)
+    made_token = token is None
+    if made_token:
+        token = secrets.token_urlsafe(24)
+    live = LiveTwin(spec, runtime=runtime.value, out=out, speed=pace, paused=paused, address=address, actor_cpus=actor_cpus)
+    try:
+        server, bound, _ = serve_gateway(live, token, bind=bind, port=port, events=EventLog(out / "events.jsonl"),
+                                         read_token=read_token, protect_reads=protect_reads, tls=tls)
+    except RuntimeError as exc:  # grpc: the address cannot be bound
+        fail(f"--port: cannot listen on {bind}:{port}: {exc}")
+    except Exception as exc:  # grpc raises bare Exceptions for bad TLS material
+        fail(f"--bind/--tls-cert: cannot serve on {bind}:{port}: {exc}")
+    where = f"{bind}:{bound}"
+    say = lambda text: typer.echo(text, err=True)  # noqa: E731
+
+    def interrupted(signum, frame):
+        raise KeyboardInterrupt
+
+    # A service manager stops it with SIGTERM: the same clean stop as Ctrl-C.
+    signal.signal(signal.SIGTERM, interrupted)
+    live.start()
+    if made_token:
+        out.mkdir(parents=True, exist_ok=True)
+        path = out / "token"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(token + "\n")
+        say(f"token for mutating calls (saved in {path}; printed only now): export {TOKEN_ENV}={token}")
+    plain = "" if tls else "-plaintext "
+    say(f"serving {spec.scenario.name} on {where} ({'max speed' if pace is None else f'{pace:g}x'}{', paused' if paused else ''}): "
+        f"ilrs-twin probe --address {where} get | grpcurl {plain}{where} list")
+    try:
+        live.ready.wait()
+        while not live.wait(1.0):
+            pass
+        if live.error is not None:
+            raise live.error
+        summary = live.summary or {}
+        say(f"{spec.scenario.name}: reached {summary.get('end', 'the end')} in {summary.get('wall_s', 0):.1f} s; written to {out}/")
+        if hold:
+            say(f"holding the final state on {where} (Ctrl-C to stop)")
+            while True:
+                time.sleep(3600)
+    except KeyboardInterrupt:
+        live.stop(timeout=60)
+        server.stop(grace=1.0)
+        at = iso(live.clock_state().unix_s(live.frame.step))
+        if (out / "scenario.toml").exists() and not (out / "summary.json").exists():
+            say(f"stopped at {at}; continue the run from its last checkpoint with: ilrs-twin run {scenario} --out {out} --resume")
+        elif not (out / "summary.json").exists():
+            say(f"stopped at {at}, before its first checkpoint: nothing was kept")
+        raise typer.Exit(130)
+    except Exception as exc:
+        server.stop(grace=1.0)
+        from twin.station import StationError
+
+        if isinstance(exc, StationError):
+            fail(f"{exc.field}: {exc.reason}")
+        raise
+    server.stop(grace=1.0)
+
+
+# -- probe ------------------------------------------------------------------------------------------
+ADDRESS = typer.Option(None, "--address", "-a", help=f"The serve's host:port (default ${ADDRESS_ENV} or 127.0.0.1:{DEFAULT_PORT}).")
+AS_JSON = typer.Option(False, "--json", help="One JSON object per answer (per line for watch), for scripts.")
+TOKEN_FILE = typer.Option(None, "--token-file", help=f"File holding the token (default ${TOKEN_ENV}).")
+TLS_CA = typer.Option(None, "--tls-ca", help="PEM of the certificate authority of a TLS serve.")
+
+
+def _client(address: Optional[str], token_file: Optional[Path], tls_ca: Optional[Path], timeout_s: float = 10.0):
+    from services.client import TwinClient
+
+    address = address or os.environ.get(ADDRESS_ENV) or f"127.0.0.1:{DEFAULT_PORT}"
+    host, sep, port = address.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        fail(f"--address: {address!r} is not host:port")
+    ca = None
+    if tls_ca is not None:
+        try:
+            ca = tls_ca.read_bytes()
+        except OSError as exc:
+            fail(f"--tls-ca: cannot read {tls_ca}: {exc.strerror}")
+    return TwinClient(address, token=_token(token_file, TOKEN_ENV, "--token-file") or "", timeout_s=timeout_s, tls_ca=ca)
+
+
+def _call(client, fn, *args, **kwargs):
+    """A refused call is one line naming the status and the server's reason, exit 2 (1 when the
+    twin cannot be reached)."""
+    import grpc
+
+    from services.client import TwinError
+
+    try:
+        return fn(*args, **kwargs)
+    except TwinError as exc:
+        if exc.code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
+            typer.echo(f"error: no live twin answers at {client.address} ({exc.code.name}: {exc.message}); start one with `ilrs-twin serve SCENARIO`", err=True)
+            raise typer.Exit(1)
+        fail(f"{exc.code.name}: {exc.message}")
+    except ValueError as exc:
+        fail(str(exc))
+
+
+def _table(rows: list[tuple[str, str, str]]) -> None:
+    width = max((len(r[0]) for r in rows), default=0)
+    for name, value, unit in rows:
+        typer.echo(f"{name:{width}}  {value:>16}  {unit}")
+
+
+def _units(client) -> dict[str, str]:
+    return {v["name"]: v["unit"] for s in _call(client, client.subsystems) for v in s["variables"]}
+
+
+def _fmt(value: float) -> str:
+    return f"{value:.6g}" if abs(value) < 1e6 or value == int(value) else f"{value:.4e}"
+
+
+def _clock_line(c) -> str:
+    pace = "max speed" if c.speed is None else f"{c.speed:g}x"
+    state = "finished" if c.finished else ("paused" if c.paused else f"running at {pace}")
+    hold = f", holding at step {c.hold_at_step}" if c.hold_at_step >= 0 else ""
+    return f"{c.time:%Y-%m-%dT%H:%M:%SZ} (step {c.step:,} of {c.end_step:,}, {c.step_s} s steps): {state}{hold}"
+
+
+def _clock_json(c) -> dict:
+    return {"step": c.step, "time": iso(c.time.timestamp()), "end_step": c.end_step, "end": iso(c.end.timestamp()), "paused": c.paused,
+            "speed": c.speed, "hold_at_step": c.hold_at_step, "finished": c.finished, "step_s": c.step_s}
+
+
+@probe_app.command("list")
+def probe_list(address: Optional[str] = ADDRESS, as_json: bool = AS_JSON, token_file: Optional[Path] = TOKEN_FILE, tls_ca: Optional[Path] = TLS_CA) -> None:
+    """The twin's subsystems and their variables, with units."""
+    with _client(address, token_file, tls_ca) as client:
+        subsystems = _call(client, client.subsystems)
+    if as_json:
+        typer.echo(json.dumps(subsystems))
+        return
+    for s in subsystems:
+        where = f" at {s['endpoint']}" if s["endpoint"] else ""
+        typer.echo(f"{s['id']} ({s['kind']}{where}): {s['summary']}")
+        for v in s["variables"]:
+            typer.echo(f"  {v['name']:44} {v['unit']:10} {v['description']}")
+
+
+@probe_app.command("get")
+def probe_get(names: Optional[List[str]] = typer.Argument(None, help="Instance ids and <id>.<variable> names; none: every instance."),
+              address: Optional[str] = ADDRESS, as_json: bool = AS_JSON, token_file: Optional[Path] = TOKEN_FILE, tls_ca: Optional[Path] = TLS_CA) -> None:
+    """The current state, stamped with simulation time."""
+    with _client(address, token_file, tls_ca) as client:
+        step, at, values = _call(client, client.state, names or [])
+        units = {} if as_json else _units(client)
+    if as_json:
+        typer.echo(json.dumps({"step": step, "time": iso(at.timestamp()), "values": values}))
+        return
+    typer.echo(f"{at:%Y-%m-%dT%H:%M:%SZ} (step {step:,})")
+    _table([(name, _fmt(value), units.get(name, "")) for name, value in values.items()])
+
+
+@probe_app.command("watch")
+def probe_watch(names: Optional[List[str]] = typer.Argument(None, help="Instance ids and <id>.<variable> names; none: every instance."),
+                every: str = typer.Option("0s", "--every", help="Simulated time between updates (e.g. 10m, 1h, 1d); 0s: every window boundary."),
+                count: int = typer.Option(0, "--count", "-n", min=0, help="Stop after this many updates (0: until the end)."),
+                address: Optional[str] = ADDRESS, as_json: bool = AS_JSON, token_file: Optional[Path] = TOKEN_FILE, tls_ca: Optional[Path] = TLS_CA) -> None:
+    """Stream variables as the simulation moves (one line per update) until its end or Ctrl-C."""
+    try:
+        every_s = parse_duration(every)
+    except ValueError as exc:
+        fail(f"--every: {exc}")
+    if every_s < 0:
+        fail(f"--every: {every} must not be negative")
+    seen = 0
+    with _client(address, token_file, tls_ca) as client:
+        try:
+            for update in _call(client, lambda: list_or_iter(client.watch(names or [], every_s=every_s))):
+                seen += 1
+                if as_json:
+                    typer.echo(json.dumps({"step": update.step, "time": iso(update.time.timestamp()), "values": update.values, "finished": update.finished}))
+                else:
+                    typer.echo(f"{update.time:%Y-%m-%dT%H:%M:%SZ}  " + "  ".join(f"{k}={_fmt(v)}" for k, v in update.values.items()))
+                sys.stdout.flush()
+                if count and seen >= count:
+                    break
+        except KeyboardInterrupt:
+            raise typer.Exit(130)
+
+
+def list_or_iter(iterator):
+    """Start the stream inside ``_call`` so that a refusal at its start reads as one line."""
+    first = next(iterator, None)
+
+    def rest():
+        from services.client import TwinError
+
+        if first is None:
+            return
+        yield first
+        try:
+            yield from iterator
+        except TwinError as exc:
+            fail(f"{exc.code.name}: {exc.message}")
+
+    return rest()
+
+
+@probe_app.command("clock")
+def probe_clock(address: Optional[str] = ADDRESS, as_json: bool = AS_JSON, token_file: Optional[Path] = TOKEN_FILE, tls_ca: Optional[Path] = TLS_CA) -> None:
+    """Simulation time, speed and whether it is paused."""
+    with _client(address, token_file, tls_ca) as client:
+        c = _call(client, client.clock)
+    typer.echo(json.dumps(_clock_json(c)) if as_json else _clock_line(c))
+
+
+def _mutation(name: str, doc: str):
+    def command(address: Optional[str] = ADDRESS, as_json: bool = AS_JSON, token_file: Optional[Path] = TOKEN_FILE, tls_ca: Optional[Path] = TLS_CA) -> None:
+        with _client(address, token_file, tls_ca) as client:
+            c = _call(client, getattr(client, name))
+        typer.echo(json.dumps(_clock_json(c)) if as_json else _clock_line(c))
+
+    command.__doc__ = doc
+    return command
+
+
+probe_app.command("pause")(_mutation("pause", "Pause the simulation at the next window boundary (needs the token)."))
+probe_app.command("resume")(_mutation("resume", "Resume at the current speed (needs the token)."))
+
+
+@probe_app.command("step")
+def probe_step(ahead: Optional[str] = typer.Argument(None, help="How far to run, in simulated time (e.g. 6h, 2d), then pause."),
+               to: Optional[str] = typer.Option(None, "--to", help="Run to this UTC instant (ISO 8601) instead, then pause."),
+               address: Optional[str] = ADDRESS, as_json: bool = AS_JSON, token_file: Optional[Path] = TOKEN_FILE, tls_ca: Optional[Path] = TLS_CA) -> None:
+    """Run ahead by a duration (or to a time) at the current speed, then hold there paused (needs the token)."""
+    if (ahead is None) == (to is None):
+        fail("step: give a duration (e.g. `probe step 6h`) or --to TIME")
+    kwargs = {}
+    if to is not None:
+        try:
+            kwargs["at"] = parse_utc(to)
+        except ValueError as exc:
+            fail(f"--to: {exc}")
+    else:
+        try:
+            kwargs["ahead_s"] = parse_duration(ahead)
+        except ValueError as exc:
+            fail(f"ahead: {exc}")
+        if not kwargs["ahead_s"] > 0:
+            fail(f"ahead: {ahead} must be a positive duration")
+    with _client(address, token_file, tls_ca) as client:
+        c = _call(client, client.step_to, **kwargs)
+    typer.echo(json.dumps(_clock_json(c)) if as_json else _clock_line(c))
+
+
+@probe_app.command("speed")
+def probe_speed(speed: str = typer.Argument(..., help="Simulated seconds per wall second (e.g. 600), or max."),
+                address: Optional[str] = ADDRESS, as_json: bool = AS_JSON, token_file: Optional[Path] = TOKEN_FILE, tls_ca: Optional[Path] = TLS_CA) -> None:
+    """Set the pace (needs the token)."""
+    pace = _speed(speed, "speed")
+    with _client(address, token_file, tls_ca) as client:
+        c = _call(client, client.set_speed, pace)
+    typer.echo(json.dumps(_clock_json(c)) if as_json else _clock_line(c))
