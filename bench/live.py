@@ -9,6 +9,9 @@ Figures (last line, one JSON object):
   energy instance at every window boundary) and 200 GetState calls per second (all variables),
   all from another process; best of two each.
 - sim_slowdown: loaded over alone, minus one (target <= 0.10).
+- sim_slowdown_bare_load: the same with 200 calls per second (no watchers) to a bare grpcio
+  server in the twin's process instead: what the load costs on this machine with no gateway at all
+  (the client's process shares the CPUs).
 - getstate_p50_ms, getstate_p99_ms: GetState latency from that process while the twin runs;
   bare_p50_ms, bare_p99_ms: a bare grpcio unary call returning the same number of bytes (a
   grpc.aio server in the twin's process, no framework), at the same rate in the same run;
@@ -99,7 +102,7 @@ def _bare_server(size: int):
     return base.start(add, "unused", frozenset())
 
 
-def _session(spec, folder: Path, loaded: bool) -> tuple[float, dict]:
+def _session(spec, folder: Path, loaded: bool, bare_load: bool = False) -> tuple[float, dict]:
     from services.twin_server import serve
     from twin.live import LiveTwin
 
@@ -108,6 +111,12 @@ def _session(spec, folder: Path, loaded: bool) -> tuple[float, dict]:
     server, port, _ = serve(live, "bench-token")
     result = {}
     try:
+        if bare_load:  # the same call rate, answered by a bare server in this process: the machine's floor
+            bare, bare_port = _bare_server(2946)
+            queue = mp.get_context("spawn").Queue()
+            load = mp.get_context("spawn").Process(target=_load, args=(0, bare_port, 3600.0, 2946, queue, "bench-token"))
+            load.start()
+            time.sleep(2.0)
         if loaded:
             import grpc
 
@@ -129,10 +138,13 @@ def _session(spec, folder: Path, loaded: bool) -> tuple[float, dict]:
         wall = time.perf_counter() - t0
         if live.error is not None:
             raise live.error
-        if loaded:
+        if loaded or bare_load:
             load.terminate()
             load.join()
+        if loaded:
             result["size"] = size
+        if bare_load:
+            bare.stop()
     finally:
         server.stop()
     return wall, result
@@ -163,17 +175,20 @@ def main() -> int:
     spec = load("quickstart").with_span(parse_utc("2030-01-01T00:00:00Z"), parse_utc(end))
     figures: dict = {"scenario": "quickstart", "end": end, "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"}
     with tempfile.TemporaryDirectory() as tmp:
-        alone, loaded = [], []
+        alone, loaded, floor = [], [], []
         for k in range(2):
             alone.append(_session(spec, Path(tmp) / f"alone-{k}", False)[0])
             wall, info = _session(spec, Path(tmp) / f"loaded-{k}", True)
             loaded.append(wall)
+            floor.append(_session(spec, Path(tmp) / f"floor-{k}", False, bare_load=True)[0])
         size = info["size"]
         print(f"quickstart to {end} at max speed: alone {min(alone):.2f} s, with {WATCHERS} watchers and {GETSTATE_PER_S} GetState/s {min(loaded):.2f} s",
               file=sys.stderr)
         figures["sim_wall_s_alone"] = round(min(alone), 3)
         figures["sim_wall_s_loaded"] = round(min(loaded), 3)
         figures["sim_slowdown"] = round(min(loaded) / min(alone) - 1.0, 3)
+        figures["sim_wall_s_bare_load"] = round(min(floor), 3)
+        figures["sim_slowdown_bare_load"] = round(min(floor) / min(alone) - 1.0, 3)
 
         # Latency: a twin paced slowly enough to run throughout the measurement.
         from services.twin_server import serve

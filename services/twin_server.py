@@ -94,10 +94,25 @@ class TwinServicer(twin_pb2_grpc.TwinServiceServicer):
         self._loop: asyncio.AbstractEventLoop | None = None
         self._watchers: set[_Watcher] = set()
         self._cancel = None
+        self._cache: tuple[Frame | None, dict] = (None, {})
+
+    def _cached(self, frame: Frame, key, build):
+        """One message per frame and request: many clients asking for the same state between two
+        advances share it (the event loop's thread is the only one that calls this)."""
+        if self._cache[0] is not frame:
+            self._cache = (frame, {})
+        messages = self._cache[1]
+        if key not in messages:
+            messages[key] = build()
+        return messages[key]
 
     def attach(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
-        self._cancel = self.live.subscribe(lambda frame: loop.call_soon_threadsafe(self._fanout, frame))
+        def deliver(frame: Frame) -> None:
+            if not loop.is_closed():  # after the gateway stopped, the twin goes on alone
+                loop.call_soon_threadsafe(self._fanout, frame)
+
+        self._cancel = self.live.subscribe(deliver)
 
     # -- reads ----------------------------------------------------------------------------------
     async def _started(self, context) -> None:
@@ -128,12 +143,15 @@ class TwinServicer(twin_pb2_grpc.TwinServiceServicer):
         selection, error = self._selection(request.names, frame)
         if error is not None:
             return await base.abort(context, error)
-        kinds = {s.id: s.kind for s in self.live.subsystems}
-        ids = list(dict.fromkeys([*selection.instances, *(id for id, _ in selection.variables)]))
-        time = _ts(frame.time_unix_s)
-        states = [state_pb2.SubsystemState(subsystem=id, step=frame.step, time=time, variables=frame.variables[id], kind=kinds.get(id, "")) for id in ids]
-        values = {f"{id}.{v}": frame.variables[id][v] for id, v in selection.variables}
-        return twin_pb2.TwinServiceGetStateResponse(step=frame.step, time=time, states=states, values=values)
+        def build():
+            kinds = {s.id: s.kind for s in self.live.subsystems}
+            ids = list(dict.fromkeys([*selection.instances, *(id for id, _ in selection.variables)]))
+            time = _ts(frame.time_unix_s)
+            states = [state_pb2.SubsystemState(subsystem=id, step=frame.step, time=time, variables=frame.variables[id], kind=kinds.get(id, "")) for id in ids]
+            values = {f"{id}.{v}": frame.variables[id][v] for id, v in selection.variables}
+            return twin_pb2.TwinServiceGetStateResponse(step=frame.step, time=time, states=states, values=values)
+
+        return self._cached(frame, ("state", tuple(request.names)), build)
 
     async def GetClock(self, request, context):
         return twin_pb2.GetClockResponse(clock=clock_message(self.live.clock_state()))
@@ -169,7 +187,8 @@ class TwinServicer(twin_pb2_grpc.TwinServiceServicer):
                 frame = await watcher.queue.get()
                 if watcher.dropped:
                     return await base.abort(context, resource_exhausted(watcher.dropped))
-                update = twin_pb2.WatchResponse(step=frame.step, time=_ts(frame.time_unix_s), values=selection.values(frame), finished=frame.finished)
+                update = self._cached(frame, ("watch", tuple(request.names)), lambda: twin_pb2.WatchResponse(
+                    step=frame.step, time=_ts(frame.time_unix_s), values=selection.values(frame), finished=frame.finished))
                 try:
                     await asyncio.wait_for(context.write(update), WRITE_TIMEOUT_S)
                 except asyncio.TimeoutError:

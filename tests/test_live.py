@@ -284,3 +284,26 @@ def test_a_watcher_that_falls_behind_is_dropped_and_the_twin_does_not_wait(small
     watcher = asyncio.run(fill())
     assert watcher.queue.qsize() == 2 and [watcher.queue.get_nowait().step for _ in range(2)] == [0, 1]
     assert "reads too slowly" in watcher.dropped
+
+
+def test_with_the_ray_runtime_each_subsystem_lists_its_own_endpoint(tmp_path, small, ray_cluster):
+    twin = LiveTwin(small, runtime="ray", out=tmp_path / "ray", speed=None, paused=True).start()
+    try:
+        assert twin.ready.wait(180) and twin.error is None
+        server, port, _ = serve(twin, TOKEN)
+        try:
+            with TwinClient(f"127.0.0.1:{port}", token=TOKEN) as client:
+                listed = client.subsystems()
+                assert {s["id"] for s in listed} == set(small.modules)
+                assert all(s["endpoint"].startswith("127.0.0.1:") for s in listed)
+                assert client.get("energy.storage_soc_frac") == {"energy.storage_soc_frac": 0.6}
+                client.step_to(ahead_s=86400.0)
+                deadline = time.monotonic() + 60
+                while not client.clock().paused:
+                    assert time.monotonic() < deadline
+                    time.sleep(0.05)
+                assert client.clock().step == 86400 // small.clock.step_s
+        finally:
+            server.stop()
+    finally:
+        twin.stop(timeout=60)

@@ -12,6 +12,7 @@ telemetry, so pacing and pausing never change a result.
 """
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from dataclasses import dataclass, field
@@ -19,6 +20,8 @@ from pathlib import Path
 from typing import Callable
 
 from twin.params import unit_of_name
+
+log = logging.getLogger(__name__)
 
 TICK_S = 0.5
 # At --speed max, the steps of one advance, in scenario windows (state is published after each).
@@ -185,7 +188,10 @@ class LiveTwin:
         with self._cond:
             listeners = list(self._control.listeners)
         for listener in listeners:
-            listener(frame)
+            try:
+                listener(frame)
+            except Exception:  # an observer's failure never stops the simulation
+                log.exception("live twin: a state listener failed at step %d", frame.step)
 
     def _frame(self, conductor) -> Frame:
         step = conductor.step
