@@ -47,7 +47,8 @@ class TokenInterceptor(grpc.aio.ServerInterceptor):
         metadata = dict(details.invocation_metadata or ())
         sent = str(metadata.get("authorization", "")).encode()
         if hmac.compare_digest(sent, self._expected):
-            return await continuation(details)
+            handler = await continuation(details)
+            return None if handler is None else _checked(handler, details.method, None)
         if self._read is not None and hmac.compare_digest(sent, self._read):
             if details.method in self._mutating:
                 return self._read_only
@@ -56,7 +57,7 @@ class TokenInterceptor(grpc.aio.ServerInterceptor):
         elif self._protect_reads and not details.method.startswith(self.OPEN):
             return self._deny_read
         handler = await continuation(details)
-        return None if handler is None else _size_limited(handler, details.method)
+        return None if handler is None else _checked(handler, details.method, ANONYMOUS_LIMIT)
 
 
 async def _refuse(context, method: str, size: int) -> None:
@@ -66,17 +67,28 @@ async def _refuse(context, method: str, size: int) -> None:
     )
 
 
-def _size_limited(handler: grpc.RpcMethodHandler, method: str) -> grpc.RpcMethodHandler:
-    """The same handler, refusing any request message over the anonymous limit before it is parsed."""
-    parse = handler.request_deserializer or (lambda raw: raw)
+async def _undecodable(context, method: str, error: Exception) -> None:
+    await context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"request: not a valid request message for {method} ({error})")
+
+
+def _checked(handler: grpc.RpcMethodHandler, method: str, limit: int | None) -> grpc.RpcMethodHandler:
+    """The same handler, refusing a request message over ``limit`` bytes before it is parsed, and
+    one that does not parse with INVALID_ARGUMENT (grpc would answer UNKNOWN or INTERNAL)."""
+    deserialize = handler.request_deserializer or (lambda raw: raw)
+
+    async def parse_in(raw, context):
+        try:
+            return deserialize(raw)
+        except Exception as exc:  # protobuf's DecodeError, or a deserializer's own failure
+            await _undecodable(context, method, exc)
     if handler.request_streaming:
         original = handler.stream_stream or handler.stream_unary
 
         async def checked(raw_iterator, context):
             async for raw in raw_iterator:
-                if len(raw) > ANONYMOUS_LIMIT:
+                if limit is not None and len(raw) > limit:
                     await _refuse(context, method, len(raw))
-                yield parse(raw)
+                yield await parse_in(raw, context)
 
         async def request(raw_iterator, context):
             return checked(raw_iterator, context)
@@ -84,9 +96,9 @@ def _size_limited(handler: grpc.RpcMethodHandler, method: str) -> grpc.RpcMethod
         original = handler.unary_unary or handler.unary_stream
 
         async def request(raw, context):
-            if len(raw) > ANONYMOUS_LIMIT:
+            if limit is not None and len(raw) > limit:
                 await _refuse(context, method, len(raw))
-            return parse(raw)
+            return await parse_in(raw, context)
 
     # grpc.aio tells streaming behaviours from the function's kind: keep the original's.
     if inspect.isasyncgenfunction(original):

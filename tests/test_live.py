@@ -12,11 +12,13 @@ import pyarrow.parquet as pq
 import pytest
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from services.client import AsyncTwinClient, TwinClient, TwinError
 from services.gen.ilrs.twin.v1 import twin_pb2, twin_pb2_grpc
 from services.twin_server import TwinServicer, serve
-from tests.test_servers import reflect
+from test_servers import reflect
 from twin.events import EventLog
 from twin.live import LiveTwin
 from twin.run import run
@@ -224,7 +226,7 @@ def test_serve_and_probe_on_the_command_line(tmp_path):
     out = tmp_path / "served"
     env = {k: v for k, v in os.environ.items() if k not in ("ILRS_TWIN_TOKEN", "ILRS_TWIN_ADDRESS")}
     scenario = tmp_path / "small.toml"
-    from tests.conftest import SMALL
+    from conftest import SMALL
 
     scenario.write_text(SMALL.format(step="600s", window="2d"))
     served = subprocess.Popen([*CLI, "serve", str(scenario), "--out", str(out), "--port", str(port), "--paused"],
@@ -307,3 +309,44 @@ def test_with_the_ray_runtime_each_subsystem_lists_its_own_endpoint(tmp_path, sm
             server.stop()
     finally:
         twin.stop(timeout=60)
+
+
+METHODS = [m.name for m in twin_pb2.DESCRIPTOR.services_by_name["TwinService"].methods]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(method=st.sampled_from(METHODS), payload=st.binary(max_size=512), authorised=st.booleans())
+def test_random_bytes_to_any_method_get_a_proper_status(live, method, payload, authorised):
+    """Garbage, truncated or mistyped messages: every call ends with a canonical status (never
+    UNKNOWN or INTERNAL), or an answer where the bytes happen to parse; a mutation without the
+    token changes nothing; the server keeps serving."""
+    twin, _, port = live
+    mutating = method in ("Pause", "Resume", "StepTo", "SetSpeed")
+    before = twin.clock_state()
+    metadata = (("authorization", f"Bearer {TOKEN}"),) if authorised else ()
+    with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+        call = (channel.unary_stream if method == "Watch" else channel.unary_unary)(f"/ilrs.twin.v1.TwinService/{method}")
+        try:
+            answer = call(payload, timeout=5, metadata=metadata)
+            if method == "Watch":
+                next(iter(answer))
+        except grpc.RpcError as exc:
+            assert exc.code() not in (grpc.StatusCode.UNKNOWN, grpc.StatusCode.INTERNAL), (method, payload, exc.details())
+        if mutating and not authorised:
+            now = twin.clock_state()
+            assert (now.paused, now.speed, now.hold_at_step) == (before.paused, before.speed, before.hold_at_step)
+        assert twin_pb2_grpc.TwinServiceStub(channel).GetClock(twin_pb2.GetClockRequest(), timeout=5).clock.end_step == twin.clock.n_steps
+
+
+def test_garbage_on_the_port_leaves_the_gateway_serving(live):
+    import socket
+
+    twin, client, port = live
+    for junk in (b"\x00" * 64, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", bytes(range(256)) * 8, b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + b"\xff" * 100):
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as raw:
+            raw.sendall(junk)
+            try:
+                raw.recv(1024)
+            except OSError:
+                pass
+    assert client.clock().end_step == twin.clock.n_steps and client.get("energy.storage_soc_frac") == {"energy.storage_soc_frac": 0.6}
