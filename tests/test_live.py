@@ -350,3 +350,22 @@ def test_garbage_on_the_port_leaves_the_gateway_serving(live):
             except OSError:
                 pass
     assert client.clock().end_step == twin.clock.n_steps and client.get("energy.storage_soc_frac") == {"energy.storage_soc_frac": 0.6}
+
+
+def test_a_cancelled_watch_releases_its_place(tmp_path, small):
+    twin = LiveTwin(small, out=tmp_path / "c", speed=None, paused=True).start()
+    assert twin.ready.wait(60)
+    server, port, servicer = serve(twin, TOKEN)
+    try:
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+            stream = twin_pb2_grpc.TwinServiceStub(channel).Watch(twin_pb2.WatchRequest(names=["energy"]), timeout=30)
+            assert next(stream).step == 0
+            assert len(servicer._watchers) == 1
+            stream.cancel()
+            deadline = time.monotonic() + 10
+            while servicer._watchers:
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+    finally:
+        twin.stop(timeout=60)
+        server.stop()
