@@ -369,3 +369,25 @@ def test_a_cancelled_watch_releases_its_place(tmp_path, small):
     finally:
         twin.stop(timeout=60)
         server.stop()
+
+
+@pytest.mark.parametrize("args, field", [
+    (["--speed", "-1"], "--speed"), (["--speed", "fast"], "--speed"), (["--bind", "999.1.1.1"], "--bind"),
+    (["--tls-cert", "cert.pem"], "--tls-cert"), (["--token-file", "missing-token"], "--token-file"), (None, "--port"),
+])
+def test_bad_serve_options_exit_2_in_one_line_and_write_nothing(tmp_path, args, field):
+    import socket
+
+    from typer.testing import CliRunner
+
+    from twin.cli import app
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        extra = ["--port", str(taken.getsockname()[1])] if args is None else [*args, "--port", "0"]
+        result = CliRunner().invoke(app, ["serve", "quickstart", "--out", str(tmp_path / "out"), *extra])
+    assert result.exit_code == 2
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: {field}"), result.output
+    assert not (tmp_path / "out").exists()

@@ -57,6 +57,23 @@ def _token(path: Optional[Path], env: str, option: str) -> Optional[str]:
     return _read_token(path, option) or (os.environ.get(env) or None)
 
 
+def _check_listen(bind: str, port: int) -> None:
+    """The address can be listened on (before anything is written; gRPC's own refusal is a log line
+    of its core and a bare exception)."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(bind, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as exc:
+        fail(f"--bind: {bind!r} is not an address to listen on ({exc})")
+    family, kind, proto, _, where = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        try:
+            probe.bind(where)
+        except OSError as exc:
+            fail(f"--port: cannot listen on {bind}:{port}: {exc.strerror or exc} (another serve there? choose another --port, or 0 for any free one)")
+
+
 # -- serve ------------------------------------------------------------------------------------------
 def serve(
     scenario: str = typer.Argument(..., help="A built-in scenario name (see `ilrs-twin scenarios`) or a TOML file."),
@@ -97,6 +114,7 @@ def serve(
     read_token = _token(read_token_file, READ_TOKEN_ENV, "--read-token-file")
     if read_token is not None and read_token == token:
         fail("--read-token-file: the read token must differ from the full token")
+    _check_listen(bind, port)
     spec, out = prepare_run(scenario, out, until, None, runtime.value, address, actor_cpus, overwrite, False)
     made_token = token is None
     if made_token:
