@@ -38,7 +38,7 @@ GETSTATE_PER_S = 200
 BARE = "/bench.Bare/Echo"
 
 
-def _load(port: int, bare_port: int, seconds: float, size: int, out: mp.Queue, token: str) -> None:
+def _load(port: int, bare_port: int, seconds: float, size: int, out: mp.Queue, token: str, stop=None) -> None:
     """In a process of its own: the watchers and the paced GetState calls (then the bare calls)."""
     import grpc
 
@@ -59,6 +59,8 @@ def _load(port: int, bare_port: int, seconds: float, size: int, out: mp.Queue, t
             latencies = []
             t0 = time.perf_counter()
             for k in range(n):
+                if stop is not None and stop.is_set():  # the session is over: leave cleanly, no call in flight
+                    break
                 wait = t0 + k / GETSTATE_PER_S - time.perf_counter()
                 if wait > 0:
                     await asyncio.sleep(wait)
@@ -114,7 +116,8 @@ def _session(spec, folder: Path, loaded: bool, bare_load: bool = False) -> tuple
         if bare_load:  # the same call rate, answered by a bare server in this process: the machine's floor
             bare, bare_port = _bare_server(2946)
             queue = mp.get_context("spawn").Queue()
-            load = mp.get_context("spawn").Process(target=_load, args=(0, bare_port, 3600.0, 2946, queue, "bench-token"))
+            stop = mp.get_context("spawn").Event()
+            load = mp.get_context("spawn").Process(target=_load, args=(0, bare_port, 3600.0, 2946, queue, "bench-token", stop))
             load.start()
             time.sleep(2.0)
         if loaded:
@@ -126,7 +129,8 @@ def _session(spec, folder: Path, loaded: bool, bare_load: bool = False) -> tuple
                 answer = twin_pb2_grpc.TwinServiceStub(channel).GetState(twin_pb2.TwinServiceGetStateRequest(), timeout=10)
                 size = answer.ByteSize()
             queue = mp.get_context("spawn").Queue()
-            load = mp.get_context("spawn").Process(target=_load, args=(port, 0, 3600.0, size, queue, "bench-token"))
+            stop = mp.get_context("spawn").Event()
+            load = mp.get_context("spawn").Process(target=_load, args=(port, 0, 3600.0, size, queue, "bench-token", stop))
             load.start()
             time.sleep(2.0)  # the watchers connected and the calls going
         t0 = time.perf_counter()
@@ -139,7 +143,8 @@ def _session(spec, folder: Path, loaded: bool, bare_load: bool = False) -> tuple
         if live.error is not None:
             raise live.error
         if loaded or bare_load:
-            load.terminate()
+            stop.set()
+            queue.get(timeout=60)  # it has closed its channels
             load.join()
         if loaded:
             result["size"] = size
@@ -184,6 +189,8 @@ def main() -> int:
         size = info["size"]
         print(f"quickstart to {end} at max speed: alone {min(alone):.2f} s, with {WATCHERS} watchers and {GETSTATE_PER_S} GetState/s {min(loaded):.2f} s",
               file=sys.stderr)
+        print(f"  each session (s): alone {', '.join(f'{w:.3f}' for w in alone)}; loaded {', '.join(f'{w:.3f}' for w in loaded)}; "
+              f"bare load {', '.join(f'{w:.3f}' for w in floor)}", file=sys.stderr)
         figures["sim_wall_s_alone"] = round(min(alone), 3)
         figures["sim_wall_s_loaded"] = round(min(loaded), 3)
         figures["sim_slowdown"] = round(min(loaded) / min(alone) - 1.0, 3)
