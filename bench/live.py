@@ -38,7 +38,7 @@ GETSTATE_PER_S = 200
 BARE = "/bench.Bare/Echo"
 
 
-def _load(port: int, bare_port: int, seconds: float, size: int, out: mp.Queue, token: str, stop=None) -> None:
+def _load(port: int, bare_port: int, seconds: float, out: mp.Queue, token: str, stop=None) -> None:
     """In a process of its own: the watchers and the paced GetState calls (then the bare calls)."""
     import grpc
 
@@ -104,7 +104,7 @@ def _bare_server(size: int):
     return base.start(add, "unused", frozenset())
 
 
-def _session(spec, folder: Path, loaded: bool, bare_load: bool = False) -> tuple[float, dict]:
+def _session(spec, folder: Path, loaded: bool, bare_size: int = 0) -> tuple[float, dict]:
     from services.twin_server import serve
     from twin.live import LiveTwin
 
@@ -113,11 +113,11 @@ def _session(spec, folder: Path, loaded: bool, bare_load: bool = False) -> tuple
     server, port, _ = serve(live, "bench-token")
     result = {}
     try:
-        if bare_load:  # the same call rate, answered by a bare server in this process: the machine's floor
-            bare, bare_port = _bare_server(2946)
+        if bare_size:  # the same call rate, answered by a bare server in this process: the machine's floor
+            bare, bare_port = _bare_server(bare_size)
             queue = mp.get_context("spawn").Queue()
             stop = mp.get_context("spawn").Event()
-            load = mp.get_context("spawn").Process(target=_load, args=(0, bare_port, 3600.0, 2946, queue, "bench-token", stop))
+            load = mp.get_context("spawn").Process(target=_load, args=(0, bare_port, 3600.0, queue, "bench-token", stop))
             load.start()
             time.sleep(2.0)
         if loaded:
@@ -130,7 +130,7 @@ def _session(spec, folder: Path, loaded: bool, bare_load: bool = False) -> tuple
                 size = answer.ByteSize()
             queue = mp.get_context("spawn").Queue()
             stop = mp.get_context("spawn").Event()
-            load = mp.get_context("spawn").Process(target=_load, args=(port, 0, 3600.0, size, queue, "bench-token", stop))
+            load = mp.get_context("spawn").Process(target=_load, args=(port, 0, 3600.0, queue, "bench-token", stop))
             load.start()
             time.sleep(2.0)  # the watchers connected and the calls going
         t0 = time.perf_counter()
@@ -142,13 +142,13 @@ def _session(spec, folder: Path, loaded: bool, bare_load: bool = False) -> tuple
         wall = time.perf_counter() - t0
         if live.error is not None:
             raise live.error
-        if loaded or bare_load:
+        if loaded or bare_size:
             stop.set()
             queue.get(timeout=60)  # it has closed its channels
             load.join()
         if loaded:
             result["size"] = size
-        if bare_load:
+        if bare_size:
             bare.stop()
     finally:
         server.stop()
@@ -160,7 +160,7 @@ def _latency(port_twin: int, size: int, seconds: float) -> dict:
     bare, bare_port = _bare_server(size)
     try:
         queue = mp.get_context("spawn").Queue()
-        load = mp.get_context("spawn").Process(target=_load, args=(port_twin, bare_port, seconds, size, queue, "bench-token"))
+        load = mp.get_context("spawn").Process(target=_load, args=(port_twin, bare_port, seconds, queue, "bench-token"))
         load.start()
         result = queue.get(timeout=seconds * 4 + 120)
         load.join()
@@ -185,7 +185,7 @@ def main() -> int:
             alone.append(_session(spec, Path(tmp) / f"alone-{k}", False)[0])
             wall, info = _session(spec, Path(tmp) / f"loaded-{k}", True)
             loaded.append(wall)
-            floor.append(_session(spec, Path(tmp) / f"floor-{k}", False, bare_load=True)[0])
+            floor.append(_session(spec, Path(tmp) / f"floor-{k}", False, bare_size=info["size"])[0])
         size = info["size"]
         print(f"quickstart to {end} at max speed: alone {min(alone):.2f} s, with {WATCHERS} watchers and {GETSTATE_PER_S} GetState/s {min(loaded):.2f} s",
               file=sys.stderr)

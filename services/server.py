@@ -45,6 +45,19 @@ def precondition_failed(message: str, subject: str = "") -> status_pb2.Status:
     return status
 
 
+def not_found(message: str, resource_type: str, name: str) -> status_pb2.Status:
+    """NOT_FOUND with a ResourceInfo naming what was looked for."""
+    detail = error_details_pb2.ResourceInfo(resource_type=resource_type, resource_name=name, description=message)
+    status = status_pb2.Status(code=code_pb2.NOT_FOUND, message=message)
+    status.details.add().Pack(detail)
+    return status
+
+
+def plain(code: int, message: str) -> status_pb2.Status:
+    """A status with no details (UNAVAILABLE, RESOURCE_EXHAUSTED: the message says it all)."""
+    return status_pb2.Status(code=code, message=message)
+
+
 async def abort(context, status: status_pb2.Status) -> None:
     await context.abort_with_status(rpc_status.to_status(status))
 

@@ -47,7 +47,7 @@ def state_message(host: ModelHost):
         subsystem=model.id,
         kind=model.kind,
         step=host.step,
-        time=Timestamp(seconds=clock.start_unix_s + host.step * clock.step_s),
+        time=Timestamp(seconds=clock.unix_at(host.step)),
         variables=variables,
     )
     cls = state_class(model.state_message)

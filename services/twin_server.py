@@ -14,7 +14,7 @@ import math
 from dataclasses import dataclass
 
 from google.protobuf.timestamp_pb2 import Timestamp
-from google.rpc import code_pb2, error_details_pb2, status_pb2
+from google.rpc import code_pb2
 
 from services import server as base
 from services.gen.ilrs.twin.v1 import state_pb2, twin_pb2, twin_pb2_grpc
@@ -33,20 +33,10 @@ def _ts(unix_s: int) -> Timestamp:
     return Timestamp(seconds=int(unix_s))
 
 
-def not_found(message: str, resource: str) -> status_pb2.Status:
-    detail = error_details_pb2.ResourceInfo(resource_type="variable" if "." in resource else "subsystem", resource_name=resource, description=message)
-    status = status_pb2.Status(code=code_pb2.NOT_FOUND, message=message)
-    status.details.add().Pack(detail)
-    return status
-
-
-def resource_exhausted(message: str) -> status_pb2.Status:
-    return status_pb2.Status(code=code_pb2.RESOURCE_EXHAUSTED, message=message)
-
-
 def clock_message(c: ClockState) -> twin_pb2.ClockStatus:
-    return twin_pb2.ClockStatus(step=c.step, time=_ts(c.unix_s(c.step)), end_step=c.end_step, end=_ts(c.unix_s(c.end_step)), paused=c.paused,
-                                speed=0.0 if c.speed is None else c.speed, hold_at_step=c.hold_at_step, finished=c.finished, step_s=c.step_s)
+    n = c.clock.n_steps
+    return twin_pb2.ClockStatus(step=c.step, time=_ts(c.clock.unix_at(c.step)), end_step=n, end=_ts(c.clock.unix_at(n)), paused=c.paused,
+                                speed=0.0 if c.speed is None else c.speed, hold_at_step=c.hold_at_step, finished=c.finished, step_s=c.clock.step_s)
 
 
 class Selection:
@@ -117,7 +107,7 @@ class TwinServicer(twin_pb2_grpc.TwinServiceServicer):
     # -- reads ----------------------------------------------------------------------------------
     async def _started(self, context) -> None:
         if not self.live.ready.is_set():
-            await base.abort(context, status_pb2.Status(code=code_pb2.UNAVAILABLE, message="the twin is starting (building its environment); try again in a few seconds"))
+            await base.abort(context, base.plain(code_pb2.UNAVAILABLE, "the twin is starting (building its environment); try again in a few seconds"))
 
     def _selection(self, names, frame):
         try:
@@ -126,7 +116,7 @@ class TwinServicer(twin_pb2_grpc.TwinServiceServicer):
             return None, base.invalid_argument(str(exc))
         except LookupError as exc:
             name, message = exc.args
-            return None, not_found(message, name)
+            return None, base.not_found(message, "variable" if "." in name else "subsystem", name)
 
     async def ListSubsystems(self, request, context):
         await self._started(context)
@@ -186,13 +176,13 @@ class TwinServicer(twin_pb2_grpc.TwinServiceServicer):
             while True:
                 frame = await watcher.queue.get()
                 if watcher.dropped:
-                    return await base.abort(context, resource_exhausted(watcher.dropped))
+                    return await base.abort(context, base.plain(code_pb2.RESOURCE_EXHAUSTED, watcher.dropped))
                 update = self._cached(frame, ("watch", tuple(request.names)), lambda: twin_pb2.WatchResponse(
                     step=frame.step, time=_ts(frame.time_unix_s), values=selection.values(frame), finished=frame.finished))
                 try:
                     await asyncio.wait_for(context.write(update), WRITE_TIMEOUT_S)
                 except asyncio.TimeoutError:
-                    return await base.abort(context, resource_exhausted(f"watch: an update waited {WRITE_TIMEOUT_S:g} s for the client to read it"))
+                    return await base.abort(context, base.plain(code_pb2.RESOURCE_EXHAUSTED, f"watch: an update waited {WRITE_TIMEOUT_S:g} s for the client to read it"))
                 if frame.finished:
                     return
         finally:
@@ -208,7 +198,7 @@ class TwinServicer(twin_pb2_grpc.TwinServiceServicer):
             return await base.abort(context, base.precondition_failed(str(exc), "clock"))
         if self.events is not None:
             self.events.append(action, request, {"step": clock.step, "paused": clock.paused, "speed": clock.speed, "hold_at_step": clock.hold_at_step},
-                               step=clock.step, time_unix_s=clock.unix_s(clock.step), caller=context.peer())
+                               step=clock.step, time_unix_s=clock.clock.unix_at(clock.step), caller=context.peer())
         return response(clock=clock_message(clock))
 
     async def Pause(self, request, context):
@@ -218,20 +208,21 @@ class TwinServicer(twin_pb2_grpc.TwinServiceServicer):
         return await self._mutate(context, "resume", {}, self.live.resume, twin_pb2.ResumeResponse)
 
     async def StepTo(self, request, context):
-        clock = self.live.clock_state()
+        now, clock = self.live.clock_state().step, self.live.clock
         which = request.WhichOneof("target")
         if which == "time":
             seconds = request.time.seconds - clock.start_unix_s
             field = "time"
         elif which == "ahead":
-            seconds = clock.step * clock.step_s + request.ahead.seconds + request.ahead.nanos / 1e9
+            seconds = now * clock.step_s + request.ahead.seconds + request.ahead.nanos / 1e9
             field = "ahead"
         else:
             return await base.abort(context, base.invalid_argument("target: give time or ahead"))
+        # Not Clock.step_at: it clamps to the run, and a time past its end is an error here.
         target = math.ceil(seconds / clock.step_s)
-        if not clock.step < target <= clock.end_step:
+        if not now < target <= clock.n_steps:
             return await base.abort(context, base.invalid_argument(
-                f"{field}: step {target} is not after the current step {clock.step} and within the run (end step {clock.end_step})"))
+                f"{field}: step {target} is not after the current step {now} and within the run (end step {clock.n_steps})"))
         return await self._mutate(context, "step_to", {"step": target}, lambda: self.live.step_to(target), twin_pb2.StepToResponse)
 
     async def SetSpeed(self, request, context):

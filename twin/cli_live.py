@@ -161,7 +161,7 @@ def serve(
     except KeyboardInterrupt:
         live.stop(timeout=60)
         server.stop(grace=1.0)
-        at = iso(live.clock_state().unix_s(live.frame.step))
+        at = iso(spec.clock.unix_at(live.frame.step))
         if (out / "scenario.toml").exists() and not (out / "summary.json").exists():
             say(f"stopped at {at}; continue the run from its last checkpoint with: ilrs-twin run {scenario} --out {out} --resume")
         elif not (out / "summary.json").exists():
@@ -200,22 +200,30 @@ def _client(address: Optional[str], token_file: Optional[Path], tls_ca: Optional
     return TwinClient(address, token=_token(token_file, TOKEN_ENV, "--token-file") or "", timeout_s=timeout_s, tls_ca=ca)
 
 
-def _call(client, fn, *args, **kwargs):
+def _refused(client, exc) -> None:
     """A refused call is one line naming the status and the server's reason, exit 2 (1 when the
     twin cannot be reached)."""
     import grpc
 
+    if exc.code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
+        typer.echo(f"error: no live twin answers at {client.address} ({exc.code.name}: {exc.message}); start one with `ilrs-twin serve SCENARIO`", err=True)
+        raise typer.Exit(1)
+    fail(f"{exc.code.name}: {exc.message}")
+
+
+def _call(client, fn, *args, **kwargs):
     from services.client import TwinError
 
     try:
         return fn(*args, **kwargs)
     except TwinError as exc:
-        if exc.code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
-            typer.echo(f"error: no live twin answers at {client.address} ({exc.code.name}: {exc.message}); start one with `ilrs-twin serve SCENARIO`", err=True)
-            raise typer.Exit(1)
-        fail(f"{exc.code.name}: {exc.message}")
+        _refused(client, exc)
     except ValueError as exc:
         fail(str(exc))
+
+
+def _show_clock(c, as_json: bool) -> None:
+    typer.echo(json.dumps(_clock_json(c)) if as_json else _clock_line(c))
 
 
 def _table(rows: list[tuple[str, str, str]]) -> None:
@@ -285,10 +293,12 @@ def probe_watch(names: Optional[List[str]] = typer.Argument(None, help="Instance
         fail(f"--every: {exc}")
     if every_s < 0:
         fail(f"--every: {every} must not be negative")
+    from services.client import TwinError
+
     seen = 0
     with _client(address, token_file, tls_ca) as client:
         try:
-            for update in _call(client, lambda: list_or_iter(client.watch(names or [], every_s=every_s))):
+            for update in client.watch(names or [], every_s=every_s):
                 seen += 1
                 if as_json:
                     typer.echo(json.dumps({"step": update.step, "time": iso(update.time.timestamp()), "values": update.values, "finished": update.finished}))
@@ -297,26 +307,10 @@ def probe_watch(names: Optional[List[str]] = typer.Argument(None, help="Instance
                 sys.stdout.flush()
                 if count and seen >= count:
                     break
+        except TwinError as exc:  # at the stream's start or in its course
+            _refused(client, exc)
         except KeyboardInterrupt:
             raise typer.Exit(130)
-
-
-def list_or_iter(iterator):
-    """Start the stream inside ``_call`` so that a refusal at its start reads as one line."""
-    first = next(iterator, None)
-
-    def rest():
-        from services.client import TwinError
-
-        if first is None:
-            return
-        yield first
-        try:
-            yield from iterator
-        except TwinError as exc:
-            fail(f"{exc.code.name}: {exc.message}")
-
-    return rest()
 
 
 @probe_app.command("clock")
@@ -324,14 +318,14 @@ def probe_clock(address: Optional[str] = ADDRESS, as_json: bool = AS_JSON, token
     """Simulation time, speed and whether it is paused."""
     with _client(address, token_file, tls_ca) as client:
         c = _call(client, client.clock)
-    typer.echo(json.dumps(_clock_json(c)) if as_json else _clock_line(c))
+    _show_clock(c, as_json)
 
 
 def _mutation(name: str, doc: str):
     def command(address: Optional[str] = ADDRESS, as_json: bool = AS_JSON, token_file: Optional[Path] = TOKEN_FILE, tls_ca: Optional[Path] = TLS_CA) -> None:
         with _client(address, token_file, tls_ca) as client:
             c = _call(client, getattr(client, name))
-        typer.echo(json.dumps(_clock_json(c)) if as_json else _clock_line(c))
+        _show_clock(c, as_json)
 
     command.__doc__ = doc
     return command
@@ -363,7 +357,7 @@ def probe_step(ahead: Optional[str] = typer.Argument(None, help="How far to run,
             fail(f"ahead: {ahead} must be a positive duration")
     with _client(address, token_file, tls_ca) as client:
         c = _call(client, client.step_to, **kwargs)
-    typer.echo(json.dumps(_clock_json(c)) if as_json else _clock_line(c))
+    _show_clock(c, as_json)
 
 
 @probe_app.command("speed")
@@ -373,4 +367,4 @@ def probe_speed(speed: str = typer.Argument(..., help="Simulated seconds per wal
     pace = _speed(speed, "speed")
     with _client(address, token_file, tls_ca) as client:
         c = _call(client, client.set_speed, pace)
-    typer.echo(json.dumps(_clock_json(c)) if as_json else _clock_line(c))
+    _show_clock(c, as_json)

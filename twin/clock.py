@@ -97,5 +97,9 @@ class Clock:
         offset = unix_s(when) - self.start_unix_s
         return int(min(max(-(-offset // self.step_s), 0), self.n_steps))
 
+    def unix_at(self, step: int) -> int:
+        """Unix seconds at the start of step ``step``."""
+        return self.start_unix_s + step * self.step_s
+
     def datetime_at(self, step: int) -> datetime:
-        return datetime(1970, 1, 1, tzinfo=timezone.utc) + timedelta(seconds=self.start_unix_s + step * self.step_s)
+        return datetime(1970, 1, 1, tzinfo=timezone.utc) + timedelta(seconds=self.unix_at(step))

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from twin.clock import Clock
 from twin.params import unit_of_name
 
 log = logging.getLogger(__name__)
@@ -59,17 +60,12 @@ class Subsystem:
 
 @dataclass(frozen=True)
 class ClockState:
+    clock: Clock
     step: int
-    end_step: int
-    step_s: int
-    start_unix_s: int
     paused: bool
     speed: float | None  # None: as fast as it can
     hold_at_step: int  # -1: none
     finished: bool
-
-    def unix_s(self, step: int) -> int:
-        return self.start_unix_s + step * self.step_s
 
 
 @dataclass
@@ -96,7 +92,7 @@ class LiveTwin:
         self._run_options = dict(runtime=runtime, out=out, address=address, actor_cpus=actor_cpus, on_ready=on_ready)
         self._cond = threading.Condition()
         self._control = _Control(paused=paused, speed=speed)
-        self.frame = Frame(0, self.clock.start_unix_s, {})
+        self.frame = Frame(0, self.clock.unix_at(0), {})
         self.subsystems: tuple[Subsystem, ...] = ()
         self.summary: dict | None = None
         self.error: BaseException | None = None
@@ -152,7 +148,7 @@ class LiveTwin:
     def clock_state(self) -> ClockState:
         with self._cond:
             c = self._control
-            return ClockState(self.frame.step, self.clock.n_steps, self.clock.step_s, self.clock.start_unix_s, c.paused, c.speed, c.hold_at, self.frame.finished)
+            return ClockState(self.clock, self.frame.step, c.paused, c.speed, c.hold_at, self.frame.finished)
 
     # -- control (between advances) ---------------------------------------------------------------
     def _change(self, **changes) -> ClockState:
@@ -195,23 +191,20 @@ class LiveTwin:
 
     def _frame(self, conductor) -> Frame:
         step = conductor.step
-        return Frame(step, self.clock.start_unix_s + step * self.clock.step_s, conductor.variables())
+        return Frame(step, self.clock.unix_at(step), conductor.variables())
 
     def _describe(self, conductor, runtime) -> tuple[Subsystem, ...]:
         endpoints = getattr(runtime, "endpoints", None) or {}
         variables = conductor.variables()
         out = []
-        for id, handle in runtime.handles.items():
-            model = conductor_model(runtime, id)
-            columns = model.columns() if model is not None else {}
+        for id, model in runtime.station.models.items():  # both runtimes build the station's models here
+            columns = model.columns()
             infos = []
             for name in variables.get(id, {}):
                 column = columns.get(name)
                 infos.append(Variable(f"{id}.{name}", column.unit if column else unit_of_name(name), column.description if column else "",
                                       column.kind if column else "state"))
-            kind = model.kind if model is not None else getattr(handle, "kind", "")
-            summary = type(model).summary if model is not None else ""
-            out.append(Subsystem(id, kind, summary, str(endpoints.get(id, {}).get("address", "")), tuple(infos)))
+            out.append(Subsystem(id, model.kind, type(model).summary, str(endpoints.get(id, {}).get("address", "")), tuple(infos)))
         return tuple(out)
 
     def _drive(self, conductor, runtime) -> None:
@@ -256,12 +249,3 @@ class LiveTwin:
                             break
                         self._cond.wait(left)
 
-
-def conductor_model(runtime, id: str):
-    """The instance's model where the runtime has it in this process (local), else the station's."""
-    handle = runtime.handles[id]
-    host = getattr(handle, "host", None)
-    if host is not None:
-        return host.model
-    station = getattr(runtime, "station", None)
-    return None if station is None else station.models.get(id)
