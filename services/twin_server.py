@@ -75,6 +75,12 @@ class _Watcher:
     every_steps: int
     next_step: int
     dropped: str = ""
+    ended: bool = False
+
+    def end(self, _context) -> None:
+        self.ended = True
+        if not self.queue.full():
+            self.queue.put_nowait(None)
 
 
 class TwinServicer(twin_pb2_grpc.TwinServiceServicer):
@@ -172,16 +178,22 @@ class TwinServicer(twin_pb2_grpc.TwinServiceServicer):
         watcher.queue.put_nowait(frame)
         watcher.next_step = frame.step + watcher.every_steps
         self._watchers.add(watcher)
+        # The call's end (a cancel, a deadline) also wakes the loop: a cancellation that arrives
+        # as a write completes is not always delivered to the task (seen on a loaded machine).
+        context.add_done_callback(watcher.end)
         try:
             while True:
                 frame = await watcher.queue.get()
+                if watcher.ended:
+                    return
                 if watcher.dropped:
                     return await base.abort(context, base.plain(code_pb2.RESOURCE_EXHAUSTED, watcher.dropped))
                 update = self._cached(frame, ("watch", tuple(request.names)), lambda: twin_pb2.WatchResponse(
                     step=frame.step, time=_ts(frame.time_unix_s), values=selection.values(frame), finished=frame.finished))
                 try:
-                    await asyncio.wait_for(context.write(update), WRITE_TIMEOUT_S)
-                except asyncio.TimeoutError:
+                    async with asyncio.timeout(WRITE_TIMEOUT_S):  # not wait_for: it can swallow a cancellation
+                        await context.write(update)
+                except TimeoutError:
                     return await base.abort(context, base.plain(code_pb2.RESOURCE_EXHAUSTED, f"watch: an update waited {WRITE_TIMEOUT_S:g} s for the client to read it"))
                 if frame.finished:
                     return
