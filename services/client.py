@@ -7,6 +7,9 @@
         for update in twin.watch(["comms.stored_bytes"], every_s=600):
             ...
         twin.pause()                                  # needs the token: ILRS_TWIN_TOKEN or token=
+        twin.command("isru", "set-throttle", 0.5)
+        twin.inject_fault("energy.array", "fail", duration_s=72 * 3600)
+        what_if = twin.fork(14 * 86400, commands=["isru set-throttle 1.0"])
 
 A refused call raises :class:`TwinError` with the status code and the server's one-line reason.
 """
@@ -90,8 +93,95 @@ def _speed_request(speed: float | None) -> twin_pb2.SetSpeedRequest:
 
 def _subsystems(response) -> list[dict]:
     return [{"id": s.id, "kind": s.kind, "summary": s.summary, "endpoint": s.endpoint,
-             "variables": [{"name": v.name, "unit": v.unit, "description": v.description, "kind": v.kind} for v in s.variables]}
+             "variables": [{"name": v.name, "unit": v.unit, "description": v.description, "kind": v.kind} for v in s.variables],
+             "commands": [{"name": c.name, "description": c.description, "arguments": list(c.arguments)} for c in s.commands],
+             "fault_components": [{"name": f.name, "description": f.description, "modes": [MODES[m] for m in f.modes]} for f in s.fault_components]}
             for s in response.subsystems]
+
+
+MODES = {twin_pb2.FAULT_MODE_FAIL: "fail", twin_pb2.FAULT_MODE_DEGRADE: "degrade"}
+_SCALARS = {"TYPE_DOUBLE": float, "TYPE_FLOAT": float, "TYPE_INT64": int, "TYPE_INT32": int, "TYPE_UINT32": int, "TYPE_UINT64": int,
+            "TYPE_STRING": str, "TYPE_BOOL": lambda v: v if isinstance(v, bool) else str(v).lower() in ("1", "true", "yes", "on")}
+
+
+def command_request(subsystems: list[dict], subsystem: str, verb: str, args: Sequence) -> twin_pb2.CommandRequest:
+    """The typed CommandRequest for ``<subsystem> <verb> args...`` (args in the order of the
+    verb's message fields, as ListSubsystems lists them; strings are converted to the field's type)."""
+    info = next((s for s in subsystems if s["id"] == subsystem), None)
+    if info is None:
+        raise ValueError(f"subsystem: no subsystem {subsystem!r} (subsystems: {', '.join(s['id'] for s in subsystems)})")
+    request = twin_pb2.CommandRequest(subsystem=subsystem)
+    if info["kind"] not in request.DESCRIPTOR.fields_by_name:
+        raise ValueError(f"command: {subsystem} ({info['kind']}) takes no commands; its faults: {', '.join(f['name'] for f in info['fault_components']) or 'none'}")
+    kind = getattr(request, info["kind"])
+    verbs = [c["name"] for c in info["commands"]]
+    if verb not in verbs:
+        raise ValueError(f"command: {subsystem} ({info['kind']}) has no command {verb!r} (its commands: {', '.join(verbs)})")
+    message = getattr(kind, verb.replace("-", "_"))
+    fields = message.DESCRIPTOR.fields
+    if len(args) != len(fields):
+        raise ValueError(f"{verb}: takes {len(fields)} argument(s): {' '.join(f.name for f in fields)}; got {len(args)}")
+    for field, value in zip(fields, args):
+        convert = _SCALARS[_type_name(field)]
+        try:
+            setattr(message, field.name, convert(value))
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"{field.name}: {value!r} is not a {_type_name(field)[5:].lower()} ({exc})") from None
+    message.SetInParent()
+    return request
+
+
+def _type_name(field) -> str:
+    return {field.TYPE_DOUBLE: "TYPE_DOUBLE", field.TYPE_FLOAT: "TYPE_FLOAT", field.TYPE_INT64: "TYPE_INT64", field.TYPE_INT32: "TYPE_INT32",
+            field.TYPE_UINT32: "TYPE_UINT32", field.TYPE_UINT64: "TYPE_UINT64", field.TYPE_STRING: "TYPE_STRING", field.TYPE_BOOL: "TYPE_BOOL"}.get(field.type, "TYPE_STRING")
+
+
+def fault_request(target: str, mode: str = "fail", level: float | None = None, duration_s: float = 0.0) -> twin_pb2.InjectFaultRequest:
+    enums = {name: value for value, name in MODES.items()}
+    if mode not in enums:
+        raise ValueError(f"mode: {mode!r} is not one of {', '.join(enums)}")
+    return twin_pb2.InjectFaultRequest(target=target, mode=enums[mode], level=level or 0.0, duration=_duration(duration_s))
+
+
+@dataclass(frozen=True)
+class Applied:
+    """Where an action took effect, and the clock after it."""
+
+    step: int
+    clock: Clock
+    values: dict[str, float]
+    clears_at_step: int = -1
+
+
+@dataclass(frozen=True)
+class ForkOutcome:
+    start_step: int
+    start: datetime
+    end_step: int
+    end: datetime
+    kpis: dict[str, float]
+    end_values: dict[str, float]
+    change: dict[str, float]
+    samples: list[Update]
+    wall_s: float
+
+
+def _fork_outcome(r) -> ForkOutcome:
+    return ForkOutcome(r.start_step, _time(r.start), r.end_step, _time(r.end), dict(r.kpis), dict(r.end_values), dict(r.change),
+                       [Update(u.step, _time(u.time), dict(u.values), False) for u in r.samples], r.wall_s)
+
+
+def _fork_request(subsystems, ahead_s: float, commands: Sequence[str], faults: Sequence[tuple], names, every_s: float) -> twin_pb2.ForkRequest:
+    """``commands``: "<subsystem> <verb> args..." strings; ``faults``: (target, mode, level, duration_s)."""
+    actions = []
+    for text in commands:
+        words = text.split()
+        if len(words) < 2:
+            raise ValueError(f"command: {text!r} is not '<subsystem> <command> [arguments]'")
+        actions.append(twin_pb2.ForkAction(command=command_request(subsystems, words[0], words[1], words[2:])))
+    for fault in faults:
+        actions.append(twin_pb2.ForkAction(fault=fault_request(*fault)))
+    return twin_pb2.ForkRequest(ahead=_duration(ahead_s), actions=actions, names=_names(names), every=_duration(every_s))
 
 
 def _state(response, names) -> dict:
@@ -168,6 +258,38 @@ class TwinClient:
         """Simulated seconds per wall second; None: as fast as it can."""
         return _clock(self._call("SetSpeed", _speed_request(speed)))
 
+    def command(self, subsystem: str, verb: str, *args) -> Applied:
+        """``command("isru", "set-throttle", 0.5)``: applied at the next window boundary."""
+        r = self._call("Command", command_request(self.subsystems(), subsystem, verb, args))
+        return Applied(r.applied_step, _clock(r), dict(r.values))
+
+    def inject_fault(self, target: str, mode: str = "fail", level: float | None = None, duration_s: float = 0.0) -> Applied:
+        """``target`` "<id>.<component>"; ``mode`` fail or degrade (to ``level``); 0 s: until cleared."""
+        r = self._call("InjectFault", fault_request(target, mode, level, duration_s))
+        return Applied(r.applied_step, _clock(r), {}, r.clears_at_step)
+
+    def clear_fault(self, target: str) -> Applied:
+        r = self._call("ClearFault", twin_pb2.ClearFaultRequest(target=target))
+        return Applied(r.applied_step, _clock(r), {})
+
+    def snapshot(self) -> tuple[str, int]:
+        """(snapshot id, step) of the station now, for :meth:`restore`."""
+        r = self._call("Snapshot", twin_pb2.TwinServiceSnapshotRequest())
+        return r.snapshot_id, r.step
+
+    def restore(self, snapshot_id: str) -> Clock:
+        return _clock(self._call("Restore", twin_pb2.TwinServiceRestoreRequest(snapshot_id=snapshot_id)))
+
+    def fork(self, ahead_s: float, commands: Sequence[str] = (), faults: Sequence[tuple] = (), names=None, every_s: float = 0.0,
+             timeout_s: float = 600.0) -> ForkOutcome:
+        """Run a copy ``ahead_s`` ahead after ``commands`` ("isru set-throttle 1.0") and ``faults``
+        ((target, mode, level, duration_s)); the live twin is untouched."""
+        request = _fork_request(self.subsystems() if commands else [], ahead_s, commands, faults, names, every_s)
+        try:
+            return _fork_outcome(self._stub.Fork(request, timeout=timeout_s, metadata=self._metadata))
+        except grpc.RpcError as exc:
+            raise TwinError(exc.code(), exc.details() or "") from None
+
 
 class AsyncTwinClient:
     """The same calls as :class:`TwinClient`, as coroutines (``watch`` an async iterator)."""
@@ -226,3 +348,30 @@ class AsyncTwinClient:
 
     async def set_speed(self, speed: float | None) -> Clock:
         return _clock(await self._call("SetSpeed", _speed_request(speed)))
+
+    async def command(self, subsystem: str, verb: str, *args) -> Applied:
+        r = await self._call("Command", command_request(await self.subsystems(), subsystem, verb, args))
+        return Applied(r.applied_step, _clock(r), dict(r.values))
+
+    async def inject_fault(self, target: str, mode: str = "fail", level: float | None = None, duration_s: float = 0.0) -> Applied:
+        r = await self._call("InjectFault", fault_request(target, mode, level, duration_s))
+        return Applied(r.applied_step, _clock(r), {}, r.clears_at_step)
+
+    async def clear_fault(self, target: str) -> Applied:
+        r = await self._call("ClearFault", twin_pb2.ClearFaultRequest(target=target))
+        return Applied(r.applied_step, _clock(r), {})
+
+    async def snapshot(self) -> tuple[str, int]:
+        r = await self._call("Snapshot", twin_pb2.TwinServiceSnapshotRequest())
+        return r.snapshot_id, r.step
+
+    async def restore(self, snapshot_id: str) -> Clock:
+        return _clock(await self._call("Restore", twin_pb2.TwinServiceRestoreRequest(snapshot_id=snapshot_id)))
+
+    async def fork(self, ahead_s: float, commands: Sequence[str] = (), faults: Sequence[tuple] = (), names=None, every_s: float = 0.0,
+                   timeout_s: float = 600.0) -> ForkOutcome:
+        request = _fork_request(await self.subsystems() if commands else [], ahead_s, commands, faults, names, every_s)
+        try:
+            return _fork_outcome(await self._stub.Fork(request, timeout=timeout_s, metadata=self._metadata))
+        except grpc.aio.AioRpcError as exc:
+            raise TwinError(exc.code(), exc.details() or "") from None

@@ -6,6 +6,7 @@ patterns, so decoding gives back exactly the same values (-0.0 and NaN payloads 
 """
 from __future__ import annotations
 
+import json
 from typing import Iterable, Mapping
 
 import numpy as np
@@ -14,6 +15,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from services.gen.ilrs.twin.v1 import coupling_pb2 as pb
 from services.gen.ilrs.twin.v1 import snapshot_pb2
 from twin.clock import Clock
+from twin.commands import Command
 from twin.conductor import StationSnapshot
 from twin.model import Snapshot, Window
 
@@ -107,7 +109,17 @@ def encode_station(snap: StationSnapshot) -> snapshot_pb2.StationSnapshot:
         instances=[encode_snapshot(s) for s in snap.instances.values()],
         plan=encode_arrays(snap.plan),
         stats=snapshot_pb2.ExchangeStats(windows=windows, cut_windows=cut, proposals=proposals),
+        commands=[encode_command(c) for c in snap.commands],
+        pending=[encode_command(c) for c in snap.pending],
     )
+
+
+def encode_command(command: Command) -> snapshot_pb2.AppliedCommand:
+    return snapshot_pb2.AppliedCommand(target=command.target, command=command.name, args_json=json.dumps(command.arguments, sort_keys=True), step=command.step)
+
+
+def decode_command(message: snapshot_pb2.AppliedCommand) -> Command:
+    return Command.of(message.target, message.command, json.loads(message.args_json or "{}"), message.step)
 
 
 def decode_station(message: snapshot_pb2.StationSnapshot) -> StationSnapshot:
@@ -117,4 +129,6 @@ def decode_station(message: snapshot_pb2.StationSnapshot) -> StationSnapshot:
         plan={key: value.astype(np.float64) for key, value in decode_arrays(message.plan).items()},
         stats=(message.stats.windows, message.stats.cut_windows, message.stats.proposals),
         scenario_sha256=message.scenario_sha256,
+        commands=tuple(decode_command(c) for c in message.commands),
+        pending=tuple(decode_command(c) for c in message.pending),
     )

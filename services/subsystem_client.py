@@ -8,6 +8,7 @@ runtime answers by reconnecting to the restarted actor.
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 from typing import Mapping
 
@@ -18,6 +19,7 @@ from services.auth import bearer
 from services.codec import decode_arrays, decode_snapshot, encode_arrays, encode_snapshot, encode_window
 from services.gen.ilrs.twin.v1 import subsystem_pb2, subsystem_pb2_grpc
 from services.subsystem_server import CHANNEL_OPTIONS, DURABLE_STEP
+from twin.commands import Command, CommandRefused
 from twin.conductor import SubsystemLost
 from twin.model import Snapshot, TelemetryBehind, Window
 
@@ -102,6 +104,17 @@ class SubsystemClient:
             durable = dict(exc.trailing_metadata() or ()).get(DURABLE_STEP)
             if exc.code() == grpc.StatusCode.FAILED_PRECONDITION and durable is not None:
                 raise TelemetryBehind(self.name, snapshot.step, int(durable)) from None
+            raise
+
+    def command(self, command: Command) -> dict[str, float]:
+        request = subsystem_pb2.SubsystemServiceCommandRequest(command=command.name, args_json=json.dumps(command.arguments), step=command.step)
+        try:
+            return dict(self._call(self._stub.Command, request, self._metadata).result().variables)
+        except grpc.aio.AioRpcError as exc:  # the same exceptions as a local instance's
+            if exc.code() == grpc.StatusCode.INVALID_ARGUMENT:
+                raise ValueError(exc.details()) from None
+            if exc.code() == grpc.StatusCode.FAILED_PRECONDITION:
+                raise CommandRefused(exc.details()) from None
             raise
 
     def finish(self, discard: bool = False) -> list[str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import json
 import threading
 from concurrent import futures
 
@@ -14,10 +15,11 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from services import server as base
 from services.codec import decode_arrays, decode_snapshot, decode_window, encode_arrays, encode_snapshot
 from services.gen.ilrs.twin.v1 import subsystem_pb2, subsystem_pb2_grpc
+from twin.commands import Command, CommandRefused
 from twin.model import ModelHost, TelemetryBehind
 
 SERVICE = subsystem_pb2.DESCRIPTOR.services_by_name["SubsystemService"].full_name
-MUTATING = frozenset(f"/{SERVICE}/{rpc}" for rpc in ("Exchange", "Finish", "Snapshot", "Restore"))
+MUTATING = frozenset(f"/{SERVICE}/{rpc}" for rpc in ("Exchange", "Finish", "Snapshot", "Restore", "Command"))
 # Trailing metadata of a Restore refused because the instance's telemetry does not reach the step.
 DURABLE_STEP = "ilrs-durable-step"
 # Windows of a month of minute steps with a few dozen columns run to a few MB.
@@ -142,6 +144,26 @@ class SubsystemServicer(subsystem_pb2_grpc.SubsystemServiceServicer):
         except ValueError as exc:
             return await base.abort(context, base.invalid_argument(str(exc)))
         return subsystem_pb2.RestoreResponse(step=self.host.step)
+
+    async def Command(self, request, context):
+        try:
+            args = json.loads(request.args_json or "{}")
+            if not isinstance(args, dict):
+                raise ValueError("args_json: must be a JSON object")
+        except json.JSONDecodeError as exc:
+            return await base.abort(context, base.invalid_argument(f"args_json: not JSON ({exc})"))
+        except ValueError as exc:
+            return await base.abort(context, base.invalid_argument(str(exc)))
+        command = Command.of(self.host.model.id, request.command, args, request.step)
+        try:
+            variables = await self._locked(self.host.command, command)
+        except CommandRefused as exc:
+            return await base.abort(context, base.precondition_failed(str(exc), self.host.model.id))
+        except (ValueError, TypeError) as exc:
+            return await base.abort(context, base.invalid_argument(str(exc)))
+        except RuntimeError as exc:
+            return await base.abort(context, base.precondition_failed(str(exc), self.host.model.id))
+        return subsystem_pb2.SubsystemServiceCommandResponse(variables=variables)
 
 
 def serve(host: ModelHost, token: str, bind: str = "127.0.0.1", port: int = 0) -> tuple[base.Server, int]:

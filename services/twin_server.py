@@ -18,13 +18,23 @@ from google.rpc import code_pb2
 
 from services import server as base
 from services.gen.ilrs.twin.v1 import state_pb2, twin_pb2, twin_pb2_grpc
+from services.subsystem_server import state_class
+from twin.actions import COMMAND, RESTORE, SNAPSHOT, Action
+from twin.commands import Command, CommandRefused, clear_command, fault_command
 from twin.events import EventLog
-from twin.live import ClockState, Frame, LiveTwin
+from twin.live import ClockState, Frame, LiveTwin, Subsystem
+
+FAULT_MODES = {twin_pb2.FAULT_MODE_FAIL: "fail", twin_pb2.FAULT_MODE_DEGRADE: "degrade"}
+MODE_ENUMS = {name: value for value, name in FAULT_MODES.items()}
 
 SERVICE = twin_pb2.DESCRIPTOR.services_by_name["TwinService"].full_name
-MUTATING = frozenset(f"/{SERVICE}/{rpc}" for rpc in ("Pause", "Resume", "StepTo", "SetSpeed"))
+# Fork changes nothing live, but it spends the machine's CPUs on a copy: it needs the token too.
+MUTATING = frozenset(f"/{SERVICE}/{rpc}" for rpc in ("Pause", "Resume", "StepTo", "SetSpeed", "Command", "InjectFault", "ClearFault", "Snapshot", "Restore", "Fork"))
 WATCH_QUEUE = 256
 WRITE_TIMEOUT_S = 10.0
+# A command waits at most this long for the simulation to reach a boundary (a long window at --speed max).
+ACTION_TIMEOUT_S = 60.0
+MAX_FORK_ACTIONS = 100
 MAX_NAMES = 1024
 MAX_SPEED = 1e12  # simulated seconds per wall second; beyond it, ask for max
 
@@ -128,7 +138,10 @@ class TwinServicer(twin_pb2_grpc.TwinServiceServicer):
         await self._started(context)
         subsystems = [
             twin_pb2.SubsystemInfo(id=s.id, kind=s.kind, summary=s.summary, endpoint=s.endpoint,
-                                   variables=[twin_pb2.VariableInfo(name=v.name, unit=v.unit, description=v.description, kind=v.kind) for v in s.variables])
+                                   variables=[twin_pb2.VariableInfo(name=v.name, unit=v.unit, description=v.description, kind=v.kind) for v in s.variables],
+                                   commands=[twin_pb2.CommandInfo(name=name, description=about, arguments=command_arguments(s, name)) for name, about in s.commands],
+                                   fault_components=[twin_pb2.FaultComponentInfo(name=name, description=about, modes=[MODE_ENUMS[m] for m in modes])
+                                                     for name, about, modes in s.fault_components])
             for s in self.live.subsystems
         ]
         return twin_pb2.ListSubsystemsResponse(subsystems=subsystems, clock=clock_message(self.live.clock_state()))
@@ -154,7 +167,8 @@ class TwinServicer(twin_pb2_grpc.TwinServiceServicer):
 
     def _fanout(self, frame: Frame) -> None:
         for w in list(self._watchers):
-            if w.dropped or (frame.step < w.next_step and not frame.finished):
+            went_back = frame.step < w.next_step - max(w.every_steps, 1)  # a Restore
+            if w.dropped or (frame.step < w.next_step and not frame.finished and not went_back):
                 continue
             try:
                 w.queue.put_nowait(frame)
@@ -248,11 +262,176 @@ class TwinServicer(twin_pb2_grpc.TwinServiceServicer):
             return await self._mutate(context, "set_speed", {"speed": speed}, lambda: self.live.set_speed(speed), twin_pb2.SetSpeedResponse)
         return await base.abort(context, base.invalid_argument("pace: give speed (> 0) or max = true"))
 
+    # -- commands, faults, snapshots (performed by the simulation at its next boundary) ----------
+    def _subsystem(self, id: str, field: str) -> Subsystem:
+        for s in self.live.subsystems:
+            if s.id == id:
+                return s
+        raise LookupError(id, f"{field}: no subsystem {id!r} (subsystems: {', '.join(s.id for s in self.live.subsystems)})")
+
+    def _command(self, request, field: str = "") -> Command:
+        """A CommandRequest as the model's command; ValueError/LookupError name the field."""
+        at = f"{field}." if field else ""
+        subsystem = self._subsystem(request.subsystem, f"{at}subsystem")
+        which = request.WhichOneof("command")
+        kinds = [f.name for f in request.DESCRIPTOR.oneofs_by_name["command"].fields]
+        if which is None:
+            raise ValueError(f"{at}command: set the field of the instance's kind ({subsystem.id} is {subsystem.kind}; kinds with commands: {', '.join(kinds)})")
+        if which != subsystem.kind:
+            raise ValueError(f"{at}{which}: {subsystem.id} is {subsystem.kind}, not {which}; its commands go in the {subsystem.kind!r} field")
+        inner = getattr(request, which)
+        verb = inner.WhichOneof("command")
+        if verb is None:
+            names = ", ".join(f.name for f in inner.DESCRIPTOR.oneofs_by_name["command"].fields)
+            raise ValueError(f"{at}{which}.command: name a command ({names})")
+        message = getattr(inner, verb)
+        args = {f.name: (list(getattr(message, f.name)) if f.is_repeated else getattr(message, f.name)) for f in message.DESCRIPTOR.fields}
+        return Command.of(subsystem.id, verb.replace("_", "-"), args)
+
+    def _fault(self, request, clear: bool, field: str = "") -> Command:
+        at = f"{field}." if field else ""
+        id, dot, component = request.target.partition(".")
+        if not dot or not component:
+            raise ValueError(f"{at}target: {request.target[:60]!r} is not <id>.<component> (e.g. energy.array)")
+        subsystem = self._subsystem(id, f"{at}target")
+        components = [name for name, _, _ in subsystem.fault_components]
+        if component not in components:
+            raise ValueError(f"{at}target: {id} ({subsystem.kind}) has no component {component!r} that can fault (components: {', '.join(components) or 'none'})")
+        if clear:
+            return clear_command(id, component)
+        if request.mode not in FAULT_MODES:
+            raise ValueError(f"{at}mode: give FAULT_MODE_FAIL or FAULT_MODE_DEGRADE")
+        mode = FAULT_MODES[request.mode]
+        duration = request.duration.seconds + request.duration.nanos / 1e9
+        return fault_command(id, component, mode, request.level if mode == "degrade" else (request.level or None), duration)
+
+    async def _refusal(self, context, exc: BaseException):
+        if isinstance(exc, CommandRefused):
+            return await base.abort(context, base.precondition_failed(str(exc), "state"))
+        if isinstance(exc, LookupError):
+            name, message = exc.args if len(exc.args) == 2 else (str(exc), str(exc))
+            return await base.abort(context, base.not_found(message, "subsystem" if "snapshot" not in message else "snapshot", name))
+        if isinstance(exc, (ValueError, TypeError)):
+            return await base.abort(context, base.invalid_argument(str(exc)))
+        if isinstance(exc, OverflowError):
+            return await base.abort(context, base.plain(code_pb2.RESOURCE_EXHAUSTED, str(exc)))
+        if isinstance(exc, RuntimeError):
+            return await base.abort(context, base.precondition_failed(str(exc), "clock"))
+        raise exc
+
+    async def _perform(self, context, action) -> dict:
+        """Queue ``action`` for the next boundary and wait for it (a cancelled call withdraws an
+        action not yet begun); a refusal aborts the call with its status."""
+        try:
+            future = self.live.submit(action, caller=context.peer())
+        except RuntimeError as exc:
+            return await self._refusal(context, exc)
+        try:
+            async with asyncio.timeout(ACTION_TIMEOUT_S):
+                return await asyncio.shield(asyncio.wrap_future(future))
+        except TimeoutError:
+            withdrawn = future.cancel()  # only an action not yet begun can be
+            return await base.abort(context, base.plain(code_pb2.UNAVAILABLE, f"the twin did not reach a window boundary within {ACTION_TIMEOUT_S:g} s; nothing was changed"
+                                                        if withdrawn else "the action is being performed but took too long to answer; GetState shows its effect"))
+        except asyncio.CancelledError:
+            future.cancel()
+            raise
+        except BaseException as exc:  # the action's refusal
+            return await self._refusal(context, exc)
+
+    async def _commanded(self, context, build) -> dict:
+        """Build the command (a bad request aborts the call) and perform it at the next boundary."""
+        await self._started(context)
+        try:
+            command = build()
+        except (ValueError, LookupError) as exc:
+            return await self._refusal(context, exc)
+        return await self._perform(context, Action(COMMAND, command))
+
+    async def Command(self, request, context):
+        result = await self._commanded(context, lambda: self._command(request))
+        return twin_pb2.CommandResponse(clock=clock_message(self.live.clock_state()), applied_step=result["applied_step"], values=result["variables"])
+
+    async def InjectFault(self, request, context):
+        result = await self._commanded(context, lambda: self._fault(request, clear=False))
+        return twin_pb2.InjectFaultResponse(clock=clock_message(self.live.clock_state()), applied_step=result["applied_step"],
+                                            clears_at_step=result.get("clears_at_step", -1))
+
+    async def ClearFault(self, request, context):
+        result = await self._commanded(context, lambda: self._fault(request, clear=True))
+        return twin_pb2.ClearFaultResponse(clock=clock_message(self.live.clock_state()), applied_step=result["applied_step"])
+
+    async def Snapshot(self, request, context):
+        await self._started(context)
+        result = await self._perform(context, Action(SNAPSHOT))
+        return twin_pb2.TwinServiceSnapshotResponse(snapshot_id=result["snapshot_id"], step=result["step"], time=_ts(self.live.clock.unix_at(result["step"])))
+
+    async def Restore(self, request, context):
+        await self._started(context)
+        if request.snapshot_id not in self.live.snapshots.taken:
+            return await self._refusal(context, LookupError(request.snapshot_id[:80], f"snapshot_id: no snapshot {request.snapshot_id[:80]!r} in this session (Snapshot makes one)"))
+        await self._perform(context, Action(RESTORE, snapshot_id=request.snapshot_id))
+        return twin_pb2.TwinServiceRestoreResponse(clock=clock_message(self.live.clock_state()))
+
+    async def Fork(self, request, context):
+        await self._started(context)
+        clock = self.live.clock
+        ahead_s = request.ahead.seconds + request.ahead.nanos / 1e9
+        every_s = request.every.seconds + request.every.nanos / 1e9
+        try:
+            if not ahead_s > 0:
+                raise ValueError("ahead: give how far to run the copy, > 0 (e.g. 14 days)")
+            if every_s < 0:
+                raise ValueError("every: must not be negative")
+            if len(request.actions) > MAX_FORK_ACTIONS:
+                raise ValueError(f"actions: {len(request.actions)} actions; at most {MAX_FORK_ACTIONS}")
+            actions = []
+            for i, a in enumerate(request.actions):
+                which = a.WhichOneof("action")
+                if which == "command":
+                    actions.append(Action(COMMAND, self._command(a.command, f"actions[{i}].command")))
+                elif which in ("fault", "clear_fault"):
+                    actions.append(Action(COMMAND, self._fault(getattr(a, which), which == "clear_fault", f"actions[{i}].{which}")))
+                else:
+                    raise ValueError(f"actions[{i}]: set command, fault or clear_fault")
+            selection = Selection(request.names, self.live.frame) if request.names else None
+        except (ValueError, LookupError) as exc:
+            return await self._refusal(context, exc)
+        ahead_steps = math.ceil(ahead_s / clock.step_s)
+        every_steps = math.ceil(every_s / clock.step_s) if every_s else 0
+        names = None if selection is None else (lambda variables: selection.values(Frame(0, 0, variables)))
+        try:
+            future = self.live.fork(actions, ahead_steps, names, every_steps)
+        except (RuntimeError, OverflowError) as exc:
+            return await self._refusal(context, exc)
+        try:
+            result = await asyncio.wrap_future(future)
+        except BaseException as exc:
+            return await self._refusal(context, exc)
+        if self.events is not None:
+            self.events.append("fork", {"ahead_steps": ahead_steps, "actions": [str(a.command) for a in actions]}, {"end_step": result.end_step, "kpis": result.kpis},
+                               step=result.start_step, time_unix_s=clock.unix_at(result.start_step), caller=context.peer())
+        return twin_pb2.ForkResponse(
+            start_step=result.start_step, start=_ts(clock.unix_at(result.start_step)), end_step=result.end_step, end=_ts(clock.unix_at(result.end_step)),
+            kpis=result.kpis, end_values=result.end, change=result.change, wall_s=result.wall_s,
+            samples=[twin_pb2.WatchResponse(step=step, time=_ts(clock.unix_at(step)), values=values) for step, values in result.samples])
+
+
+def command_arguments(subsystem: Subsystem, verb: str) -> list[str]:
+    """The fields of a verb's message: the CLI's positional arguments."""
+    cls = state_class(subsystem.command_message)
+    if cls is None:
+        return []
+    field = cls.DESCRIPTOR.fields_by_name.get(verb.replace("-", "_"))
+    return [] if field is None else [f.name for f in field.message_type.fields]
+
 
 def serve(live: LiveTwin, token: str, bind: str = "127.0.0.1", port: int = 0, events: EventLog | None = None, read_token: str | None = None,
           protect_reads: bool = False, tls: tuple[bytes, bytes] | None = None) -> tuple[base.Server, int, TwinServicer]:
     """Start the gateway for ``live``; returns the server, its port and the servicer."""
     servicer = TwinServicer(live, events)
+    if live.events is None:
+        live.events = events  # the simulation logs what it performs, in the order it does
 
     def add(server):
         twin_pb2_grpc.add_TwinServiceServicer_to_server(servicer, server)

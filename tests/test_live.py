@@ -16,8 +16,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from services.client import AsyncTwinClient, TwinClient, TwinError
-from services.gen.ilrs.twin.v1 import twin_pb2, twin_pb2_grpc
-from services.twin_server import TwinServicer, serve
+from services.gen.ilrs.twin.v1 import isru_pb2, twin_pb2, twin_pb2_grpc
+from services.twin_server import MUTATING, TwinServicer, serve
 from test_servers import reflect
 from twin.events import EventLog
 from twin.live import LiveTwin
@@ -128,11 +128,13 @@ def test_mutation_needs_the_full_token_and_a_refusal_changes_nothing(tmp_path, l
     before = twin.clock_state()
     with TwinClient(f"127.0.0.1:{port}", token=token or "") as other:
         assert other.clock().step == before.step  # reads are open
-        for call in (other.resume, lambda: other.set_speed(10.0), lambda: other.step_to(ahead_s=3600.0), other.pause):
+        for call in (other.resume, lambda: other.set_speed(10.0), lambda: other.step_to(ahead_s=3600.0), other.pause,
+                     lambda: other.command("isru", "set-throttle", 0.5), lambda: other.inject_fault("energy.array"), lambda: other.clear_fault("energy.array"),
+                     other.snapshot, lambda: other.restore("s1-step0"), lambda: other.fork(86400.0)):
             with pytest.raises(TwinError) as refused:
                 call()
             assert refused.value.code == code
-    assert twin.clock_state() == before
+    assert twin.clock_state() == before and twin.snapshots.taken == {}
     assert not (tmp_path / "live" / "events.jsonl").exists()
 
 
@@ -235,7 +237,7 @@ def test_serve_and_probe_on_the_command_line(tmp_path):
                                                      env={**env, **({"ILRS_TWIN_TOKEN": token} if token else {})}, capture_output=True, text=True, timeout=60)
     try:
         deadline = time.monotonic() + 90
-        while probe("clock").returncode != 0:
+        while probe("get", "energy.storage_soc_frac").returncode != 0:  # GetClock answers while it starts; GetState once it has
             assert time.monotonic() < deadline and served.poll() is None
             time.sleep(0.5)
         token = (out / "token").read_text().strip()
@@ -248,6 +250,16 @@ def test_serve_and_probe_on_the_command_line(tmp_path):
         assert stepped.returncode == 0 and json.loads(stepped.stdout)["hold_at_step"] == 6 * 3600 // 600
         bad = probe("speed", "-3", token=token)
         assert bad.returncode == 2 and "speed" in bad.stderr
+        commanded = probe("command", "isru", "set-throttle", "0.5", "--json", token=token)
+        assert commanded.returncode == 0 and json.loads(commanded.stdout)["values"]["throttle_frac"] == 0.5, commanded.stderr
+        refused = probe("command", "isru", "set-throttle", "2", token=token)
+        assert refused.returncode == 2 and refused.stderr.startswith("error: INVALID_ARGUMENT: throttle: ") and len(refused.stderr.splitlines()) == 1
+        faulted = probe("fault", "energy.array", "fail", "--for", "72h", "--json", token=token)
+        assert faulted.returncode == 0 and json.loads(faulted.stdout)["clock"]["step"] >= json.loads(faulted.stdout)["applied_step"] > 0, faulted.stderr
+        forked = probe("fork", "--ahead", "2d", "--command", "isru set-throttle 1.0", "--fault", "communications.relay degrade 0.5 12h", "--json", token=token)
+        assert forked.returncode == 0, forked.stderr
+        assert json.loads(forked.stdout)["end_step"] - json.loads(forked.stdout)["start_step"] == 2 * 86400 // 600
+        assert "set-throttle THROTTLE" in probe("list").stdout
     finally:
         served.terminate()
         served.wait(60)
@@ -305,6 +317,12 @@ def test_with_the_ray_runtime_each_subsystem_lists_its_own_endpoint(tmp_path, sm
                     assert time.monotonic() < deadline
                     time.sleep(0.05)
                 assert client.clock().step == 86400 // small.clock.step_s
+                # A command reaches the instance's actor (SubsystemService.Command); a fork runs in new actors.
+                assert client.command("isru", "set-throttle", 0.5).values["throttle_frac"] == 0.5
+                forked = client.fork(2 * 86400.0)
+                assert forked.end_step == 3 * 86400 // small.clock.step_s and forked.end_values["isru.throttle_frac"] == 0.5
+                _hold(client, 2 * 86400.0)
+                assert client.get() == forked.end_values
         finally:
             server.stop()
     finally:
@@ -321,7 +339,7 @@ def test_random_bytes_to_any_method_get_a_proper_status(live, method, payload, a
     UNKNOWN or INTERNAL), or an answer where the bytes happen to parse; a mutation without the
     token changes nothing; the server keeps serving."""
     twin, _, port = live
-    mutating = method in ("Pause", "Resume", "StepTo", "SetSpeed")
+    mutating = f"/ilrs.twin.v1.TwinService/{method}" in MUTATING
     before = twin.clock_state()
     metadata = (("authorization", f"Bearer {TOKEN}"),) if authorised else ()
     with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
@@ -391,3 +409,129 @@ def test_bad_serve_options_exit_2_in_one_line_and_write_nothing(tmp_path, args, 
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"error: {field}"), result.output
     assert not (tmp_path / "out").exists()
+
+
+# -- commands, faults, snapshots, forks -------------------------------------------------------------
+def _hold(client, ahead_s: float) -> int:
+    target = client.step_to(ahead_s=ahead_s).hold_at_step
+    deadline = time.monotonic() + 60
+    while not client.clock().paused:
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    assert client.clock().step == target
+    return target
+
+
+def test_a_session_of_commands_faults_and_a_restore_replays_bit_for_bit(tmp_path, small, live):
+    from typer.testing import CliRunner
+
+    from conftest import SMALL
+    from twin.cli import app
+
+    twin, client, _ = live
+    day = _hold(client, 86400.0)
+    applied = client.command("isru", "set-throttle", 0.5)
+    assert applied.step == day and applied.values["throttle_frac"] == 0.5 and client.get("isru.throttle_frac") == {"isru.throttle_frac": 0.5}
+    fault = client.inject_fault("energy.array", "fail", duration_s=72 * 3600)
+    assert fault.step == day and fault.clears_at_step == day + 72 * 3600 // small.clock.step_s
+    assert client.get("energy.array_capacity_frac") == {"energy.array_capacity_frac": 0.0}
+    snapshot_id, at = client.snapshot()
+    assert at == day
+    _hold(client, 2 * 86400.0)
+    client.inject_fault("communications.relay", "degrade", 0.3)
+    assert client.restore(snapshot_id).step == day
+    assert client.get(["energy.array_capacity_frac", "communications.relay_capacity_frac"]) == {"energy.array_capacity_frac": 0.0, "communications.relay_capacity_frac": 1.0}
+    _hold(client, 5 * 86400.0)  # past the fault's end: it cleared itself
+    assert client.get("energy.array_capacity_frac") == {"energy.array_capacity_frac": 1.0}
+    client.inject_fault("isru.plant", "fail", duration_s=86400.0)
+    client.set_speed(None)
+    client.resume()
+    assert twin.wait(120) and twin.error is None
+    events = EventLog(tmp_path / "live" / "events.jsonl").read()
+    assert [e["action"] for e in events if e["action"] in ("command", "snapshot", "restore")] == ["command", "command", "snapshot", "command", "restore", "command"]
+    scenario = tmp_path / "small.toml"
+    scenario.write_text(SMALL.format(step="600s", window="2d"))
+    again = CliRunner().invoke(app, ["run", str(scenario), "--runtime", "local", "--replay", str(tmp_path / "live" / "events.jsonl"), "--out", str(tmp_path / "again"), "--quiet"])
+    assert again.exit_code == 0, again.output
+    live_tables, replayed = tables(tmp_path / "live"), tables(tmp_path / "again")
+    assert live_tables.keys() == replayed.keys()
+    for name, table in live_tables.items():
+        assert table.equals(replayed[name]), name
+    plain = tmp_path / "plain"
+    run(small, runtime="local", out=plain)
+    assert not tables(plain)["energy.parquet"].equals(live_tables["energy.parquet"])  # the faults did something
+
+
+def test_a_fork_answers_what_if_and_the_live_twin_is_as_if_never_forked(tmp_path, small, live):
+    twin, client, _ = live
+    start = _hold(client, 5 * 86400.0)  # the Sun rises over Amundsen on day 5 of this station
+    dark = client.fork(7 * 86400.0, faults=[("energy.array", "fail", None, 0.0)], names=["energy.storage_soc_frac"], every_s=86400.0)
+    steps = 7 * 86400 // small.clock.step_s
+    assert (dark.start_step, dark.end_step) == (start, start + steps) and len(dark.samples) == 8
+    assert dark.kpis["energy.solar_kwh"] == 0.0 and dark.change["energy.solar_kwh"] == 0.0
+    lit = client.fork(7 * 86400.0)
+    assert lit.kpis["energy.solar_kwh"] > 100 and lit.kpis["energy.unserved_kwh"] <= dark.kpis["energy.unserved_kwh"]
+    assert lit.end_values["energy.storage_kwh"] > dark.end_values["energy.storage_kwh"]
+    assert client.clock().step == start and client.get("energy.array_capacity_frac") == {"energy.array_capacity_frac": 1.0}
+    _hold(client, 7 * 86400.0)
+    assert client.get() == lit.end_values  # the copy is the twin, bit for bit
+    client.set_speed(None)
+    client.resume()
+    assert twin.wait(120) and twin.error is None
+    batch = tmp_path / "batch"
+    run(small, runtime="local", out=batch)
+    live_tables, batch_tables = tables(tmp_path / "live"), tables(batch)
+    for name, table in live_tables.items():
+        assert table.equals(batch_tables[name]), name
+    assert [e["action"] for e in EventLog(tmp_path / "live" / "events.jsonl").read() if e["action"] == "fork"] == ["fork", "fork"]
+
+
+def _isru(**command):
+    return twin_pb2.CommandRequest(subsystem="isru", isru=isru_pb2.IsruCommand(**command))
+
+
+@pytest.mark.parametrize("method, request_, code, field", [
+    ("Command", twin_pb2.CommandRequest(subsystem="nowhere"), grpc.StatusCode.NOT_FOUND, None),
+    ("Command", twin_pb2.CommandRequest(subsystem="isru"), grpc.StatusCode.INVALID_ARGUMENT, "command"),
+    ("Command", twin_pb2.CommandRequest(subsystem="energy", isru=isru_pb2.IsruCommand(set_throttle={"throttle": 0.5})), grpc.StatusCode.INVALID_ARGUMENT, "isru"),
+    ("Command", _isru(), grpc.StatusCode.INVALID_ARGUMENT, "isru.command"),
+    ("Command", _isru(set_throttle={"throttle": 2.0}), grpc.StatusCode.INVALID_ARGUMENT, "throttle"),
+    ("Command", _isru(set_throttle={"throttle": float("nan")}), grpc.StatusCode.INVALID_ARGUMENT, "throttle"),
+    ("InjectFault", twin_pb2.InjectFaultRequest(target="energy", mode=1), grpc.StatusCode.INVALID_ARGUMENT, "target"),
+    ("InjectFault", twin_pb2.InjectFaultRequest(target="energy.flux", mode=1), grpc.StatusCode.INVALID_ARGUMENT, "target"),
+    ("InjectFault", twin_pb2.InjectFaultRequest(target="mars.array", mode=1), grpc.StatusCode.NOT_FOUND, None),
+    ("InjectFault", twin_pb2.InjectFaultRequest(target="energy.array"), grpc.StatusCode.INVALID_ARGUMENT, "mode"),
+    ("InjectFault", twin_pb2.InjectFaultRequest(target="energy.array", mode=2, level=1.5), grpc.StatusCode.INVALID_ARGUMENT, "level"),
+    ("InjectFault", twin_pb2.InjectFaultRequest(target="energy.array", mode=1, duration={"seconds": -5}), grpc.StatusCode.INVALID_ARGUMENT, "duration"),
+    ("InjectFault", twin_pb2.InjectFaultRequest(target="energy.storage", mode=2, level=0.5), grpc.StatusCode.FAILED_PRECONDITION, None),
+    ("ClearFault", twin_pb2.ClearFaultRequest(target="energy.array"), grpc.StatusCode.FAILED_PRECONDITION, None),
+    ("Restore", twin_pb2.TwinServiceRestoreRequest(snapshot_id="nope"), grpc.StatusCode.NOT_FOUND, None),
+    ("Fork", twin_pb2.ForkRequest(), grpc.StatusCode.INVALID_ARGUMENT, "ahead"),
+    ("Fork", twin_pb2.ForkRequest(ahead={"seconds": 3600}, names=["energy.nothing"]), grpc.StatusCode.NOT_FOUND, None),
+    ("Fork", twin_pb2.ForkRequest(ahead={"seconds": 3600}, actions=[twin_pb2.ForkAction(command=_isru(set_throttle={"throttle": 0}))]), grpc.StatusCode.INVALID_ARGUMENT, "throttle"),
+    ("Fork", twin_pb2.ForkRequest(ahead={"seconds": 3600}, actions=[twin_pb2.ForkAction()]), grpc.StatusCode.INVALID_ARGUMENT, "actions[0]"),
+])
+def test_bad_commands_faults_and_forks_get_a_canonical_status_and_change_nothing(tmp_path, live, method, request_, code, field):
+    twin, client, port = live
+    before, state = twin.clock_state(), client.get()
+    with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+        with pytest.raises(grpc.RpcError) as refused:
+            getattr(twin_pb2_grpc.TwinServiceStub(channel), method)(request_, timeout=30, metadata=(("authorization", f"Bearer {TOKEN}"),))
+    assert refused.value.code() == code, refused.value.details()
+    assert len(refused.value.details().splitlines()) == 1
+    status = rpc_status.from_call(refused.value)
+    assert status is not None and status.details
+    if field is not None:
+        detail = error_details_pb2.BadRequest()
+        assert status.details[0].Unpack(detail) and detail.field_violations[0].field == field, refused.value.details()
+    assert twin.clock_state() == before and client.get() == state
+    assert not (tmp_path / "live" / "events.jsonl").exists()
+
+
+def test_subsystems_list_their_commands_and_fault_components(live):
+    _, client, _ = live
+    by_id = {s["id"]: s for s in client.subsystems()}
+    assert by_id["isru"]["commands"] == [{"name": "set-throttle", "description": by_id["isru"]["commands"][0]["description"], "arguments": ["throttle"]}]
+    assert {f["name"]: f["modes"] for f in by_id["energy"]["fault_components"]} == {"array": ["fail", "degrade"], "reactor": ["fail", "degrade"], "storage": ["fail"]}
+    assert {f["name"] for f in by_id["communications"]["fault_components"]} == {"dte", "relay"}
+    assert by_id["research"]["commands"] == [] and by_id["research"]["fault_components"] == []

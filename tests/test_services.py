@@ -185,7 +185,7 @@ def test_reflection_lists_service_and_methods_and_resolves_files(make_host, star
     # A fresh pool fed only by reflection: no local .proto or gencode involved.
     pool = descriptor_pool.DescriptorPool(db)
     service = pool.FindServiceByName(SERVICE)
-    assert {m.name for m in service.methods} == {"Describe", "Exchange", "Finish", "GetState", "Snapshot", "Restore"}
+    assert {m.name for m in service.methods} == {"Describe", "Exchange", "Finish", "GetState", "Snapshot", "Restore", "Command"}
     assert service.methods_by_name["Exchange"].input_type.full_name == "ilrs.twin.v1.ExchangeRequest"
     assert service.methods_by_name["Exchange"].output_type.full_name == "ilrs.twin.v1.ExchangeResponse"
     assert service.methods_by_name["Restore"].input_type.fields_by_name["snapshot"].message_type.full_name == "ilrs.twin.v1.InstanceSnapshot"
@@ -225,8 +225,8 @@ def test_reflection_lists_service_and_methods_and_resolves_files(make_host, star
 # --------------------------------------------------------------------------- auth
 
 
-def test_mutating_set_is_exchange_finish_snapshot_and_restore():
-    assert MUTATING == {f"/{SERVICE}/Exchange", f"/{SERVICE}/Finish", f"/{SERVICE}/Snapshot", f"/{SERVICE}/Restore"}
+def test_mutating_set_is_exchange_finish_snapshot_restore_and_command():
+    assert MUTATING == {f"/{SERVICE}/Exchange", f"/{SERVICE}/Finish", f"/{SERVICE}/Snapshot", f"/{SERVICE}/Restore", f"/{SERVICE}/Command"}
 
 
 @pytest.mark.parametrize("metadata", [None, bearer("wrong-token"), (("authorization", TOKEN),), (("authorization", f"Bearer {TOKEN}x"),)],
@@ -665,3 +665,22 @@ def test_codec_window_round_trip(clock):
     assert message.start_time.seconds == QUICKSTART_START_UNIX_S + 12345 * 60
     assert message.step_s == 60
     assert codec.decode_window(message, clock) == window
+
+
+def test_a_command_over_grpc_applies_at_the_committed_step_and_a_refusal_changes_nothing(energy):
+    """SubsystemService.Command: what the Ray runtime's conductor (and the live twin) send an actor."""
+    host, stub = energy
+    request = subsystem_pb2.SubsystemServiceCommandRequest(command="fault", args_json='{"component": "array", "level": 0.0, "duration_s": 0.0}', step=0)
+    with pytest.raises(grpc.RpcError) as refused:
+        stub.Command(request, timeout=RPC_TIMEOUT_S)
+    assert refused.value.code() == grpc.StatusCode.UNAUTHENTICATED and host.state.faults.active == ()
+    for args_json, step, code in [("[1]", 0, grpc.StatusCode.INVALID_ARGUMENT), ("{not json", 0, grpc.StatusCode.INVALID_ARGUMENT),
+                                  ('{"component": "flux", "level": 0.0}', 0, grpc.StatusCode.INVALID_ARGUMENT),
+                                  ('{"component": "array", "level": 0.0}', 7, grpc.StatusCode.INVALID_ARGUMENT),
+                                  ('{"component": "storage", "level": 0.5}', 0, grpc.StatusCode.FAILED_PRECONDITION)]:
+        with pytest.raises(grpc.RpcError) as refused:
+            stub.Command(subsystem_pb2.SubsystemServiceCommandRequest(command="fault", args_json=args_json, step=step), timeout=RPC_TIMEOUT_S, metadata=bearer(TOKEN))
+        assert refused.value.code() == code, args_json
+        assert host.state.faults.active == ()
+    answer = stub.Command(request, timeout=RPC_TIMEOUT_S, metadata=bearer(TOKEN))
+    assert answer.variables["array_capacity_frac"] == 0.0 and host.state.faults.level("array") == 0.0

@@ -267,16 +267,33 @@ def run(
     resume: bool = typer.Option(False, "--resume", help="Continue the run in --out from its last complete checkpoint (after a crash, a kill or Ctrl-C)."),
     telemetry_step: Optional[str] = typer.Option(None, "--telemetry-step", help="One telemetry row per this much simulated time (e.g. 1h), aggregated by column kind; sets [telemetry] step."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar; print the summary as one JSON line."),
+    replay: Optional[Path] = typer.Option(None, "--replay", help="A live session's OUT/events.jsonl: apply its commands, faults, snapshots and restores at the same simulation steps (the telemetry is the session's)."),
 ) -> None:
     """Run a scenario and write its telemetry (Parquet), summary.json and the resolved scenario."""
     from twin.run import run as run_scenario
 
     runtime = runtime.value
+    actions = None
+    if replay is not None:
+        from twin.actions import read_events
+
+        if resume:
+            fail("--replay: not with --resume (a replay starts from the beginning, as the session did)")
+        try:
+            actions = read_events(replay)
+        except ValueError as exc:
+            fail(str(exc))
     spec, out = prepare_run(scenario, out, until, telemetry_step, runtime, address, actor_cpus, overwrite, resume)
+    if actions is not None:
+        check_replay(actions, spec)
     again = f"ilrs-twin run {scenario} --out {out}" + (f" --until {until}" if until else "") + (f" --telemetry-step {telemetry_step}" if telemetry_step else "") + (f" --runtime {runtime}" if runtime != "ray" else "")
     interactive = sys.stderr.isatty() and not quiet
     clock = spec.clock
     options = dict(runtime=runtime, out=out, address=address, actor_cpus=actor_cpus, resume=resume)
+    if actions is not None:
+        from twin.actions import replay_drive
+
+        options["drive"] = replay_drive(actions)
     if interactive:
         progress = make_progress()
         first, last = clock.datetime_at(0), clock.datetime_at(clock.n_steps)
@@ -320,6 +337,16 @@ def run(
         )
     else:
         typer.echo(json.dumps(summary))
+
+
+def check_replay(actions, spec) -> None:
+    """Refuse (one line, exit 2) a log whose actions this scenario cannot take, before anything runs."""
+    n = spec.clock.n_steps
+    for i, (step, action) in enumerate(actions, 1):
+        if not 0 <= step <= n:
+            fail(f"--replay: action {i} ({action.kind}) is at step {step}, outside this run (0 to {n}): the log is of another scenario or --until")
+        if action.command is not None and action.command.target not in spec.modules:
+            fail(f"--replay: action {i} commands {action.command.target!r}, which this scenario does not have (instances: {', '.join(spec.modules)})")
 
 
 def prepare_run(scenario: str, out: Optional[Path], until: Optional[str], telemetry_step: Optional[str], runtime: str, address: Optional[str],
@@ -401,6 +428,10 @@ def _run_or_explain(run_scenario, again: str, spec, **kwargs) -> dict:
     except RuntimeError as exc:
         if "--actor-cpus" in str(exc):
             fail(f"--actor-cpus: {exc}")
+        raise
+    except ValueError as exc:
+        if str(exc).startswith("--replay:"):  # an action the run refused: the log is not of this scenario
+            fail(str(exc))
         raise
     except (ConnectionError, SystemExit) as exc:  # ray.init: no cluster there, or it gave up waiting for one
         if kwargs.get("runtime") != "ray":

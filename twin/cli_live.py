@@ -265,6 +265,10 @@ def probe_list(address: Optional[str] = ADDRESS, as_json: bool = AS_JSON, token_
         typer.echo(f"{s['id']} ({s['kind']}{where}): {s['summary']}")
         for v in s["variables"]:
             typer.echo(f"  {v['name']:44} {v['unit']:10} {v['description']}")
+        for c in s["commands"]:
+            typer.echo(f"  command {s['id']} {c['name']} {' '.join(a.upper() for a in c['arguments'])}: {c['description']}")
+        for f in s["fault_components"]:
+            typer.echo(f"  fault {s['id']}.{f['name']} {'|'.join(f['modes'])}: {f['description']}")
 
 
 @probe_app.command("get")
@@ -287,10 +291,7 @@ def probe_watch(names: Optional[List[str]] = typer.Argument(None, help="Instance
                 count: int = typer.Option(0, "--count", "-n", min=0, help="Stop after this many updates (0: until the end)."),
                 address: Optional[str] = ADDRESS, as_json: bool = AS_JSON, token_file: Optional[Path] = TOKEN_FILE, tls_ca: Optional[Path] = TLS_CA) -> None:
     """Stream variables as the simulation moves (one line per update) until its end or Ctrl-C."""
-    try:
-        every_s = parse_duration(every)
-    except ValueError as exc:
-        fail(f"--every: {exc}")
+    every_s = _duration(every, "--every")
     if every_s < 0:
         fail(f"--every: {every} must not be negative")
     from services.client import TwinError
@@ -349,10 +350,7 @@ def probe_step(ahead: Optional[str] = typer.Argument(None, help="How far to run,
         except ValueError as exc:
             fail(f"--to: {exc}")
     else:
-        try:
-            kwargs["ahead_s"] = parse_duration(ahead)
-        except ValueError as exc:
-            fail(f"ahead: {exc}")
+        kwargs["ahead_s"] = _duration(ahead, "ahead")
         if not kwargs["ahead_s"] > 0:
             fail(f"ahead: {ahead} must be a positive duration")
     with _client(address, token_file, tls_ca) as client:
@@ -368,3 +366,120 @@ def probe_speed(speed: str = typer.Argument(..., help="Simulated seconds per wal
     with _client(address, token_file, tls_ca) as client:
         c = _call(client, client.set_speed, pace)
     _show_clock(c, as_json)
+
+
+def _duration(text: str, option: str) -> float:
+    """A duration option (e.g. 72h, 14d), or one line naming the option (exit 2)."""
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        fail(f"{option}: {exc}")
+
+
+def _applied(what: str, applied, as_json: bool, extra: dict | None = None) -> None:
+    if as_json:
+        typer.echo(json.dumps({"applied_step": applied.step, "clock": _clock_json(applied.clock), **(extra or {}), **({"values": applied.values} if applied.values else {})}))
+        return
+    clears = f"; it clears itself at step {applied.clears_at_step:,}" if applied.clears_at_step >= 0 else ""
+    typer.echo(f"{what}: applied at step {applied.step:,}{clears}")
+    typer.echo(_clock_line(applied.clock))
+
+
+@probe_app.command("command")
+def probe_command(subsystem: str = typer.Argument(..., help="The instance commanded (probe list shows each one's commands)."),
+                  command: str = typer.Argument(..., help="Its command, e.g. set-throttle."),
+                  arguments: Optional[List[str]] = typer.Argument(None, help="The command's arguments, in order (e.g. 0.5)."),
+                  address: Optional[str] = ADDRESS, as_json: bool = AS_JSON, token_file: Optional[Path] = TOKEN_FILE, tls_ca: Optional[Path] = TLS_CA) -> None:
+    """Command an instance, e.g. `probe command isru set-throttle 0.5`; it takes effect at the next
+    window boundary and is logged to events.jsonl (needs the token)."""
+    with _client(address, token_file, tls_ca, timeout_s=90.0) as client:
+        applied = _call(client, client.command, subsystem, command, *(arguments or []))
+    _applied(f"{subsystem} {command} {' '.join(arguments or [])}".strip(), applied, as_json)
+
+
+FAULT_FOR = typer.Option("0s", "--for", help="How long it lasts in simulated time (e.g. 72h, 3d); 0s: until `probe clear`.")
+
+
+@probe_app.command("fault")
+def probe_fault(target: str = typer.Argument(..., help="<id>.<component>, e.g. energy.array (probe list shows the components)."),
+                mode: str = typer.Argument("fail", help="fail, or degrade (with --level)."),
+                level: Optional[float] = typer.Option(None, "--level", help="degrade: the fraction of capacity left (0 < level < 1)."),
+                lasts: str = FAULT_FOR,
+                address: Optional[str] = ADDRESS, as_json: bool = AS_JSON, token_file: Optional[Path] = TOKEN_FILE, tls_ca: Optional[Path] = TLS_CA) -> None:
+    """Fail or degrade a component, e.g. `probe fault energy.array fail --for 72h` (needs the token)."""
+    duration_s = _duration(lasts, "--for")
+    with _client(address, token_file, tls_ca, timeout_s=90.0) as client:
+        applied = _call(client, client.inject_fault, target, mode, level, duration_s)
+    _applied(f"{target} {mode}", applied, as_json)
+
+
+@probe_app.command("clear")
+def probe_clear(target: str = typer.Argument(..., help="<id>.<component> whose fault ends now."),
+                address: Optional[str] = ADDRESS, as_json: bool = AS_JSON, token_file: Optional[Path] = TOKEN_FILE, tls_ca: Optional[Path] = TLS_CA) -> None:
+    """End a component's fault now (needs the token)."""
+    with _client(address, token_file, tls_ca, timeout_s=90.0) as client:
+        applied = _call(client, client.clear_fault, target)
+    _applied(f"{target} cleared", applied, as_json)
+
+
+@probe_app.command("snapshot")
+def probe_snapshot(address: Optional[str] = ADDRESS, as_json: bool = AS_JSON, token_file: Optional[Path] = TOKEN_FILE, tls_ca: Optional[Path] = TLS_CA) -> None:
+    """Keep the whole station as it is now, for `probe restore ID` (in the serve's memory; needs the token)."""
+    with _client(address, token_file, tls_ca, timeout_s=90.0) as client:
+        id, step = _call(client, client.snapshot)
+    typer.echo(json.dumps({"snapshot_id": id, "step": step}) if as_json else f"snapshot {id} at step {step:,}")
+
+
+@probe_app.command("restore")
+def probe_restore(snapshot_id: str = typer.Argument(..., help="What `probe snapshot` printed."),
+                  address: Optional[str] = ADDRESS, as_json: bool = AS_JSON, token_file: Optional[Path] = TOKEN_FILE, tls_ca: Optional[Path] = TLS_CA) -> None:
+    """Go back to a snapshot: state, clock and telemetry (needs the token)."""
+    with _client(address, token_file, tls_ca, timeout_s=90.0) as client:
+        c = _call(client, client.restore, snapshot_id)
+    _show_clock(c, as_json)
+
+
+@probe_app.command("fork")
+def probe_fork(ahead: str = typer.Option(..., "--ahead", help="How far to run the copy, in simulated time (e.g. 14d)."),
+               commands: Optional[List[str]] = typer.Option(None, "--command", help="A command for the copy, e.g. \"isru set-throttle 1.0\" (repeatable)."),
+               faults: Optional[List[str]] = typer.Option(None, "--fault", help="A fault for the copy: \"<id>.<component> fail|degrade [LEVEL] [DURATION]\", e.g. \"energy.array fail 72h\" (repeatable)."),
+               names: Optional[List[str]] = typer.Option(None, "--watch", help="Variables to sample along the way (repeatable)."),
+               every: str = typer.Option("0s", "--every", help="Between samples (e.g. 1d); 0s: start and end only."),
+               address: Optional[str] = ADDRESS, as_json: bool = AS_JSON, token_file: Optional[Path] = TOKEN_FILE, tls_ca: Optional[Path] = TLS_CA) -> None:
+    """What happens if...: a copy of the station from now, given the commands and faults, run ahead
+    and discarded; prints its KPIs and what changed. The live twin is untouched (needs the token)."""
+    ahead_s, every_s = _duration(ahead, "--ahead"), _duration(every, "--every")
+    parsed = []
+    for text in faults or []:
+        words = text.split()
+        if len(words) < 2:
+            fail(f"--fault: {text!r} is not \"<id>.<component> fail|degrade [LEVEL] [DURATION]\"")
+        level, duration_s = None, 0.0
+        for word in words[2:]:
+            try:
+                level = float(word)
+                continue
+            except ValueError:
+                pass
+            try:
+                duration_s = parse_duration(word)
+            except ValueError:
+                fail(f"--fault: {word!r} in {text!r} is neither a level nor a duration")
+        parsed.append((words[0], words[1], level, duration_s))
+    with _client(address, token_file, tls_ca) as client:
+        outcome = _call(client, client.fork, ahead_s, commands or [], parsed, names or [], every_s)
+    if as_json:
+        typer.echo(json.dumps({"start_step": outcome.start_step, "start": iso(outcome.start.timestamp()), "end_step": outcome.end_step,
+                               "end": iso(outcome.end.timestamp()), "kpis": outcome.kpis, "end_values": outcome.end_values, "change": outcome.change,
+                               "samples": [{"step": u.step, "time": iso(u.time.timestamp()), "values": u.values} for u in outcome.samples],
+                               "wall_s": outcome.wall_s}))
+        return
+    typer.echo(f"fork: {outcome.start:%Y-%m-%dT%H:%M:%SZ} to {outcome.end:%Y-%m-%dT%H:%M:%SZ} (steps {outcome.start_step:,} to {outcome.end_step:,}) in {outcome.wall_s:.1f} s; the live twin is untouched")
+    typer.echo("KPIs over the fork:")
+    _table([(name, _fmt(value), "") for name, value in outcome.kpis.items()])
+    changed = [(name, _fmt(value), f"(now {_fmt(outcome.end_values[name])})") for name, value in outcome.change.items() if value != 0]
+    if changed:
+        typer.echo("What changed:")
+        _table(changed)
+    for u in outcome.samples:
+        typer.echo(f"{u.time:%Y-%m-%dT%H:%M:%SZ}  " + "  ".join(f"{k}={_fmt(v)}" for k, v in u.values.items()))

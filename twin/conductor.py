@@ -30,6 +30,12 @@ snapshot each instance's committed state; with the conductor's own state
 (its plan of assumed answers and counters) they form a station snapshot. ``restore`` continues
 from one, bit for bit. When a runtime loses an instance (its process died), the conductor asks it
 to ``recover`` and replays from the newest snapshot the instances' telemetry reaches.
+
+Commands (:mod:`twin.commands`): ``command`` applies one now, between advances (every instance
+committed to the same step), and logs it; a fault with a duration schedules its clearing, which
+``advance`` applies at its step (no window crosses a scheduled command). A snapshot at a step is
+taken before that step's commands; the log travels with it, and a recovery applies the commands
+logged after the snapshot again at their steps, so a recovered run equals an uninterrupted one.
 """
 from __future__ import annotations
 
@@ -39,6 +45,7 @@ from typing import Callable, Protocol
 
 import numpy as np
 
+from twin.commands import Command, CommandRefused, clear_command, clears_at
 from twin.model import Snapshot, TelemetryBehind, Window
 from twin.ports import Route
 
@@ -56,6 +63,8 @@ class Handle(Protocol):
 
     def exchange(self, commit_steps: int, window, inputs=None, snapshot: bool = False): ...
     def restore(self, snapshot: Snapshot) -> int: ...
+    def snapshot(self) -> Snapshot: ...
+    def command(self, command: Command) -> dict[str, float]: ...
     def variables(self) -> dict[str, float]: ...
 
 
@@ -74,6 +83,8 @@ class StationSnapshot:
     plan: dict[str, np.ndarray] | None  # "<target>/<in_key>" -> answers expected from `step` on (None: the defaults)
     stats: tuple[int, int, int]  # windows, cut, proposals
     scenario_sha256: str = ""
+    commands: tuple[Command, ...] = ()  # applied before it (in order)
+    pending: tuple[Command, ...] = ()  # scheduled at or after its step
 
 
 def scenario_sha256(scenario) -> str:
@@ -124,6 +135,8 @@ class Conductor:
         self.checkpoints: list[StationSnapshot] = []
         self._next_checkpoint = 0
         self.report_steps = tuple(sorted(report_steps))
+        self.commands: list[Command] = []  # applied, in order
+        self.pending: list[Command] = []  # scheduled (fault clearings), by step
 
     # -- one round --------------------------------------------------------------------------
     def _assumption(self, key: str, steps: int) -> np.ndarray:
@@ -172,13 +185,15 @@ class Conductor:
 
     def _next_mark(self, start: int) -> int:
         """The first checkpoint or report step after ``start`` (windows stop there)."""
-        marks = [s for s in self.report_steps if s > start][:1]
+        marks = [s for s in self.report_steps if s > start][:1] + [c.step for c in self.pending if c.step > start][:1]
         if self.checkpoint_steps is not None:
             marks.append((start // self.checkpoint_steps + 1) * self.checkpoint_steps)
         return min(marks, default=start + self.window_steps)
 
     def _checkpoint_due(self) -> bool:
         at = self.step + self.accepted
+        if self.checkpoints and self.checkpoints[-1].step == at:
+            return False  # taken already (before this step's commands)
         if not self.checkpoints or at in self.report_steps:
             return True
         return self.checkpoint_steps is not None and at >= self._next_checkpoint
@@ -189,7 +204,7 @@ class Conductor:
         plan, stats = dict(self.plan), (self.stats.windows, self.stats.cut, self.stats.proposals)
         outputs, taken = self._exchange(window, snapshot=due)
         if due:
-            snap = StationSnapshot(at, taken, plan, stats, self.sha)
+            snap = StationSnapshot(at, taken, plan, stats, self.sha, tuple(self.commands), tuple(self.pending))
             self.checkpoints.append(snap)
             self.trim()
             if self.checkpoint_steps is not None:
@@ -229,6 +244,11 @@ class Conductor:
         retry_at, retries = -1, 0
         while self.step + self.accepted < until_step:
             start = self.step + self.accepted
+            if self.pending and self.pending[0].step == start:
+                if self.accepted:
+                    self._round(None)  # commit (and snapshot, when due) before the commands
+                while self.pending and self.pending[0].step == start:
+                    self._apply(self.pending.pop(0), scheduled=True)
             mark = self._next_mark(start)
             n = min(self._span, until_step - start, mark - start)
             window = Window(start, n, self.clock)
@@ -265,6 +285,35 @@ class Conductor:
         if self.accepted:
             self._round(None)
 
+    # -- commands ---------------------------------------------------------------------------
+    def command(self, command: Command) -> dict[str, float]:
+        """Apply ``command`` to its target now, at the committed step (between advances); a
+        refusal (ValueError, CommandRefused) changes nothing. Returns the target's variables."""
+        if self.accepted:
+            raise RuntimeError("commands go between advances, when every instance is committed")
+        if command.target not in self.handles:
+            raise LookupError(f"subsystem: no instance {command.target!r} (instances: {', '.join(self.handles)})")
+        return self._apply(command.at(self.step))
+
+    def _apply(self, command: Command, scheduled: bool = False) -> dict[str, float] | None:
+        try:
+            variables = self.handles[command.target].command(command)
+        except CommandRefused:
+            if scheduled:
+                return None  # a clearing whose fault was cleared or replaced already
+            raise
+        self.commands.append(command)
+        end = clears_at(command, self.clock.step_s)
+        if end is not None:
+            args = command.arguments
+            self._schedule(clear_command(command.target, args["component"], since=command.step).at(end))
+        return variables
+
+    def _schedule(self, command: Command) -> None:
+        if command not in self.pending:
+            self.pending.append(command)
+            self.pending.sort(key=lambda c: c.step)  # stable: same-step commands keep their order
+
     # -- snapshots --------------------------------------------------------------------------
     KEEP_PLANS = 3
 
@@ -276,10 +325,33 @@ class Conductor:
             if snap.plan is not None:
                 self.checkpoints[i] = replace(snap, plan=None)
 
-    def restore(self, snap: StationSnapshot) -> None:
-        """Continue from ``snap``: every instance restored, the conductor's plan and counters too."""
+    def snapshot(self, rewindable: bool = True) -> StationSnapshot:
+        """The station now, between advances; not one of the run's checkpoints. ``rewindable``:
+        telemetry parts are closed here, so this station can be restored to it (a copy elsewhere,
+        as a fork, needs no such thing)."""
+        if self.accepted:
+            raise RuntimeError("a snapshot is taken between advances, when every instance is committed")
+        plan, stats = dict(self.plan), (self.stats.windows, self.stats.cut, self.stats.proposals)
+        if rewindable:
+            _, taken = self._exchange(None, snapshot=True)
+        else:
+            taken = {id: handle.snapshot() for id, handle in self.handles.items()}
+        return StationSnapshot(self.step, taken, plan, stats, self.sha, tuple(self.commands), tuple(self.pending))
+
+    def restore(self, snap: StationSnapshot, replay_commands: bool = True) -> None:
+        """Continue from ``snap``: every instance restored, the conductor's plan and counters too.
+
+        ``replay_commands``: the commands applied since ``snap`` are applied again at their steps
+        (a recovery); otherwise the station continues with ``snap``'s commands only (a rewind)."""
+        later = [c for c in self.commands[len(snap.commands):]] if replay_commands else []
+        pending = [*later, *self.pending] if replay_commands else []
         for id, handle in self.handles.items():
             handle.restore(snap.instances[id])
+        self.commands = list(snap.commands)
+        self.pending = []
+        for command in [*snap.pending, *pending]:
+            if command.step >= snap.step:
+                self._schedule(command)
         self.step, self.accepted = snap.step, 0
         self._span = self.window_steps  # snapshots lie at marks
         if snap.plan is None:

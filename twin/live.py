@@ -9,22 +9,31 @@ effect between advances. At a paced speed each advance covers :data:`TICK_S` of 
 clients see the state move at least twice a wall second; at ``speed=None`` (``--speed max``) it
 advances a long window at a time, as a batch run does. Windows cut anywhere give the same
 telemetry, so pacing and pausing never change a result.
+
+Commands, faults, snapshots and restores (:mod:`twin.actions`) are queued by any thread and
+performed by the simulation's thread at the next boundary (also while paused), which logs each to
+``OUT/events.jsonl`` in the order performed; the caller waits for the result. A fork copies the
+station at a boundary and runs ahead on a thread of its own (:mod:`twin.fork`), so the live twin
+goes on meanwhile, untouched.
 """
 from __future__ import annotations
 
 import logging
 import threading
 import time
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from twin.actions import Action, Snapshots, perform, to_event
 from twin.clock import Clock
 from twin.params import unit_of_name
 
 log = logging.getLogger(__name__)
 
 TICK_S = 0.5
+MAX_FORKS = 2  # at once: each is a copy of the station
 # At --speed max, the steps of one advance, in scenario windows (state is published after each).
 MAX_SPEED_WINDOWS = 4
 
@@ -56,6 +65,9 @@ class Subsystem:
     summary: str
     endpoint: str
     variables: tuple[Variable, ...]
+    commands: tuple[tuple[str, str], ...] = ()  # (verb, what it does)
+    command_message: str | None = None  # "module:Message" of its kind's commands
+    fault_components: tuple[tuple[str, str, tuple[str, ...]], ...] = ()  # (component, what a fault does, modes)
 
 
 @dataclass(frozen=True)
@@ -76,6 +88,8 @@ class _Control:
     stop: bool = False
     epoch: int = 0  # bumped by every change: the pacing starts again from there
     listeners: list[Callable[[Frame], None]] = field(default_factory=list)
+    # Queued for the next boundary: (action or a callable of the conductor, caller, future).
+    actions: list[tuple[object, str, Future]] = field(default_factory=list)
 
 
 class LiveTwin:
@@ -84,12 +98,16 @@ class LiveTwin:
     ``speed``: simulated seconds per wall second, or None for as fast as it can."""
 
     def __init__(self, scenario, runtime: str = "local", out: Path | None = None, speed: float | None = 3600.0, paused: bool = False,
-                 address: str | None = None, actor_cpus: float = 0.25, on_ready: Callable[[list[dict]], None] | None = None):
+                 address: str | None = None, actor_cpus: float | None = None, on_ready: Callable[[list[dict]], None] | None = None, events=None):
         if speed is not None and not speed > 0:
             raise ValueError(f"speed: {speed} is not a positive number of simulated seconds per wall second")
         self.scenario = scenario
         self.clock = scenario.clock
         self._run_options = dict(runtime=runtime, out=out, address=address, actor_cpus=actor_cpus, on_ready=on_ready)
+        self.runtime_name, self.address = runtime, address
+        self.events = events  # twin.events.EventLog: where performed actions are logged
+        self.snapshots = Snapshots()
+        self._forks = 0
         self._cond = threading.Condition()
         self._control = _Control(paused=paused, speed=speed)
         self.frame = Frame(0, self.clock.unix_at(0), {})
@@ -113,6 +131,9 @@ class LiveTwin:
                 with self._cond:
                     frame = self.frame
                     self.frame = Frame(frame.step, frame.time_unix_s, frame.variables, finished=True)
+                    left, self._control.actions = self._control.actions, []
+                for _, _, future in left:
+                    future.set_exception(RuntimeError("the simulation has reached its end"))
                 self._publish(self.frame)
                 self.ready.set()
                 self.done.set()
@@ -179,6 +200,84 @@ class LiveTwin:
             raise ValueError(f"time: step {step} is not after the current step {now} and within the run (end step {self.clock.n_steps})")
         return self._change(paused=False, hold_at=step)
 
+    # -- actions (at the next boundary) ----------------------------------------------------------
+    def submit(self, action, caller: str = "") -> Future:
+        """Queue ``action`` (a :class:`twin.actions.Action`, or a callable given the conductor and
+        the runtime) for the next boundary; the future gives its result or its refusal."""
+        future: Future = Future()
+        with self._cond:
+            if self.frame.finished:
+                raise RuntimeError("the simulation has reached its end")
+            self._control.actions.append((action, caller, future))
+            self._cond.notify_all()
+        return future
+
+    def fork(self, actions: list[Action], ahead_steps: int, names=None, every_steps: int = 0) -> Future:
+        """A what-if from the next boundary (:func:`twin.fork.run_fork`) on a thread of its own;
+        the future gives the :class:`twin.fork.ForkResult` (or the refusal of an action)."""
+        from twin.fork import run_fork
+
+        with self._cond:
+            if self._forks >= MAX_FORKS:
+                raise OverflowError(f"fork: {MAX_FORKS} forks are running; wait for one to end")
+            self._forks += 1
+        result: Future = Future()
+
+        def start(conductor, runtime):
+            snap = conductor.snapshot(rewindable=False)
+
+            def main():
+                try:
+                    result.set_result(run_fork(self.scenario, runtime.station, self.runtime_name, runtime.environment, snap, actions,
+                                               ahead_steps, names, every_steps, self.address))
+                except BaseException as exc:
+                    result.set_exception(exc)
+                finally:
+                    with self._cond:
+                        self._forks -= 1
+
+            threading.Thread(target=main, name="live-twin-fork", daemon=True).start()
+            return snap.step
+
+        def started(f: Future) -> None:
+            if f.exception() is not None:  # it never started (the run ended first)
+                with self._cond:
+                    self._forks -= 1
+                result.set_exception(f.exception())
+
+        try:
+            self.submit(start).add_done_callback(started)
+        except BaseException:
+            with self._cond:
+                self._forks -= 1
+            raise
+        return result
+
+    def _perform_queued(self, conductor, runtime) -> bool:
+        with self._cond:
+            queued, self._control.actions = self._control.actions, []
+        for action, caller, future in queued:
+            if not future.set_running_or_notify_cancel():
+                continue
+            step = conductor.step
+            try:
+                if isinstance(action, Action):
+                    result = perform(conductor, action, self.snapshots)
+                    if self.events is not None:
+                        self.events.append(action.kind, to_event(action), result, step=step, time_unix_s=self.clock.unix_at(step), caller=caller)
+                else:
+                    result = action(conductor, runtime)
+            except BaseException as exc:  # a refusal goes back to the caller; the twin goes on
+                future.set_exception(exc)
+                continue
+            frame = self._frame(conductor)  # what the caller reads next shows the action's effect
+            with self._cond:
+                self.frame = frame
+                self._control.epoch += 1  # pace from here (a restore moves the clock back)
+            future.set_result(result)
+            self._publish(frame)
+        return bool(queued)
+
     # -- the simulation's side ------------------------------------------------------------------
     def _publish(self, frame: Frame) -> None:
         with self._cond:
@@ -204,7 +303,10 @@ class LiveTwin:
                 column = columns.get(name)
                 infos.append(Variable(f"{id}.{name}", column.unit if column else unit_of_name(name), column.description if column else "",
                                       column.kind if column else "state"))
-            out.append(Subsystem(id, model.kind, type(model).summary, str(endpoints.get(id, {}).get("address", "")), tuple(infos)))
+            cls = type(model)
+            out.append(Subsystem(id, model.kind, cls.summary, str(endpoints.get(id, {}).get("address", "")), tuple(infos),
+                                 tuple(cls.commands.items()), cls.command_message,
+                                 tuple((name, about, modes) for name, (about, modes) in cls.fault_components.items())))
         return tuple(out)
 
     def _drive(self, conductor, runtime) -> None:
@@ -218,10 +320,13 @@ class LiveTwin:
         while conductor.step < n:
             with self._cond:
                 c = self._control
-                while not c.stop and c.paused:
+                while not c.stop and c.paused and not c.actions:
                     self._cond.wait()
                 if c.stop:
                     raise Stopped(f"stopped at step {conductor.step}")
+            if self._perform_queued(conductor, runtime):
+                continue  # (a restore may have moved the clock; paused stays paused)
+            with self._cond:
                 if c.epoch != epoch:  # pace from here
                     epoch, wall0, step0 = c.epoch, time.monotonic(), conductor.step
                 speed, hold = c.speed, c.hold_at
@@ -243,7 +348,7 @@ class LiveTwin:
             if speed is not None:
                 deadline = wall0 + (conductor.step - step0) * self.clock.step_s / speed
                 with self._cond:
-                    while not self._control.stop and self._control.epoch == epoch:
+                    while not self._control.stop and self._control.epoch == epoch and not self._control.actions:
                         left = deadline - time.monotonic()
                         if left <= 0:
                             break

@@ -17,6 +17,7 @@ import numpy as np
 
 from twin import snapshot as codec
 from twin.clock import Clock
+from twin.commands import CLEAR_FAULT, FAULT, Command, apply_fault
 from twin.loads import LoadClass
 from twin.ports import Port, Route
 
@@ -88,6 +89,12 @@ class Model:
     ``state_types``: the dataclasses its state is made of (for snapshots), ``schema_version``
     their version; ``telemetry_columns``: each telemetry column's :class:`Column`; ``state_message``: ``"module:Message"`` of its protobuf state message, whose
     fields are filled from the variables of the same name.
+
+    Commands (:mod:`twin.commands`): ``commands`` maps each verb to what it does, and
+    ``command_message`` names the kind's protobuf command message (a oneof with one field per
+    verb, the verb's dashes as underscores); ``fault_components`` maps each component that can
+    fault to (what a fault of it does, the modes it allows: ``fail``, ``degrade``), for a kind whose
+    state has a ``faults`` field (:class:`twin.commands.Faults`). ``command`` applies one.
     """
 
     kind: ClassVar[str]
@@ -100,6 +107,9 @@ class Model:
     schema_version: ClassVar[int] = 1
     state_message: ClassVar[str | None] = None
     telemetry_columns: ClassVar[dict[str, Column]] = {}
+    commands: ClassVar[dict[str, str]] = {}
+    command_message: ClassVar[str | None] = None
+    fault_components: ClassVar[dict[str, tuple[str, tuple[str, ...]]]] = {}
 
     def __init__(self, id: str, params: Any, clock: Clock, seed: int):
         self.id = id
@@ -196,6 +206,15 @@ class Model:
         from its committed state (draws must follow the steps, so a prefix recomputes the same)."""
         raise NotImplementedError
 
+    def command(self, state: Any, command: Command) -> Any:
+        """The state after ``command`` (pure; ``state`` is not touched). ValueError names the
+        argument at fault; :class:`twin.commands.CommandRefused` says why the current state forbids
+        it. A kind with verbs of its own handles them and passes the rest here."""
+        if command.name in (FAULT, CLEAR_FAULT) and self.fault_components:
+            return apply_fault(self, state, command)
+        verbs = [*self.commands, *((FAULT, CLEAR_FAULT) if self.fault_components else ())]
+        raise ValueError(f"command: {self.kind} has no command {command.name!r} (its commands: {', '.join(verbs) or 'none'})")
+
     def variables(self, state: Any) -> dict[str, float]:
         """Every scalar state variable by name (for summaries, GetState and engineers' tools)."""
         raise NotImplementedError
@@ -286,6 +305,16 @@ class ModelHost:
             taken = self.snapshot()
         outputs = self.propose(window, inputs) if window is not None else {}
         return outputs, taken
+
+    def command(self, command: Command) -> dict[str, float]:
+        """Apply ``command`` to the committed state at its step (a window boundary: no proposal
+        pending); a refusal changes nothing. Returns the variables after it."""
+        if self._pending is not None:
+            raise RuntimeError(f"{self.model.id}: a command arrived while a window is pending (commands go between windows)")
+        if command.step != self.step:
+            raise ValueError(f"step: the command is for step {command.step} but {self.model.id} is at step {self.step}")
+        self.state = self.model.command(self.state, command)
+        return self.variables()
 
     def snapshot(self) -> Snapshot:
         """The committed state (a pending proposal is not part of it)."""

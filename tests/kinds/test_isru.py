@@ -237,7 +237,7 @@ def test_outputs_and_telemetry_shapes():
     assert all(name.rsplit("_", 1)[1] in {"w", "kg", "frac"} for name in names)
     empty = run(model, 0)
     assert set(empty.telemetry) == names and empty.state == model.initial_state()
-    assert all(k.rsplit("_", 1)[1] in {"kg", "kwh", "hours"} for k in model.variables(out.state))
+    assert all(k.rsplit("_", 1)[1] in {"kg", "kwh", "hours", "frac"} for k in model.variables(out.state))
     assert model.kind == "isru" and model.load_class == LoadClass.ISRU
     # It runs with the producers: its only forward input is regolith, answered on regolith_refused.
     assert [(p.name, p.direction, p.feedback) for p in model.ports] == [
@@ -518,3 +518,32 @@ process = "water_ice_extraction"
     custom = parse(text.format(site="aristarchus").replace('name = "aristarchus"', 'name = "aristarchus"\n[site.regolith]\nfeo_wt_pct = 10.0')
                    .replace('process = "water_ice_extraction"', ""), "y.toml")
     assert custom.modules["isru"].params.feo_wt_pct == 10.0
+
+
+def test_a_throttled_plant_makes_oxygen_and_draws_power_at_that_fraction():
+    """In the full regime (feed and tank ample, warm) each producing step makes q = P dt / E of O2;
+    at half throttle exactly floor(q / 2) micrograms, at half the operating power; the rest of the
+    ledger holds (regolith processed = O2 + tailings)."""
+    from twin.commands import Command
+
+    model = plant(clock(500), regolith_initial_kg=1000.0, warmup_h=0.0)
+    state = model.initial_state()
+    full = run(model, 500, state=state)
+    half_state = model.command(state, Command.of("isru", "set-throttle", {"throttle": 0.5}, step=0))
+    half = run(model, 500, state=half_state)
+    q = model.q_ug
+    assert full.state.work_ug == 500 * q and half.state.work_ug == 500 * (q // 2)
+    assert np.allclose(half.outputs["power"], full.outputs["power"] / 2) and full.outputs["power"][0] == model.params.operating_power_w
+    assert half.state.throttle_ppm == 500_000 and model.variables(half.state)["throttle_frac"] == 0.5
+    v = model.variables(half.state)
+    assert v["regolith_processed_kg"] == pytest.approx(v["o2_produced_kg"] + v["tailings_kg"])
+    assert state.throttle_ppm == 1_000_000  # the command made a new state
+
+
+@pytest.mark.parametrize("throttle", [0.0, -0.5, 1.01, float("nan"), "half", True])
+def test_a_throttle_outside_its_range_is_refused_naming_it(throttle):
+    from twin.commands import Command
+
+    model = plant(clock(5))
+    with pytest.raises(ValueError, match="^throttle: "):
+        model.command(model.initial_state(), Command.of("isru", "set-throttle", {"throttle": throttle}, step=0))

@@ -33,6 +33,9 @@ class LocalHandle:
         self.host.restore(snapshot)
         return self.host.step
 
+    def command(self, command) -> dict[str, float]:
+        return self.host.command(command)
+
     def finish(self, discard: bool = False) -> list[str]:
         return self.host.finish(discard)
 

@@ -17,6 +17,7 @@ import numpy as np
 from pydantic import Field, field_validator, model_validator
 
 from twin.clock import parse_utc
+from twin.commands import NO_FAULTS, Faults, fault_variables
 from twin.environment import links
 from twin.kinds.communications.store import priority_store
 from twin.loads import LoadClass
@@ -117,6 +118,7 @@ class CommunicationsState:
     dte_steps: int
     relay_steps: int
     lost_bytes_by_source: tuple[tuple[str, int], ...] = ()  # per source, in priority order; sums to lost_bytes
+    faults: Faults = NO_FAULTS  # commanded (twin/commands.py): dte, relay
 
     @property
     def stored_bytes(self) -> int:
@@ -134,7 +136,11 @@ class CommunicationsModel(Model):
         HEAT,
         OPERABLE,
     )
-    state_types = (CommunicationsState,)
+    state_types = (CommunicationsState, Faults)
+    fault_components = {
+        "dte": ("the direct-to-Earth link carries this fraction of its rate (fail: an outage)", ("fail", "degrade")),
+        "relay": ("every relay link carries this fraction of its rate (fail: an outage)", ("fail", "degrade")),
+    }
     telemetry_columns = COLUMNS
     state_message = "services.gen.ilrs.twin.v1.communications_pb2:CommunicationsState"
 
@@ -179,16 +185,18 @@ class CommunicationsModel(Model):
         by_kind = {kind: i for i, kind in enumerate(DEFAULT_KIND_ORDER)}
         return sorted(sources, key=lambda s: (rank.get(s, len(rank)), by_kind.get(kinds.get(s), len(by_kind)), s))
 
-    def links(self, t: np.ndarray, env) -> dict[str, np.ndarray]:
+    def links(self, t: np.ndarray, env, faults: Faults = NO_FAULTS) -> dict[str, np.ndarray]:
+        """Each step's link geometry (dte, relay: in view) and the best rate a working link gives."""
         p = self.params
         ground = env["dte_station_visible"] > 0
         dte = (env["earth_visible"] > 0) & ground
-        rate = np.where(dte, p.dte_rate_bps, 0.0)
+        dte_level, relay_level = faults.level("dte"), faults.level("relay")
+        rate = np.where(dte, p.dte_rate_bps * dte_level, 0.0)
         light = env["earth_distance_km"] / SPEED_OF_LIGHT_KM_S
         any_relay = np.zeros(len(t), dtype=bool)
         for i, relay in enumerate(p.relays):
             up = (env[f"relay{i}_visible"] > 0) & (env[f"relay{i}_earth_visible"] > 0) & ground
-            relay_rate = min(relay.surface_rate_bps, relay.earth_rate_bps)
+            relay_rate = min(relay.surface_rate_bps, relay.earth_rate_bps) * relay_level
             better = up & (relay_rate > rate)
             rate = np.where(better, relay_rate, rate)
             light = np.where(better, (env[f"relay{i}_range_km"] + env[f"relay{i}_earth_range_km"]) / SPEED_OF_LIGHT_KM_S, light)
@@ -200,7 +208,7 @@ class CommunicationsModel(Model):
         p = self.params
         n = window.steps
         t = window.times()
-        link = self.links(t, env)
+        link = self.links(t, env, state.faults)
         landed = t >= p.deployed_unix_s
         up = link["rate_bps"] > 0
         request = np.where(landed & self.operable(inputs, n), p.standby_w + p.transmit_w * up, 0.0)
@@ -230,6 +238,7 @@ class CommunicationsModel(Model):
             dte_steps=state.dte_steps + int(link["dte"].sum()),
             relay_steps=state.relay_steps + int(link["relay"].sum()),
             lost_bytes_by_source=self._lost_by_source(state, order, dropped),
+            faults=state.faults,
         )
         telemetry = {
             "dte_visible_frac": link["dte"].astype(np.float64),
@@ -278,4 +287,4 @@ class CommunicationsModel(Model):
         lost = dict(state.lost_bytes_by_source)
         for source in [*self._sources(), *(s for s in lost if s not in self._sources())]:
             out[lost_by_source(source)[0]] = float(lost.get(source, 0))
-        return out
+        return out | fault_variables(self, state.faults)

@@ -25,6 +25,7 @@ import numpy as np
 from pydantic import Field, field_validator, model_validator
 
 from twin.clock import unix_s
+from twin.commands import NO_FAULTS, Faults, fault_variables
 from twin.loads import CLASS_KEYS, LOAD_CLASSES, N_CLASSES, LoadClass, load_class
 from twin.kinds.energy.columns import COLUMNS
 from twin.model import Advance, Column, Model, Window
@@ -178,6 +179,7 @@ class EnergyState:
     dark_run_steps: int = 0
     longest_dark_steps: int = 0
     steps: int = 0
+    faults: Faults = NO_FAULTS  # commanded (twin/commands.py): array, reactor, storage
 
     def total(self, key: str) -> int:
         return dict(self.totals_mj)[key]
@@ -220,7 +222,12 @@ class EnergyModel(Model):
         Port("powered", "signal:powered", "1", "out", "the switch of each requester's load class at every step", feedback=True, addressed=True),
     )
     environment = ("sun_elevation_deg", "sun_azimuth_deg", "sun_visible_frac", "solar_irradiance_w_m2", "sun_eclipsed_frac")
-    state_types = (EnergyState,)
+    state_types = (EnergyState, Faults)
+    fault_components = {
+        "array": ("the arrays give this fraction of their power (fail: none; degrade: e.g. a string lost, dust)", ("fail", "degrade")),
+        "reactor": ("the reactor gives this fraction of its power (fail: scrammed)", ("fail", "degrade")),
+        "storage": ("the storage can neither charge nor discharge (a battery or regulator fault)", ("fail",)),
+    }
     schema_version = 2  # 2: sky statistics (lit and dark steps)
     telemetry_columns = COLUMNS
     state_message = "services.gen.ilrs.twin.v1.energy_pb2:EnergyState"
@@ -293,6 +300,10 @@ class EnergyModel(Model):
         t = window.times()
         solar_w, health, cell_k = self.solar_w(t, env)
         fission_w = np.where(t >= self.fission_deployed_s, self.params.fission.power_kwe * 1000.0, 0.0)
+        faults = state.faults
+        if faults.active:
+            solar_w = solar_w * faults.level("array")
+            fission_w = fission_w * faults.level("reactor")
         solar = _to_mj(solar_w, step_s)
         fission = _to_mj(fission_w, step_s)
         gen = solar + fission
@@ -305,7 +316,7 @@ class EnergyModel(Model):
         prefix = np.zeros((N_CLASSES + 1, n), dtype=np.int64)
         np.cumsum(req, axis=0, out=prefix[1:])
 
-        on_site = t >= self.deployed_s
+        on_site = (t >= self.deployed_s) & (faults.level("storage") > 0)
         charge_cap = np.where(on_site, self.charge_cap_mj, 0)
         discharge_cap = np.where(on_site, self.discharge_cap_mj, 0)
 
@@ -349,6 +360,7 @@ class EnergyModel(Model):
             dark_run_steps=int(runs[-1]) if n else state.dark_run_steps,
             longest_dark_steps=max(state.longest_dark_steps, int(runs.max())) if n else state.longest_dark_steps,
             steps=state.steps + n,
+            faults=faults,
         )
 
         to_w = 1.0 / (step_s * 1000.0)
@@ -461,4 +473,4 @@ class EnergyModel(Model):
             out[f"{cls.key}_shed_hours"] = steps * self.clock.step_s / 3600.0
         out["lit_frac"] = state.lit_steps / state.steps if state.steps else 0.0
         out["longest_dark_hours"] = state.longest_dark_steps * self.clock.step_s / 3600.0
-        return out
+        return out | fault_variables(self, state.faults)

@@ -54,7 +54,7 @@ step by step against the exact rule of step 3, so a regime that stops holding en
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Literal, Mapping
 
@@ -62,6 +62,7 @@ import numpy as np
 from pydantic import Field, field_validator, model_validator
 
 from twin.clock import unix_s
+from twin.commands import NO_FAULTS, CommandRefused, Faults, fault_variables
 from twin.loads import LoadClass
 from twin.kinds.isru.columns import COLUMNS
 from twin.model import Advance, Model, Window
@@ -214,6 +215,10 @@ class IsruState:
     producing_steps: int
     warmup_steps: int
     shed_steps: int  # deployed steps with a request while the class was switched off
+    # Commanded (twin/commands.py): the production rate as a fraction of operating_power_w's, in
+    # parts per million, and the plant's faults.
+    throttle_ppm: int = 1_000_000
+    faults: Faults = NO_FAULTS
 
 
 def _ceil_div(a: np.ndarray | int, b: int):
@@ -251,7 +256,10 @@ class IsruModel(Model):
         HEAT,
         OPERABLE,
     )
-    state_types = (IsruState,)
+    state_types = (IsruState, Faults)
+    commands = {"set-throttle": "run the plant at this fraction of its operating power and production rate (0 < throttle <= 1), from now on"}
+    command_message = "services.gen.ilrs.twin.v1.isru_pb2:IsruCommand"
+    fault_components = {"plant": ("the plant is down: it asks for no power and makes no oxygen (it is cold when it comes back)", ("fail",))}
     telemetry_columns = COLUMNS
     state_message = "services.gen.ilrs.twin.v1.isru_pb2:IsruState"
 
@@ -276,6 +284,24 @@ class IsruModel(Model):
         self.deployed_step = self._first_step(p.deployed_unix_s)
         self.delivery_end_step = None if p.regolith_delivery_until is None else max(self._first_step(unix_s(p.regolith_delivery_until)), self.deployed_step)
         self.offtake_step = self.deployed_step if p.o2_offtake_start is None else max(self._first_step(unix_s(p.o2_offtake_start)), self.deployed_step)
+
+    def rates(self, throttle_ppm: int) -> tuple[int, float, int]:
+        """O2 per producing step (ug), operating power (W) and energy per producing step (mJ) at
+        a throttle; at 1 exactly the nominal figures."""
+        if throttle_ppm == 1_000_000:
+            return self.q_ug, self.params.operating_power_w, self.op_mj
+        f = throttle_ppm / 1e6
+        return max(1, self.q_ug * throttle_ppm // 1_000_000), self.params.operating_power_w * f, int(round(self.op_mj * f))
+
+    def command(self, state: IsruState, command):
+        if command.name != "set-throttle":
+            return super().command(state, command)
+        throttle = command.arguments.get("throttle")
+        if not isinstance(throttle, (int, float)) or isinstance(throttle, bool) or not math.isfinite(throttle) or not 0 < throttle <= 1:
+            raise ValueError(f"throttle: {throttle!r} is not a fraction of the operating rate in (0, 1] (to stop the plant, fail it: fault {self.id}.plant fail)")
+        if state.faults.level("plant") == 0:
+            raise CommandRefused(f"{self.id}: the plant is down (fault {self.id}.plant); clear the fault before throttling it")
+        return replace(state, throttle_ppm=max(1, int(round(throttle * 1e6))))
 
     def _first_step(self, when_s: int) -> int:
         return -(-(when_s - self.clock.start_unix_s) // self.clock.step_s)
@@ -328,10 +354,10 @@ class IsruModel(Model):
         short = np.diff(short_cum, prepend=0)
         return stock, acc, tank, short
 
-    def _produce(self, mode: str, stock_g: int, tank_g: int, work_ug: int, d: np.ndarray, off: np.ndarray):
-        """A stretch under an assumed regime; returns the number of steps k for which it is exact."""
+    def _produce(self, mode: str, stock_g: int, tank_g: int, work_ug: int, d: np.ndarray, off: np.ndarray, q: int):
+        """A stretch under an assumed regime (``q``: ug of O2 per producing step); returns the number of steps k for which it is exact."""
         h = len(d)
-        q, y, cap_t = self.q_ug, self.yield_ppm, self.tank_cap_g
+        y, cap_t = self.yield_ppm, self.tank_cap_g
         if mode == "full":
             work = work_ug + q * np.arange(1, h + 1, dtype=np.int64)
         elif mode == "starved":  # all the hopper held is processed each step
@@ -367,7 +393,9 @@ class IsruModel(Model):
     def advance(self, state: IsruState, window: Window, env, inputs, rng) -> Advance:
         n = window.steps
         idx = np.arange(window.start_step, window.start_step + n, dtype=np.int64)
-        on = self.powered(inputs, n)
+        q, op_w, op_mj = self.rates(state.throttle_ppm)
+        up = state.faults.level("plant") > 0
+        on = self.powered(inputs, n) & up
         offers = self.offers_g(inputs)
         d_all = self._schedule(idx, self.deployed_step, self.delivery_end_step, self.delivery_mg_day) if n else np.zeros(0, np.int64)
         for _, offer in offers:  # fixed order
@@ -415,12 +443,12 @@ class IsruModel(Model):
             else:
                 # A regime holds for k > 0 steps exactly when its first step is the rule's, known
                 # from scalars: only that regime's stretch is computed.
-                q, y, cap_t = self.q_ug, self.yield_ppm, self.tank_cap_g
+                y, cap_t = self.yield_ppm, self.tank_cap_g
                 hw0 = stock_g > 0 and tank_g < cap_t
                 w1 = min(work_ug + q, (_ceil_div(work_ug, y) + stock_g) * y, (work_ug // UG_PER_G + cap_t - tank_g) * UG_PER_G) if hw0 else work_ug
                 firsts = {"full": work_ug + q, "starved": work_ug + y * stock_g, "tank": work_ug + UG_PER_G * (cap_t - tank_g)}
                 mode = next((m for m, w in firsts.items() if w == w1), "exact")
-                k, f = self._produce(mode, stock_g, tank_g, work_ug, d, off)
+                k, f = self._produce(mode, stock_g, tank_g, work_ug, d, off, q)
                 assert k > 0
             code[s:s + k] = np.where(f["hw"][:k], 2, 1)
             stock[s:s + k] = f["stock"][:k]
@@ -440,16 +468,16 @@ class IsruModel(Model):
         early = idx < self.deployed_step  # telemetry shows nothing there; the plant's own stocks wait
         s_prev = _prev(state.stock_g, np.where(early, state.stock_g, stock)) if n else stock
         t_prev = _prev(state.tank_g, np.where(early, state.tank_g, tank)) if n else tank
-        y, q = self.yield_ppm, self.q_ug
+        y = self.yield_ppm
         potential = np.minimum(np.minimum(q, (_ceil_div(w_prev, y) + s_prev) * y - w_prev), (w_prev // UG_PER_G + self.tank_cap_g - t_prev) * UG_PER_G - w_prev)
         share = np.where(cold, 1.0, np.clip(potential, 0, q) / q)
-        requested = np.where(code == 2, self.params.operating_power_w * share, np.where(code == 1, self.params.standby_w, 0.0))
-        requested = np.where(self.operable(inputs, n), requested, 0.0)  # a failed plant asks for nothing
+        requested = np.where(code == 2, op_w * share, np.where(code == 1, self.params.standby_w, 0.0))
+        requested = np.where(self.operable(inputs, n) & up, requested, 0.0)  # a failed plant asks for nothing
         power = np.where(on, requested, 0.0)
         made = work - w_prev
         ref = d_all - acc
         take = off_all - short
-        energy = np.where(on & (code == 2), np.rint(self.op_mj * share).astype(np.int64), np.where(on & (code == 1), self.sb_mj, 0))
+        energy = np.where(on & (code == 2), np.rint(op_mj * share).astype(np.int64), np.where(on & (code == 1), self.sb_mj, 0))
         produced_g = work // UG_PER_G
         processed_g = _ceil_div(work, self.yield_ppm)
         end = IsruState(
@@ -462,6 +490,8 @@ class IsruModel(Model):
             producing_steps=state.producing_steps + int((made > 0).sum()),
             warmup_steps=state.warmup_steps + int(warming.sum()),
             shed_steps=state.shed_steps + int((deployed & ~on & (requested > 0)).sum()),
+            throttle_ppm=state.throttle_ppm,
+            faults=state.faults,
         )
         telemetry = {
             "requested_w": requested,
@@ -505,4 +535,5 @@ class IsruModel(Model):
             "warmup_hours": state.warmup_steps * hours,
             "warmup_left_hours": state.warmup_left_steps * hours,
             "shed_hours": state.shed_steps * hours,
-        }
+            "throttle_frac": state.throttle_ppm / 1e6,
+        } | fault_variables(self, state.faults)

@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17ilrs/twin/v1/isru.proto\x12\x0cilrs.twin.v1\"\x9b\x02\n\tIsruState\x12\x19\n\x11regolith_stock_kg\x18\x01 \x01(\x01\x12\x1d\n\x15regolith_delivered_kg\x18\x02 \x01(\x01\x12\x1b\n\x13regolith_refused_kg\x18\x03 \x01(\x01\x12\x1d\n\x15regolith_processed_kg\x18\x04 \x01(\x01\x12\x13\n\x0btailings_kg\x18\x05 \x01(\x01\x12\x16\n\x0eo2_produced_kg\x18\x06 \x01(\x01\x12\x12\n\no2_tank_kg\x18\x07 \x01(\x01\x12\x16\n\x0eo2_offtaken_kg\x18\x08 \x01(\x01\x12\x12\n\nenergy_kwh\x18\t \x01(\x01\x12\x17\n\x0fproducing_hours\x18\n \x01(\x01\x12\x12\n\nshed_hours\x18\x0b \x01(\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17ilrs/twin/v1/isru.proto\x12\x0cilrs.twin.v1\"\x9b\x02\n\tIsruState\x12\x19\n\x11regolith_stock_kg\x18\x01 \x01(\x01\x12\x1d\n\x15regolith_delivered_kg\x18\x02 \x01(\x01\x12\x1b\n\x13regolith_refused_kg\x18\x03 \x01(\x01\x12\x1d\n\x15regolith_processed_kg\x18\x04 \x01(\x01\x12\x13\n\x0btailings_kg\x18\x05 \x01(\x01\x12\x16\n\x0eo2_produced_kg\x18\x06 \x01(\x01\x12\x12\n\no2_tank_kg\x18\x07 \x01(\x01\x12\x16\n\x0eo2_offtaken_kg\x18\x08 \x01(\x01\x12\x12\n\nenergy_kwh\x18\t \x01(\x01\x12\x17\n\x0fproducing_hours\x18\n \x01(\x01\x12\x12\n\nshed_hours\x18\x0b \x01(\x01\"K\n\x0bIsruCommand\x12\x31\n\x0cset_throttle\x18\x01 \x01(\x0b\x32\x19.ilrs.twin.v1.SetThrottleH\x00\x42\t\n\x07\x63ommand\"\x1f\n\x0bSetThrottle\x12\x10\n\x08throttle\x18\x01 \x01(\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,4 +33,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_ISRUSTATE']._serialized_start=42
   _globals['_ISRUSTATE']._serialized_end=325
+  _globals['_ISRUCOMMAND']._serialized_start=327
+  _globals['_ISRUCOMMAND']._serialized_end=402
+  _globals['_SETTHROTTLE']._serialized_start=404
+  _globals['_SETTHROTTLE']._serialized_end=435
 # @@protoc_insertion_point(module_scope)

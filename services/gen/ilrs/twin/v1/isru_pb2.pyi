@@ -1,6 +1,7 @@
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
-from typing import ClassVar as _ClassVar, Optional as _Optional
+from collections.abc import Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
@@ -29,3 +30,15 @@ class IsruState(_message.Message):
     producing_hours: float
     shed_hours: float
     def __init__(self, regolith_stock_kg: _Optional[float] = ..., regolith_delivered_kg: _Optional[float] = ..., regolith_refused_kg: _Optional[float] = ..., regolith_processed_kg: _Optional[float] = ..., tailings_kg: _Optional[float] = ..., o2_produced_kg: _Optional[float] = ..., o2_tank_kg: _Optional[float] = ..., o2_offtaken_kg: _Optional[float] = ..., energy_kwh: _Optional[float] = ..., producing_hours: _Optional[float] = ..., shed_hours: _Optional[float] = ...) -> None: ...
+
+class IsruCommand(_message.Message):
+    __slots__ = ("set_throttle",)
+    SET_THROTTLE_FIELD_NUMBER: _ClassVar[int]
+    set_throttle: SetThrottle
+    def __init__(self, set_throttle: _Optional[_Union[SetThrottle, _Mapping]] = ...) -> None: ...
+
+class SetThrottle(_message.Message):
+    __slots__ = ("throttle",)
+    THROTTLE_FIELD_NUMBER: _ClassVar[int]
+    throttle: float
+    def __init__(self, throttle: _Optional[float] = ...) -> None: ...

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from services.gen.ilrs.twin.v1 import coupling_pb2 as ilrs_dot_twin_dot_v1_dot_coupling__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1bilrs/twin/v1/snapshot.proto\x12\x0cilrs.twin.v1\x1a\x1bilrs/twin/v1/coupling.proto\"v\n\x10InstanceSnapshot\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\x16\n\x0eschema_version\x18\x03 \x01(\r\x12\x0c\n\x04step\x18\x04 \x01(\x03\x12\x0f\n\x07payload\x18\x05 \x01(\x0c\x12\x11\n\trng_state\x18\x06 \x01(\x0c\"H\n\rExchangeStats\x12\x0f\n\x07windows\x18\x01 \x01(\x03\x12\x13\n\x0b\x63ut_windows\x18\x02 \x01(\x03\x12\x11\n\tproposals\x18\x03 \x01(\x03\"\xbb\x01\n\x0fStationSnapshot\x12\x17\n\x0fscenario_sha256\x18\x01 \x01(\t\x12\x0c\n\x04step\x18\x02 \x01(\x03\x12\x31\n\tinstances\x18\x03 \x03(\x0b\x32\x1e.ilrs.twin.v1.InstanceSnapshot\x12\"\n\x04plan\x18\x04 \x03(\x0b\x32\x14.ilrs.twin.v1.Series\x12*\n\x05stats\x18\x05 \x01(\x0b\x32\x1b.ilrs.twin.v1.ExchangeStatsb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1bilrs/twin/v1/snapshot.proto\x12\x0cilrs.twin.v1\x1a\x1bilrs/twin/v1/coupling.proto\"v\n\x10InstanceSnapshot\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\x16\n\x0eschema_version\x18\x03 \x01(\r\x12\x0c\n\x04step\x18\x04 \x01(\x03\x12\x0f\n\x07payload\x18\x05 \x01(\x0c\x12\x11\n\trng_state\x18\x06 \x01(\x0c\"H\n\rExchangeStats\x12\x0f\n\x07windows\x18\x01 \x01(\x03\x12\x13\n\x0b\x63ut_windows\x18\x02 \x01(\x03\x12\x11\n\tproposals\x18\x03 \x01(\x03\"\x9a\x02\n\x0fStationSnapshot\x12\x17\n\x0fscenario_sha256\x18\x01 \x01(\t\x12\x0c\n\x04step\x18\x02 \x01(\x03\x12\x31\n\tinstances\x18\x03 \x03(\x0b\x32\x1e.ilrs.twin.v1.InstanceSnapshot\x12\"\n\x04plan\x18\x04 \x03(\x0b\x32\x14.ilrs.twin.v1.Series\x12*\n\x05stats\x18\x05 \x01(\x0b\x32\x1b.ilrs.twin.v1.ExchangeStats\x12.\n\x08\x63ommands\x18\x06 \x03(\x0b\x32\x1c.ilrs.twin.v1.AppliedCommand\x12-\n\x07pending\x18\x07 \x03(\x0b\x32\x1c.ilrs.twin.v1.AppliedCommand\"R\n\x0e\x41ppliedCommand\x12\x0e\n\x06target\x18\x01 \x01(\t\x12\x0f\n\x07\x63ommand\x18\x02 \x01(\t\x12\x11\n\targs_json\x18\x03 \x01(\t\x12\x0c\n\x04step\x18\x04 \x01(\x03\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -37,5 +37,7 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_EXCHANGESTATS']._serialized_start=194
   _globals['_EXCHANGESTATS']._serialized_end=266
   _globals['_STATIONSNAPSHOT']._serialized_start=269
-  _globals['_STATIONSNAPSHOT']._serialized_end=456
+  _globals['_STATIONSNAPSHOT']._serialized_end=551
+  _globals['_APPLIEDCOMMAND']._serialized_start=553
+  _globals['_APPLIEDCOMMAND']._serialized_end=635
 # @@protoc_insertion_point(module_scope)

@@ -34,15 +34,31 @@ class ExchangeStats(_message.Message):
     def __init__(self, windows: _Optional[int] = ..., cut_windows: _Optional[int] = ..., proposals: _Optional[int] = ...) -> None: ...
 
 class StationSnapshot(_message.Message):
-    __slots__ = ("scenario_sha256", "step", "instances", "plan", "stats")
+    __slots__ = ("scenario_sha256", "step", "instances", "plan", "stats", "commands", "pending")
     SCENARIO_SHA256_FIELD_NUMBER: _ClassVar[int]
     STEP_FIELD_NUMBER: _ClassVar[int]
     INSTANCES_FIELD_NUMBER: _ClassVar[int]
     PLAN_FIELD_NUMBER: _ClassVar[int]
     STATS_FIELD_NUMBER: _ClassVar[int]
+    COMMANDS_FIELD_NUMBER: _ClassVar[int]
+    PENDING_FIELD_NUMBER: _ClassVar[int]
     scenario_sha256: str
     step: int
     instances: _containers.RepeatedCompositeFieldContainer[InstanceSnapshot]
     plan: _containers.RepeatedCompositeFieldContainer[_coupling_pb2.Series]
     stats: ExchangeStats
-    def __init__(self, scenario_sha256: _Optional[str] = ..., step: _Optional[int] = ..., instances: _Optional[_Iterable[_Union[InstanceSnapshot, _Mapping]]] = ..., plan: _Optional[_Iterable[_Union[_coupling_pb2.Series, _Mapping]]] = ..., stats: _Optional[_Union[ExchangeStats, _Mapping]] = ...) -> None: ...
+    commands: _containers.RepeatedCompositeFieldContainer[AppliedCommand]
+    pending: _containers.RepeatedCompositeFieldContainer[AppliedCommand]
+    def __init__(self, scenario_sha256: _Optional[str] = ..., step: _Optional[int] = ..., instances: _Optional[_Iterable[_Union[InstanceSnapshot, _Mapping]]] = ..., plan: _Optional[_Iterable[_Union[_coupling_pb2.Series, _Mapping]]] = ..., stats: _Optional[_Union[ExchangeStats, _Mapping]] = ..., commands: _Optional[_Iterable[_Union[AppliedCommand, _Mapping]]] = ..., pending: _Optional[_Iterable[_Union[AppliedCommand, _Mapping]]] = ...) -> None: ...
+
+class AppliedCommand(_message.Message):
+    __slots__ = ("target", "command", "args_json", "step")
+    TARGET_FIELD_NUMBER: _ClassVar[int]
+    COMMAND_FIELD_NUMBER: _ClassVar[int]
+    ARGS_JSON_FIELD_NUMBER: _ClassVar[int]
+    STEP_FIELD_NUMBER: _ClassVar[int]
+    target: str
+    command: str
+    args_json: str
+    step: int
+    def __init__(self, target: _Optional[str] = ..., command: _Optional[str] = ..., args_json: _Optional[str] = ..., step: _Optional[int] = ...) -> None: ...

@@ -122,3 +122,26 @@ class RestoreResponse(_message.Message):
     STEP_FIELD_NUMBER: _ClassVar[int]
     step: int
     def __init__(self, step: _Optional[int] = ...) -> None: ...
+
+class SubsystemServiceCommandRequest(_message.Message):
+    __slots__ = ("command", "args_json", "step")
+    COMMAND_FIELD_NUMBER: _ClassVar[int]
+    ARGS_JSON_FIELD_NUMBER: _ClassVar[int]
+    STEP_FIELD_NUMBER: _ClassVar[int]
+    command: str
+    args_json: str
+    step: int
+    def __init__(self, command: _Optional[str] = ..., args_json: _Optional[str] = ..., step: _Optional[int] = ...) -> None: ...
+
+class SubsystemServiceCommandResponse(_message.Message):
+    __slots__ = ("variables",)
+    class VariablesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: float
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[float] = ...) -> None: ...
+    VARIABLES_FIELD_NUMBER: _ClassVar[int]
+    variables: _containers.ScalarMap[str, float]
+    def __init__(self, variables: _Optional[_Mapping[str, float]] = ...) -> None: ...

@@ -69,6 +69,11 @@ class SubsystemServiceStub:
                 request_serializer=ilrs_dot_twin_dot_v1_dot_subsystem__pb2.RestoreRequest.SerializeToString,
                 response_deserializer=ilrs_dot_twin_dot_v1_dot_subsystem__pb2.RestoreResponse.FromString,
                 _registered_method=True)
+        self.Command = channel.unary_unary(
+                '/ilrs.twin.v1.SubsystemService/Command',
+                request_serializer=ilrs_dot_twin_dot_v1_dot_subsystem__pb2.SubsystemServiceCommandRequest.SerializeToString,
+                response_deserializer=ilrs_dot_twin_dot_v1_dot_subsystem__pb2.SubsystemServiceCommandResponse.FromString,
+                _registered_method=True)
 
 
 class SubsystemServiceServicer:
@@ -118,6 +123,15 @@ class SubsystemServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Command(self, request, context):
+        """Apply a command to the committed state at its step, between windows (twin/commands.py).
+        INVALID_ARGUMENT: an argument is wrong; FAILED_PRECONDITION: the state forbids it. A refused
+        command changes nothing.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_SubsystemServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -150,6 +164,11 @@ def add_SubsystemServiceServicer_to_server(servicer, server):
                     servicer.Restore,
                     request_deserializer=ilrs_dot_twin_dot_v1_dot_subsystem__pb2.RestoreRequest.FromString,
                     response_serializer=ilrs_dot_twin_dot_v1_dot_subsystem__pb2.RestoreResponse.SerializeToString,
+            ),
+            'Command': grpc.unary_unary_rpc_method_handler(
+                    servicer.Command,
+                    request_deserializer=ilrs_dot_twin_dot_v1_dot_subsystem__pb2.SubsystemServiceCommandRequest.FromString,
+                    response_serializer=ilrs_dot_twin_dot_v1_dot_subsystem__pb2.SubsystemServiceCommandResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -319,6 +338,33 @@ class SubsystemService:
             '/ilrs.twin.v1.SubsystemService/Restore',
             ilrs_dot_twin_dot_v1_dot_subsystem__pb2.RestoreRequest.SerializeToString,
             ilrs_dot_twin_dot_v1_dot_subsystem__pb2.RestoreResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Command(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ilrs.twin.v1.SubsystemService/Command',
+            ilrs_dot_twin_dot_v1_dot_subsystem__pb2.SubsystemServiceCommandRequest.SerializeToString,
+            ilrs_dot_twin_dot_v1_dot_subsystem__pb2.SubsystemServiceCommandResponse.FromString,
             options,
             channel_credentials,
             insecure,

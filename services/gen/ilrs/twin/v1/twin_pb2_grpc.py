@@ -26,11 +26,13 @@ if _version_not_supported:
 
 
 class TwinServiceStub:
-    """The live twin's gateway: one address for the whole station (`ilrs-twin serve`). Reads are
-    open unless the server was started with --protect-reads; Pause, Resume, StepTo and SetSpeed
-    need `authorization: Bearer <token>` (a read-only token gets PERMISSION_DENIED) and each
-    accepted one is appended to OUT/events.jsonl. State moves at window boundaries, which a paced
-    twin cuts so that it advances at least once per wall second.
+    """The live twin's gateway: one address for the whole station (`ilrs-twin serve`). Reads (and
+    Fork, which changes nothing) are open unless the server was started with --protect-reads;
+    every other RPC needs `authorization: Bearer <token>` (a read-only token gets
+    PERMISSION_DENIED) and each accepted one is appended to OUT/events.jsonl. State moves at window
+    boundaries, which a paced twin cuts so that it advances at least once per wall second.
+    Commands, faults, snapshots and restores take effect at the next boundary (also while paused)
+    and answer once they have: a refused one (INVALID_ARGUMENT, FAILED_PRECONDITION) changed nothing.
     """
 
     def __init__(self, channel):
@@ -79,14 +81,46 @@ class TwinServiceStub:
                 request_serializer=ilrs_dot_twin_dot_v1_dot_twin__pb2.SetSpeedRequest.SerializeToString,
                 response_deserializer=ilrs_dot_twin_dot_v1_dot_twin__pb2.SetSpeedResponse.FromString,
                 _registered_method=True)
+        self.Command = channel.unary_unary(
+                '/ilrs.twin.v1.TwinService/Command',
+                request_serializer=ilrs_dot_twin_dot_v1_dot_twin__pb2.CommandRequest.SerializeToString,
+                response_deserializer=ilrs_dot_twin_dot_v1_dot_twin__pb2.CommandResponse.FromString,
+                _registered_method=True)
+        self.InjectFault = channel.unary_unary(
+                '/ilrs.twin.v1.TwinService/InjectFault',
+                request_serializer=ilrs_dot_twin_dot_v1_dot_twin__pb2.InjectFaultRequest.SerializeToString,
+                response_deserializer=ilrs_dot_twin_dot_v1_dot_twin__pb2.InjectFaultResponse.FromString,
+                _registered_method=True)
+        self.ClearFault = channel.unary_unary(
+                '/ilrs.twin.v1.TwinService/ClearFault',
+                request_serializer=ilrs_dot_twin_dot_v1_dot_twin__pb2.ClearFaultRequest.SerializeToString,
+                response_deserializer=ilrs_dot_twin_dot_v1_dot_twin__pb2.ClearFaultResponse.FromString,
+                _registered_method=True)
+        self.Snapshot = channel.unary_unary(
+                '/ilrs.twin.v1.TwinService/Snapshot',
+                request_serializer=ilrs_dot_twin_dot_v1_dot_twin__pb2.TwinServiceSnapshotRequest.SerializeToString,
+                response_deserializer=ilrs_dot_twin_dot_v1_dot_twin__pb2.TwinServiceSnapshotResponse.FromString,
+                _registered_method=True)
+        self.Restore = channel.unary_unary(
+                '/ilrs.twin.v1.TwinService/Restore',
+                request_serializer=ilrs_dot_twin_dot_v1_dot_twin__pb2.TwinServiceRestoreRequest.SerializeToString,
+                response_deserializer=ilrs_dot_twin_dot_v1_dot_twin__pb2.TwinServiceRestoreResponse.FromString,
+                _registered_method=True)
+        self.Fork = channel.unary_unary(
+                '/ilrs.twin.v1.TwinService/Fork',
+                request_serializer=ilrs_dot_twin_dot_v1_dot_twin__pb2.ForkRequest.SerializeToString,
+                response_deserializer=ilrs_dot_twin_dot_v1_dot_twin__pb2.ForkResponse.FromString,
+                _registered_method=True)
 
 
 class TwinServiceServicer:
-    """The live twin's gateway: one address for the whole station (`ilrs-twin serve`). Reads are
-    open unless the server was started with --protect-reads; Pause, Resume, StepTo and SetSpeed
-    need `authorization: Bearer <token>` (a read-only token gets PERMISSION_DENIED) and each
-    accepted one is appended to OUT/events.jsonl. State moves at window boundaries, which a paced
-    twin cuts so that it advances at least once per wall second.
+    """The live twin's gateway: one address for the whole station (`ilrs-twin serve`). Reads (and
+    Fork, which changes nothing) are open unless the server was started with --protect-reads;
+    every other RPC needs `authorization: Bearer <token>` (a read-only token gets
+    PERMISSION_DENIED) and each accepted one is appended to OUT/events.jsonl. State moves at window
+    boundaries, which a paced twin cuts so that it advances at least once per wall second.
+    Commands, faults, snapshots and restores take effect at the next boundary (also while paused)
+    and answer once they have: a refused one (INVALID_ARGUMENT, FAILED_PRECONDITION) changed nothing.
     """
 
     def ListSubsystems(self, request, context):
@@ -142,6 +176,48 @@ class TwinServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Command(self, request, context):
+        """A command to one instance, typed by its kind (ListSubsystems lists each instance's).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def InjectFault(self, request, context):
+        """Fail or degrade a component ("energy.array"), for a duration or until cleared.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ClearFault(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Snapshot(self, request, context):
+        """Keep the whole station as it is now (in the serve's memory, for this session).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Restore(self, request, context):
+        """Go back to a snapshot: state, clock and telemetry (rows after it are dropped).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Fork(self, request, context):
+        """A what-if: copy the station now, apply actions to the copy, run it ahead, answer with what
+        it gave, discard it. The live twin goes on untouched.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_TwinServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -185,6 +261,36 @@ def add_TwinServiceServicer_to_server(servicer, server):
                     request_deserializer=ilrs_dot_twin_dot_v1_dot_twin__pb2.SetSpeedRequest.FromString,
                     response_serializer=ilrs_dot_twin_dot_v1_dot_twin__pb2.SetSpeedResponse.SerializeToString,
             ),
+            'Command': grpc.unary_unary_rpc_method_handler(
+                    servicer.Command,
+                    request_deserializer=ilrs_dot_twin_dot_v1_dot_twin__pb2.CommandRequest.FromString,
+                    response_serializer=ilrs_dot_twin_dot_v1_dot_twin__pb2.CommandResponse.SerializeToString,
+            ),
+            'InjectFault': grpc.unary_unary_rpc_method_handler(
+                    servicer.InjectFault,
+                    request_deserializer=ilrs_dot_twin_dot_v1_dot_twin__pb2.InjectFaultRequest.FromString,
+                    response_serializer=ilrs_dot_twin_dot_v1_dot_twin__pb2.InjectFaultResponse.SerializeToString,
+            ),
+            'ClearFault': grpc.unary_unary_rpc_method_handler(
+                    servicer.ClearFault,
+                    request_deserializer=ilrs_dot_twin_dot_v1_dot_twin__pb2.ClearFaultRequest.FromString,
+                    response_serializer=ilrs_dot_twin_dot_v1_dot_twin__pb2.ClearFaultResponse.SerializeToString,
+            ),
+            'Snapshot': grpc.unary_unary_rpc_method_handler(
+                    servicer.Snapshot,
+                    request_deserializer=ilrs_dot_twin_dot_v1_dot_twin__pb2.TwinServiceSnapshotRequest.FromString,
+                    response_serializer=ilrs_dot_twin_dot_v1_dot_twin__pb2.TwinServiceSnapshotResponse.SerializeToString,
+            ),
+            'Restore': grpc.unary_unary_rpc_method_handler(
+                    servicer.Restore,
+                    request_deserializer=ilrs_dot_twin_dot_v1_dot_twin__pb2.TwinServiceRestoreRequest.FromString,
+                    response_serializer=ilrs_dot_twin_dot_v1_dot_twin__pb2.TwinServiceRestoreResponse.SerializeToString,
+            ),
+            'Fork': grpc.unary_unary_rpc_method_handler(
+                    servicer.Fork,
+                    request_deserializer=ilrs_dot_twin_dot_v1_dot_twin__pb2.ForkRequest.FromString,
+                    response_serializer=ilrs_dot_twin_dot_v1_dot_twin__pb2.ForkResponse.SerializeToString,
+            ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
             'ilrs.twin.v1.TwinService', rpc_method_handlers)
@@ -194,11 +300,13 @@ def add_TwinServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class TwinService:
-    """The live twin's gateway: one address for the whole station (`ilrs-twin serve`). Reads are
-    open unless the server was started with --protect-reads; Pause, Resume, StepTo and SetSpeed
-    need `authorization: Bearer <token>` (a read-only token gets PERMISSION_DENIED) and each
-    accepted one is appended to OUT/events.jsonl. State moves at window boundaries, which a paced
-    twin cuts so that it advances at least once per wall second.
+    """The live twin's gateway: one address for the whole station (`ilrs-twin serve`). Reads (and
+    Fork, which changes nothing) are open unless the server was started with --protect-reads;
+    every other RPC needs `authorization: Bearer <token>` (a read-only token gets
+    PERMISSION_DENIED) and each accepted one is appended to OUT/events.jsonl. State moves at window
+    boundaries, which a paced twin cuts so that it advances at least once per wall second.
+    Commands, faults, snapshots and restores take effect at the next boundary (also while paused)
+    and answer once they have: a refused one (INVALID_ARGUMENT, FAILED_PRECONDITION) changed nothing.
     """
 
     @staticmethod
@@ -407,6 +515,168 @@ class TwinService:
             '/ilrs.twin.v1.TwinService/SetSpeed',
             ilrs_dot_twin_dot_v1_dot_twin__pb2.SetSpeedRequest.SerializeToString,
             ilrs_dot_twin_dot_v1_dot_twin__pb2.SetSpeedResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Command(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ilrs.twin.v1.TwinService/Command',
+            ilrs_dot_twin_dot_v1_dot_twin__pb2.CommandRequest.SerializeToString,
+            ilrs_dot_twin_dot_v1_dot_twin__pb2.CommandResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def InjectFault(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ilrs.twin.v1.TwinService/InjectFault',
+            ilrs_dot_twin_dot_v1_dot_twin__pb2.InjectFaultRequest.SerializeToString,
+            ilrs_dot_twin_dot_v1_dot_twin__pb2.InjectFaultResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ClearFault(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ilrs.twin.v1.TwinService/ClearFault',
+            ilrs_dot_twin_dot_v1_dot_twin__pb2.ClearFaultRequest.SerializeToString,
+            ilrs_dot_twin_dot_v1_dot_twin__pb2.ClearFaultResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Snapshot(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ilrs.twin.v1.TwinService/Snapshot',
+            ilrs_dot_twin_dot_v1_dot_twin__pb2.TwinServiceSnapshotRequest.SerializeToString,
+            ilrs_dot_twin_dot_v1_dot_twin__pb2.TwinServiceSnapshotResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Restore(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ilrs.twin.v1.TwinService/Restore',
+            ilrs_dot_twin_dot_v1_dot_twin__pb2.TwinServiceRestoreRequest.SerializeToString,
+            ilrs_dot_twin_dot_v1_dot_twin__pb2.TwinServiceRestoreResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Fork(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ilrs.twin.v1.TwinService/Fork',
+            ilrs_dot_twin_dot_v1_dot_twin__pb2.ForkRequest.SerializeToString,
+            ilrs_dot_twin_dot_v1_dot_twin__pb2.ForkResponse.FromString,
             options,
             channel_credentials,
             insecure,
