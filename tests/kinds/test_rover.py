@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -658,3 +659,89 @@ def test_sorties_within_physics_ranges_are_driven_in_pybullet(tmp_path, monkeypa
     assert rover["survey_data_bytes"] > 0 and rover["failures_count"] + rover["sorties_count"] > 0
     tm = pq.read_table(tmp_path / "out" / "telemetry" / "rover-1.parquet").to_pydict()
     assert max(tm["distance_m"]) > 0
+
+
+# -- commands (the live twin) -------------------------------------------------------------------------
+def test_a_recalled_robot_turns_home_from_where_it_is():
+    """Five steps out of ten on the way to the dig (5 m, 500 mJ spent), recalled: 5 m home at 100 mJ
+    a metre, home at step 10 with 10,000 - 500 - 500 mJ."""
+    out, s = sortie_machine(5, state=at_home(10_000))
+    assert (s.phase, s.x_mm, s.battery_mj) == (OUTBOUND, 5000, 9500)
+    recalled = machine.recall(s, 5, way_home)
+    assert recalled.phase == INBOUND and recalled.legs == (way_home(5000, 0, 0),) and recalled.leg_start == 5 and recalled.aborts == s.aborts + 1
+    no = np.zeros(5, dtype=bool)
+    out, home = machine.run(CFG, recalled, 5, 5, no, ~no, no, np.zeros(5, np.int64), plan, way_home, recovery, True)
+    assert (home.phase, home.x_mm, home.battery_mj, home.bin_g) == (HOME, 0, 9000, 0)
+    assert list(out.x_mm) == [4000, 3000, 2000, 1000, 0]
+
+
+def test_a_held_robot_leaves_on_no_sortie_until_released():
+    held = replace(at_home(10_000), held=True)
+    out, s = sortie_machine(50, state=held)
+    assert s.sorties == 0 and set(out.phase) <= {HOME, CHARGING} and s.held
+    out, s = sortie_machine(50, state=replace(s, held=False))
+    assert s.sorties >= 1 and OUTBOUND in set(out.phase)
+
+
+def test_robot_commands_are_refused_where_the_state_forbids_them():
+    from twin.commands import Command, CommandRefused
+
+    _, rover = flat_rover()
+    state = replace(rover.initial_state(), phase=HOME)
+    for verb, why in [("recall", "nothing to recall"), ("release", "not held already")]:
+        with pytest.raises(CommandRefused, match=why):
+            rover.command(state, Command.of("rover-1", verb, step=0))
+    held = rover.command(state, Command.of("rover-1", "hold", step=0))
+    assert held.held and not state.held and rover.variables(held)["held_state"] == 1.0
+    with pytest.raises(CommandRefused, match="held already"):
+        rover.command(held, Command.of("rover-1", "hold", step=0))
+    with pytest.raises(CommandRefused, match="dead"):
+        rover.command(replace(state, phase=DEAD), Command.of("rover-1", "hold", step=0))
+    with pytest.raises(ValueError, match="^command: rover has no command 'dance'"):
+        rover.command(state, Command.of("rover-1", "dance", step=0))
+
+
+def test_a_rover_is_recalled_and_held_through_the_gateway_and_the_session_replays(tmp_path):
+    """Over TwinService.Command: recall a rover on its way out (it comes home at once, from there),
+    hold it (it leaves no more), a refused recall at home (FAILED_PRECONDITION, nothing changed);
+    the session's log replays to the same telemetry."""
+    from services.client import TwinClient, TwinError
+    from services.twin_server import serve
+    from twin.actions import read_events, replay_drive
+    from twin.events import EventLog
+    from twin.live import LiveTwin
+    from twin.run import run
+    from twin.scenario import parse
+
+    scenario = parse(FLAT, "flat.toml")
+    twin = LiveTwin(scenario, out=tmp_path / "live", speed=None, paused=True).start()
+    assert twin.ready.wait(60) and twin.error is None
+    server, port, _ = serve(twin, "t", events=EventLog(tmp_path / "live" / "events.jsonl"))
+    try:
+        with TwinClient(f"127.0.0.1:{port}", token="t") as client:
+            for _ in range(scenario.clock.n_steps):
+                if client.get("rover-1.state")["rover-1.state"] == OUTBOUND:
+                    break
+                client.step_to(ahead_s=600.0)
+                while not client.clock().paused:
+                    time.sleep(0.01)
+            assert client.get("rover-1.state")["rover-1.state"] == OUTBOUND
+            recalled = client.command("rover-1", "recall")
+            assert recalled.values["state"] == INBOUND and recalled.values["aborts_count"] == 1.0
+            sorties = recalled.values["sorties_count"]
+            client.command("rover-1", "hold")
+            assert client.get("rover-1.held_state") == {"rover-1.held_state": 1.0}
+            with pytest.raises(TwinError) as refused:
+                client.command("rover-1", "hold")
+            assert refused.value.code.name == "FAILED_PRECONDITION"
+            client.set_speed(None)
+            client.resume()
+            assert twin.wait(120) and twin.error is None
+            # Held from the recall on: back home, it left on no further sortie.
+            assert client.get("rover-1.sorties_count") == {"rover-1.sorties_count": sorties}
+    finally:
+        server.stop()
+        twin.stop(timeout=60)
+    run(scenario, "local", out=tmp_path / "again", drive=replay_drive(read_events(tmp_path / "live" / "events.jsonl")))
+    for id in scenario.modules:
+        assert pq.read_table(tmp_path / "live" / "telemetry" / f"{id}.parquet").equals(pq.read_table(tmp_path / "again" / "telemetry" / f"{id}.parquet")), id

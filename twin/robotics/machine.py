@@ -100,6 +100,7 @@ class RobotState:
     aborts: int = 0
     landed_steps: int = 0
     available_steps: int = 0
+    held: bool = False  # commanded: it leaves on no sortie until released
 
 
 @dataclass(frozen=True)
@@ -225,7 +226,7 @@ def run(config: Config, state: RobotState, start_step: int, n: int, night: np.nd
             if hauls and s.bin_g > 0 and t >= s.next_offer:
                 s = _offer(out, s, i, t, int(regolith_refused_g[i]), c)
             need = c.need_mj[s.task % c.tasks] + c.reserve_mj if c.tasks else NEVER
-            ready = not night[i] and s.bin_g == 0 and c.tasks and s.battery_mj >= need
+            ready = not s.held and not night[i] and s.bin_g == 0 and c.tasks and s.battery_mj >= need
             if ready and (s.phase == HOME or s.battery_mj >= c.depart_mj):
                 legs = plan(s.task, t)
                 s = _start_leg(_set(s, phase=legs[0].phase, legs=tuple(legs), task=(s.task + 1) % c.tasks, sorties=s.sorties + 1), t)
@@ -243,8 +244,7 @@ def run(config: Config, state: RobotState, start_step: int, n: int, night: np.nd
         # Away: the current leg, to its end, the step it fails or the step the battery is flat.
         leg = s.legs[0]
         if s.phase in (OUTBOUND, WORKING) and night[i]:
-            back = return_leg(s.x_mm, s.y_mm, s.bin_g)
-            s = _start_leg(_set(s, phase=INBOUND, legs=(back,), aborts=s.aborts + 1), t)
+            s = recall(s, t, return_leg)
             continue
         complete = s.leg_start + leg.steps
         fail = s.leg_start + leg.fail_at if leg.fail_at >= 0 else NEVER
@@ -266,6 +266,12 @@ def run(config: Config, state: RobotState, start_step: int, n: int, night: np.nd
                 s = _next_leg(s, end)
     out.fill_away(start_step, c.step_s)
     return out, s
+
+
+def recall(s: RobotState, t: int, return_leg: Callable) -> RobotState:
+    """Turn an outbound or working robot home at step t, from where it is (as at sunset)."""
+    back = return_leg(s.x_mm, s.y_mm, s.bin_g)
+    return _start_leg(_set(s, phase=INBOUND, legs=(back,), aborts=s.aborts + 1), t)
 
 
 def _still(out: _Series, s: RobotState, i: int, j: int) -> None:

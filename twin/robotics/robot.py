@@ -10,6 +10,7 @@ import numpy as np
 from pydantic import Field, field_validator, model_validator
 
 from twin.clock import unix_s
+from twin.commands import CommandRefused
 from twin.loads import LoadClass
 from twin.model import Advance, Column, Model
 from twin.params import Deployed, Strict
@@ -125,6 +126,12 @@ class RobotModel(Model):
 
     environment = ("sun_visible_frac",)
     state_types = (RobotState, Leg)
+    commands = {
+        "recall": "an outbound or working robot turns home now, from where it is (as at sunset; counted in aborts_count)",
+        "hold": "it leaves on no new sortie until released (it still charges, and a robot away comes home as planned)",
+        "release": "it takes up its task cycle again",
+    }
+    command_message = "services.gen.ilrs.twin.v1.robotics_pb2:RobotCommand"
     hauls: ClassVar[bool] = False
     robot: ClassVar[str]  # the physics table's robot name
 
@@ -361,7 +368,24 @@ class RobotModel(Model):
             "failures_count": float(state.failures),
             "aborts_count": float(state.aborts),
             "landed_hours": state.landed_steps * self.step_s / 3600.0,
+            "held_state": float(state.held),
         }
+
+    def command(self, state: RobotState, command):
+        from dataclasses import replace
+
+        name = command.name
+        if name == "recall":
+            if state.phase not in (machine.OUTBOUND, machine.WORKING):
+                raise CommandRefused(f"{self.id}: nothing to recall: it is {PHASES[state.phase]} (a robot outbound or working can be recalled)")
+            return machine.recall(state, command.step, self.return_leg)
+        if name in ("hold", "release"):
+            if state.phase == machine.DEAD:
+                raise CommandRefused(f"{self.id}: it is dead (its battery ran flat)")
+            if state.held == (name == "hold"):
+                raise CommandRefused(f"{self.id}: it is {'held' if state.held else 'not held'} already")
+            return replace(state, held=name == "hold")
+        return super().command(state, command)
 
 
 def _with(leg: Leg, **changes) -> Leg:

@@ -1,8 +1,7 @@
-from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
-from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from collections.abc import Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
@@ -113,29 +112,23 @@ class DockState(_message.Message):
     def __init__(self, holder: _Optional[str] = ..., held_hours: _Optional[float] = ..., refused_hours: _Optional[float] = ..., handovers_count: _Optional[float] = ...) -> None: ...
 
 class RobotCommand(_message.Message):
-    __slots__ = ("set_task", "recall")
-    SET_TASK_FIELD_NUMBER: _ClassVar[int]
+    __slots__ = ("recall", "hold", "release")
     RECALL_FIELD_NUMBER: _ClassVar[int]
-    set_task: RobotTask
+    HOLD_FIELD_NUMBER: _ClassVar[int]
+    RELEASE_FIELD_NUMBER: _ClassVar[int]
     recall: RecallRobot
-    def __init__(self, set_task: _Optional[_Union[RobotTask, _Mapping]] = ..., recall: _Optional[_Union[RecallRobot, _Mapping]] = ...) -> None: ...
-
-class RobotTask(_message.Message):
-    __slots__ = ("task", "waypoints")
-    TASK_FIELD_NUMBER: _ClassVar[int]
-    WAYPOINTS_FIELD_NUMBER: _ClassVar[int]
-    task: str
-    waypoints: _containers.RepeatedCompositeFieldContainer[Waypoint]
-    def __init__(self, task: _Optional[str] = ..., waypoints: _Optional[_Iterable[_Union[Waypoint, _Mapping]]] = ...) -> None: ...
-
-class Waypoint(_message.Message):
-    __slots__ = ("east_m", "north_m")
-    EAST_M_FIELD_NUMBER: _ClassVar[int]
-    NORTH_M_FIELD_NUMBER: _ClassVar[int]
-    east_m: float
-    north_m: float
-    def __init__(self, east_m: _Optional[float] = ..., north_m: _Optional[float] = ...) -> None: ...
+    hold: HoldRobot
+    release: ReleaseRobot
+    def __init__(self, recall: _Optional[_Union[RecallRobot, _Mapping]] = ..., hold: _Optional[_Union[HoldRobot, _Mapping]] = ..., release: _Optional[_Union[ReleaseRobot, _Mapping]] = ...) -> None: ...
 
 class RecallRobot(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class HoldRobot(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ReleaseRobot(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...

@@ -3,6 +3,7 @@ import datetime
 from google.protobuf import duration_pb2 as _duration_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from services.gen.ilrs.twin.v1 import isru_pb2 as _isru_pb2
+from services.gen.ilrs.twin.v1 import robotics_pb2 as _robotics_pb2
 from services.gen.ilrs.twin.v1 import state_pb2 as _state_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
@@ -217,12 +218,16 @@ class SetSpeedResponse(_message.Message):
     def __init__(self, clock: _Optional[_Union[ClockStatus, _Mapping]] = ...) -> None: ...
 
 class CommandRequest(_message.Message):
-    __slots__ = ("subsystem", "isru")
+    __slots__ = ("subsystem", "isru", "rover", "hopper")
     SUBSYSTEM_FIELD_NUMBER: _ClassVar[int]
     ISRU_FIELD_NUMBER: _ClassVar[int]
+    ROVER_FIELD_NUMBER: _ClassVar[int]
+    HOPPER_FIELD_NUMBER: _ClassVar[int]
     subsystem: str
     isru: _isru_pb2.IsruCommand
-    def __init__(self, subsystem: _Optional[str] = ..., isru: _Optional[_Union[_isru_pb2.IsruCommand, _Mapping]] = ...) -> None: ...
+    rover: _robotics_pb2.RobotCommand
+    hopper: _robotics_pb2.RobotCommand
+    def __init__(self, subsystem: _Optional[str] = ..., isru: _Optional[_Union[_isru_pb2.IsruCommand, _Mapping]] = ..., rover: _Optional[_Union[_robotics_pb2.RobotCommand, _Mapping]] = ..., hopper: _Optional[_Union[_robotics_pb2.RobotCommand, _Mapping]] = ...) -> None: ...
 
 class CommandResponse(_message.Message):
     __slots__ = ("clock", "applied_step", "values")
