@@ -535,3 +535,26 @@ def test_subsystems_list_their_commands_and_fault_components(live):
     assert {f["name"]: f["modes"] for f in by_id["energy"]["fault_components"]} == {"array": ["fail", "degrade"], "reactor": ["fail", "degrade"], "storage": ["fail"]}
     assert {f["name"] for f in by_id["communications"]["fault_components"]} == {"dte", "relay"}
     assert by_id["research"]["commands"] == [] and by_id["research"]["fault_components"] == []
+
+
+def test_a_watch_follows_a_restore_back_in_time(small, live):
+    import threading
+
+    twin, client, _ = live
+    snapshot_id, at = client.snapshot()
+    day = _hold(client, 86400.0)
+    seen, started = [], threading.Event()
+
+    def follow():
+        for update in client.watch(["energy.storage_kwh"], every_s=3600.0, timeout_s=60):
+            seen.append(update.step)
+            started.set()
+            if update.step == at:
+                return
+
+    reader = threading.Thread(target=follow, daemon=True)
+    reader.start()
+    assert started.wait(30) and seen == [day]
+    client.restore(snapshot_id)
+    reader.join(30)
+    assert not reader.is_alive() and seen == [day, at]
