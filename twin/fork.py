@@ -8,6 +8,7 @@ goes on meanwhile and its telemetry is that of a twin that was never forked.
 """
 from __future__ import annotations
 
+import copy
 import time
 from dataclasses import dataclass
 
@@ -57,6 +58,9 @@ def run_fork(scenario, station, runtime_name: str, environment, snap: StationSna
 
     t0 = time.perf_counter()
     clock = scenario.clock
+    # Its own copy of the sky's per-window memo (the live twin samples the same object meanwhile);
+    # the tables themselves are shared.
+    environment = copy.copy(environment)
     end_step = min(clock.n_steps, snap.step + ahead_steps)
     # Zero CPUs a fork actor: the live twin's actors hold the cluster's CPUs, and Ray would queue the copy forever.
     with make_runtime(scenario, runtime_name, station, environment, None, address, 0.0 if runtime_name == "ray" else None) as rt:

@@ -6,8 +6,8 @@ each advance it publishes a :class:`Frame` (every instance's variables at that s
 readers (the gateway's GetState and Watch) take as it is: a reader never waits for the simulation
 and the simulation never waits for a reader. Time control (pause, resume, step to, speed) takes
 effect between advances. At a paced speed each advance covers :data:`TICK_S` of wall time, so
-clients see the state move at least twice a wall second; at ``speed=None`` (``--speed max``) it
-advances a long window at a time, as a batch run does. Windows cut anywhere give the same
+clients see the state move at least twice a wall second; at ``speed=None`` (``--speed max``) each
+advance lasts about :data:`MAX_SPEED_FRAME_S`, in windows as long as a batch run's. Windows cut anywhere give the same
 telemetry, so pacing and pausing never change a result.
 
 Commands, faults, snapshots and restores (:mod:`twin.actions`) are queued by any thread and
@@ -34,8 +34,11 @@ log = logging.getLogger(__name__)
 
 TICK_S = 0.5
 MAX_FORKS = 2  # at once: each is a copy of the station
-# At --speed max, the steps of one advance, in scenario windows (state is published after each).
+# At --speed max an advance starts at MAX_SPEED_WINDOWS scenario windows and grows (at most
+# doubling) until it lasts about MAX_SPEED_FRAME_S: clients still see the state move ten times a
+# wall second, and the simulation does not stop to publish fifty times a second.
 MAX_SPEED_WINDOWS = 4
+MAX_SPEED_FRAME_S = 0.1
 
 
 class Stopped(Exception):
@@ -317,6 +320,7 @@ class LiveTwin:
         self._publish(self.frame)
         self.ready.set()
         epoch, wall0, step0 = -1, 0.0, 0
+        max_chunk = conductor.window_steps * MAX_SPEED_WINDOWS
         while conductor.step < n:
             with self._cond:
                 c = self._control
@@ -331,13 +335,17 @@ class LiveTwin:
                     epoch, wall0, step0 = c.epoch, time.monotonic(), conductor.step
                 speed, hold = c.speed, c.hold_at
             if speed is None:
-                chunk = conductor.window_steps * MAX_SPEED_WINDOWS
+                chunk = max_chunk
             else:
                 chunk = max(1, int(speed * TICK_S // self.clock.step_s))
             until = min(n, conductor.step + chunk)
             if hold >= 0:
                 until = min(until, hold)
+            began, at = time.monotonic(), conductor.step
             conductor.advance(until)
+            if speed is None and until - at == chunk:
+                took = max(time.monotonic() - began, 1e-3)
+                max_chunk = max(conductor.window_steps, min(2 * chunk, int(chunk * MAX_SPEED_FRAME_S / took)))
             frame = self._frame(conductor)
             with self._cond:
                 self.frame = frame
