@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import threading
 from dataclasses import dataclass
 
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -400,12 +401,16 @@ class TwinServicer(twin_pb2_grpc.TwinServiceServicer):
         ahead_steps = math.ceil(ahead_s / clock.step_s)
         every_steps = math.ceil(every_s / clock.step_s) if every_s else 0
         names = None if selection is None else (lambda variables: selection.values(Frame(0, 0, variables)))
+        stop = threading.Event()
         try:
-            future = self.live.fork(actions, ahead_steps, names, every_steps)
+            future = self.live.fork(actions, ahead_steps, names, every_steps, stop)
         except (RuntimeError, OverflowError) as exc:
             return await self._refusal(context, exc)
         try:
             result = await asyncio.wrap_future(future)
+        except asyncio.CancelledError:  # the caller left (cancel, deadline): the copy stops too
+            stop.set()
+            raise
         except BaseException as exc:
             return await self._refusal(context, exc)
         if self.events is not None:

@@ -558,3 +558,26 @@ def test_a_watch_follows_a_restore_back_in_time(small, live):
     client.restore(snapshot_id)
     reader.join(30)
     assert not reader.is_alive() and seen == [day, at]
+
+
+def test_an_abandoned_fork_stops_and_frees_its_place(tmp_path, small, live):
+    import threading
+
+    from twin.fork import ForkAbandoned
+
+    twin, client, port = live
+    stop = threading.Event()
+    stop.set()
+    with pytest.raises(ForkAbandoned):
+        twin.fork([], small.clock.n_steps, stop=stop).result(30)
+    with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+        with pytest.raises(grpc.RpcError) as late:
+            twin_pb2_grpc.TwinServiceStub(channel).Fork(twin_pb2.ForkRequest(ahead={"seconds": 10**9}, names=["energy"], every={"seconds": 600}),
+                                                        timeout=0.3, metadata=(("authorization", f"Bearer {TOKEN}"),))
+    assert late.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+    deadline = time.monotonic() + 30
+    while twin._forks:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert client.fork(3600.0).end_step == 6  # the places are free again
+    assert not [e for e in EventLog(tmp_path / "live" / "events.jsonl").read() if e["result"].get("end_step") == small.clock.n_steps]

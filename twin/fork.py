@@ -49,11 +49,16 @@ def fork_kpis(station, start: dict[str, dict[str, float]], end: dict[str, dict[s
     return out
 
 
+class ForkAbandoned(RuntimeError):
+    """The caller went away (a cancelled call, a deadline): the copy stopped and was discarded."""
+
+
 def run_fork(scenario, station, runtime_name: str, environment, snap: StationSnapshot, actions: list[Action], ahead_steps: int,
-             names=None, every_steps: int = 0, address: str | None = None) -> ForkResult:
+             names=None, every_steps: int = 0, address: str | None = None, stop=None) -> ForkResult:
     """Restore ``snap`` into a new runtime, perform ``actions`` at its step, run ``ahead_steps``
     (to the end of the run at most); ``names``: a callable giving the sampled values of a
-    conductor's variables, every ``every_steps``. Refused actions raise as in the live twin."""
+    conductor's variables, every ``every_steps``. Refused actions raise as in the live twin.
+    ``stop`` (a threading.Event): set, the copy stops at its next advance (ForkAbandoned)."""
     from twin.run import make_runtime
 
     t0 = time.perf_counter()
@@ -73,12 +78,18 @@ def run_fork(scenario, station, runtime_name: str, environment, snap: StationSna
         samples = []
         if names is not None:
             samples.append((conductor.step, names(conductor.variables())))
+        # Advances of a few windows at most, so that an abandoned fork stops soon.
         step = every_steps if names is not None and every_steps else end_step - conductor.step
+        chunk = min(step, 8 * scenario.window_steps)
         if (end_step - conductor.step) / max(step, 1) > MAX_SAMPLES:
             raise ValueError(f"every: {end_step - conductor.step} steps ahead in samples of {step} steps is more than {MAX_SAMPLES} samples; sample less often")
+        mark = conductor.step
         while conductor.step < end_step:
-            conductor.advance(min(end_step, conductor.step + step))
-            if names is not None:
+            if stop is not None and stop.is_set():
+                raise ForkAbandoned("fork: abandoned by its caller")
+            mark = min(end_step, mark + step) if conductor.step >= mark else mark
+            conductor.advance(min(mark, conductor.step + chunk))
+            if names is not None and conductor.step == mark:
                 samples.append((conductor.step, names(conductor.variables())))
         end = conductor.variables()
     flat_start, flat_end = _flat(start), _flat(end)

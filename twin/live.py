@@ -215,9 +215,10 @@ class LiveTwin:
             self._cond.notify_all()
         return future
 
-    def fork(self, actions: list[Action], ahead_steps: int, names=None, every_steps: int = 0) -> Future:
+    def fork(self, actions: list[Action], ahead_steps: int, names=None, every_steps: int = 0, stop: threading.Event | None = None) -> Future:
         """A what-if from the next boundary (:func:`twin.fork.run_fork`) on a thread of its own;
-        the future gives the :class:`twin.fork.ForkResult` (or the refusal of an action)."""
+        the future gives the :class:`twin.fork.ForkResult` (or the refusal of an action).
+        ``stop``: set it to abandon the fork."""
         from twin.fork import run_fork
 
         with self._cond:
@@ -225,6 +226,7 @@ class LiveTwin:
                 raise OverflowError(f"fork: {MAX_FORKS} forks are running; wait for one to end")
             self._forks += 1
         result: Future = Future()
+        result.set_running_or_notify_cancel()  # not withdrawable: `stop` abandons it
 
         def start(conductor, runtime):
             snap = conductor.snapshot(rewindable=False)
@@ -232,7 +234,7 @@ class LiveTwin:
             def main():
                 try:
                     result.set_result(run_fork(self.scenario, runtime.station, self.runtime_name, runtime.environment, snap, actions,
-                                               ahead_steps, names, every_steps, self.address))
+                                               ahead_steps, names, every_steps, self.address, stop))
                 except BaseException as exc:
                     result.set_exception(exc)
                 finally:
