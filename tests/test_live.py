@@ -581,3 +581,25 @@ def test_an_abandoned_fork_stops_and_frees_its_place(tmp_path, small, live):
         time.sleep(0.05)
     assert client.fork(3600.0).end_step == 6  # the places are free again
     assert not [e for e in EventLog(tmp_path / "live" / "events.jsonl").read() if e["result"].get("end_step") == small.clock.n_steps]
+
+
+@pytest.mark.parametrize("log, extra, reason", [
+    (None, [], "is not a file"),
+    ('{"action": "command", "step": 5, "request": {"subsystem": "mars", "command": "fault"}}\n', [], "commands 'mars'"),
+    ('{"action": "command", "step": 99999999, "request": {"subsystem": "isru", "command": "set-throttle"}}\n', [], "outside this run"),
+    ("not json\n", [], "is not JSON"),
+    ('{"action": "pause", "step": 1}\n', ["--resume"], "not with --resume"),
+])
+def test_a_bad_replay_log_exits_2_in_one_line_and_writes_nothing(tmp_path, log, extra, reason):
+    from typer.testing import CliRunner
+
+    from twin.cli import app
+
+    path = tmp_path / "events.jsonl"
+    if log is not None:
+        path.write_text(log)
+    result = CliRunner().invoke(app, ["run", "quickstart", "--runtime", "local", "--replay", str(path), "--out", str(tmp_path / "out"), "--quiet", *extra])
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: --replay: ") and reason in lines[0], result.output
+    assert not (tmp_path / "out").exists()

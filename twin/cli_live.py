@@ -22,7 +22,8 @@ ADDRESS_ENV = "ILRS_TWIN_ADDRESS"
 DEFAULT_PORT = 50051
 
 probe_app = typer.Typer(
-    help="Read and steer a live twin (`ilrs-twin serve`): list, get, watch, clock, pause, resume, step, speed. "
+    help="Read and steer a live twin (`ilrs-twin serve`): list, get, watch, clock; pause, resume, step, speed; "
+    "command, fault, clear; snapshot, restore; fork (a what-if on a copy). "
     f"--address or ${ADDRESS_ENV} (default 127.0.0.1:{DEFAULT_PORT}); the token from ${TOKEN_ENV} or --token-file.",
     no_args_is_help=True,
 )
@@ -164,6 +165,8 @@ def serve(
         at = iso(spec.clock.unix_at(live.frame.step))
         if (out / "scenario.toml").exists() and not (out / "summary.json").exists():
             say(f"stopped at {at}; continue the run from its last checkpoint with: ilrs-twin run {scenario} --out {out} --resume")
+            if (out / "events.jsonl").exists():
+                say(f"(commands after that checkpoint are not applied there; the whole session again: ilrs-twin run {scenario} --replay {out / 'events.jsonl'} --out OTHER)")
         elif not (out / "summary.json").exists():
             say(f"stopped at {at}, before its first checkpoint: nothing was kept")
         raise typer.Exit(130)
