@@ -22,6 +22,7 @@ from services.gen.ilrs.twin.v1 import state_pb2, twin_pb2, twin_pb2_grpc
 from services.subsystem_server import state_class
 from twin.actions import COMMAND, RESTORE, SNAPSHOT, Action
 from twin.commands import Command, CommandRefused, clear_command, fault_command
+from twin.conductor import SubsystemLost
 from twin.events import EventLog
 from twin.live import ClockState, Frame, LiveTwin, Subsystem
 
@@ -169,7 +170,7 @@ class TwinServicer(twin_pb2_grpc.TwinServiceServicer):
     def _fanout(self, frame: Frame) -> None:
         for w in list(self._watchers):
             went_back = frame.step < w.next_step - max(w.every_steps, 1)  # a Restore
-            if w.dropped or (frame.step < w.next_step and not frame.finished and not went_back):
+            if w.dropped or (frame.step < w.next_step and not (frame.finished or frame.changed or went_back)):
                 continue
             try:
                 w.queue.put_nowait(frame)
@@ -268,6 +269,8 @@ class TwinServicer(twin_pb2_grpc.TwinServiceServicer):
         for s in self.live.subsystems:
             if s.id == id:
                 return s
+        if len(id) > 256 or not id.isprintable():
+            raise ValueError(f"{field}: {id[:40]!r}... is not an instance id")
         raise LookupError(id, f"{field}: no subsystem {id!r} (subsystems: {', '.join(s.id for s in self.live.subsystems)})")
 
     def _command(self, request, field: str = "") -> Command:
@@ -307,6 +310,8 @@ class TwinServicer(twin_pb2_grpc.TwinServiceServicer):
         return fault_command(id, component, mode, request.level if mode == "degrade" else (request.level or None), duration)
 
     async def _refusal(self, context, exc: BaseException):
+        if isinstance(exc, SubsystemLost):
+            return await base.abort(context, base.plain(code_pb2.UNAVAILABLE, f"{exc}; the runtime is restarting it, try again"))
         if isinstance(exc, CommandRefused):
             return await base.abort(context, base.precondition_failed(str(exc), "state"))
         if isinstance(exc, LookupError):

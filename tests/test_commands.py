@@ -148,3 +148,37 @@ def test_replay_refuses_a_log_of_another_scenario_in_one_line(tmp_path, small):
     (tmp_path / "bad.jsonl").write_text('{"action": "command", "step": 1}\nnot json\n')
     with pytest.raises(ValueError, match="^--replay: line 1 is not a command event"):
         read_events(tmp_path / "bad.jsonl")
+
+
+def test_a_newer_fault_of_the_same_step_is_not_cleared_by_the_older_ones_end(small):
+    with make_runtime(small, "local") as rt:
+        conductor = Conductor(small.clock, rt.station, rt.handles, small.window_steps)
+        conductor.advance(300)
+        conductor.command(fault_command("energy", "array", "fail", duration_s=3600))
+        conductor.command(fault_command("energy", "array", "degrade", 0.5))  # until cleared
+        assert conductor.pending == []
+        conductor.advance(400)
+        assert conductor.variables()["energy"]["array_capacity_frac"] == 0.5
+
+
+def test_a_recovery_applies_the_commands_since_its_checkpoint_again_in_their_order(tmp_path):
+    """Throttle 0.5, 0.8, 0.5 at one step after the checkpoint of step 144; restored there (as
+    after a lost actor), the station ends as the uninterrupted one, telemetry included."""
+    scenario = small_scenario(checkpoint="1d")
+    ends = {}
+    for name, recover in (("straight", False), ("recovered", True)):
+        with make_runtime(scenario, "local", telemetry_dir=tmp_path / name / "telemetry") as rt:
+            conductor = Conductor(scenario.clock, rt.station, rt.handles, scenario.window_steps, checkpoint_steps=scenario.checkpoint_steps)
+            conductor.advance(200)
+            for throttle in (0.5, 0.8, 0.5):
+                conductor.command(Command.of("isru", "set-throttle", {"throttle": throttle}))
+            conductor.command(ARRAY_72H)
+            conductor.advance(400)
+            if recover:
+                conductor.restore(next(c for c in conductor.checkpoints if c.step == 144))
+                assert [c.step for c in conductor.replay] == [200] * 4
+            conductor.advance(scenario.clock.n_steps)
+            conductor.finish()
+            ends[name] = conductor.variables()
+    assert ends["recovered"] == ends["straight"] and ends["recovered"]["isru"]["throttle_frac"] == 0.5
+    assert_same_telemetry(tmp_path / "straight", tmp_path / "recovered", IDS)

@@ -20,8 +20,11 @@ from services.gen.ilrs.twin.v1 import isru_pb2, twin_pb2, twin_pb2_grpc
 from services.twin_server import MUTATING, TwinServicer, serve
 from test_servers import reflect
 from twin.events import EventLog
+from twin.actions import SNAPSHOT, Action
+from twin.commands import CommandRefused
+from twin.conductor import Conductor
 from twin.live import LiveTwin
-from twin.run import run
+from twin.run import make_runtime, run
 
 TOKEN, READ_TOKEN = "full-token", "read-token"
 CLI = [sys.executable, "-m", "twin.cli"]
@@ -603,3 +606,39 @@ def test_a_bad_replay_log_exits_2_in_one_line_and_writes_nothing(tmp_path, log, 
     lines = [line for line in result.output.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("error: --replay: ") and reason in lines[0], result.output
     assert not (tmp_path / "out").exists()
+
+
+def test_a_restore_forgets_the_snapshots_of_the_future_it_left(live):
+    twin, client, _ = live
+    first, _ = client.snapshot()
+    _hold(client, 86400.0)
+    later, _ = client.snapshot()
+    client.restore(first)
+    with pytest.raises(TwinError) as gone:
+        client.restore(later)
+    assert gone.value.code == grpc.StatusCode.NOT_FOUND and client.clock().step == 0
+    assert set(twin.snapshots.taken) == {first}
+
+
+def test_a_snapshot_inside_a_telemetry_row_or_past_the_limit_is_refused(small, monkeypatch):
+    from twin import actions
+    from twin.actions import Snapshots, perform
+
+    with make_runtime(small, "local") as rt:
+        conductor = Conductor(small.clock, rt.station, rt.handles, small.window_steps)
+        conductor.advance(3)
+        with pytest.raises(CommandRefused, match="inside a telemetry row of 6 steps"):
+            perform(conductor, Action(SNAPSHOT), Snapshots(row_steps=6))
+        monkeypatch.setattr(actions, "MAX_SNAPSHOTS", 1)
+        kept = Snapshots()
+        perform(conductor, Action(SNAPSHOT), kept)
+        with pytest.raises(OverflowError, match="keeps 1 snapshots"):
+            perform(conductor, Action(SNAPSHOT), kept)
+
+
+def test_a_watcher_sees_a_command_take_effect_within_its_interval(live):
+    _, client, _ = live
+    updates = client.watch(["isru.throttle_frac"], every_s=86400.0, timeout_s=30)
+    assert next(updates).values == {"isru.throttle_frac": 1.0}
+    client.command("isru", "set-throttle", 0.25)
+    assert next(updates).values == {"isru.throttle_frac": 0.25}

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from twin.commands import CLEAR_FAULT, FAULT, Command
+from twin.commands import CLEAR_FAULT, FAULT, Command, CommandRefused
 from twin.conductor import Conductor, StationSnapshot
 
 # events.jsonl action names of what changes the station (the rest are time control).
@@ -21,11 +21,17 @@ COMMAND, SNAPSHOT, RESTORE = "command", "snapshot", "restore"
 REPLAYED = (COMMAND, SNAPSHOT, RESTORE)
 
 
+MAX_SNAPSHOTS = 32
+
+
 @dataclass
 class Snapshots:
-    """The live session's snapshots, by id (kept in memory for the session)."""
+    """The live session's snapshots, by id (kept in memory for the session). ``row_steps``: the
+    telemetry's row length in micro steps; a snapshot falls on a row's end, where the telemetry
+    can be cut again."""
 
     taken: dict[str, StationSnapshot] = field(default_factory=dict)
+    row_steps: int = 1
 
     def new_id(self, step: int) -> str:
         return f"s{len(self.taken) + 1}-step{step}"
@@ -55,6 +61,11 @@ def perform(conductor: Conductor, action: Action, snapshots: Snapshots) -> dict:
         id = action.snapshot_id or snapshots.new_id(conductor.step)
         if id in snapshots.taken:
             raise ValueError(f"snapshot_id: {id!r} is taken already")
+        if len(snapshots.taken) >= MAX_SNAPSHOTS:
+            raise OverflowError(f"snapshot: this session keeps {MAX_SNAPSHOTS} snapshots already (each holds the whole station); restore an early one to drop those after it")
+        if conductor.step % snapshots.row_steps:
+            raise CommandRefused(f"snapshot: step {conductor.step} is inside a telemetry row of {snapshots.row_steps} steps; "
+                                 f"step to a row's end (a multiple of {snapshots.row_steps}) and snapshot there")
         snapshots.taken[id] = conductor.snapshot()
         return {"snapshot_id": id, "step": conductor.step}
     if action.kind == RESTORE:
@@ -62,6 +73,9 @@ def perform(conductor: Conductor, action: Action, snapshots: Snapshots) -> dict:
         if snap is None:
             raise LookupError(f"snapshot_id: no snapshot {action.snapshot_id!r} in this session (snapshots: {', '.join(snapshots.taken) or 'none'})")
         conductor.restore(snap, replay_commands=False)
+        # The snapshots after it belong to a future that is gone now.
+        for id in [id for id, s in snapshots.taken.items() if s.step > snap.step]:
+            del snapshots.taken[id]
         return {"snapshot_id": action.snapshot_id, "step": conductor.step}
     raise ValueError(f"action: {action.kind!r} is not one of {', '.join(REPLAYED)}")
 

@@ -45,7 +45,7 @@ from typing import Callable, Protocol
 
 import numpy as np
 
-from twin.commands import Command, CommandRefused, clear_command, clears_at
+from twin.commands import CLEAR_FAULT, FAULT, Command, CommandRefused, clear_command, clears_at
 from twin.model import Snapshot, TelemetryBehind, Window
 from twin.ports import Route
 
@@ -137,6 +137,7 @@ class Conductor:
         self.report_steps = tuple(sorted(report_steps))
         self.commands: list[Command] = []  # applied, in order
         self.pending: list[Command] = []  # scheduled (fault clearings), by step
+        self.replay: list[Command] = []  # after a recovery: the commands to apply again, verbatim
 
     # -- one round --------------------------------------------------------------------------
     def _assumption(self, key: str, steps: int) -> np.ndarray:
@@ -185,7 +186,7 @@ class Conductor:
 
     def _next_mark(self, start: int) -> int:
         """The first checkpoint or report step after ``start`` (windows stop there)."""
-        marks = [s for s in self.report_steps if s > start][:1] + [c.step for c in self.pending if c.step > start][:1]
+        marks = [s for s in self.report_steps if s > start][:1] + [c.step for q in (self.pending, self.replay) for c in q if c.step > start][:2]
         if self.checkpoint_steps is not None:
             marks.append((start // self.checkpoint_steps + 1) * self.checkpoint_steps)
         return min(marks, default=start + self.window_steps)
@@ -244,9 +245,12 @@ class Conductor:
         retry_at, retries = -1, 0
         while self.step + self.accepted < until_step:
             start = self.step + self.accepted
-            if self.pending and self.pending[0].step == start:
+            if any(queue and queue[0].step == start for queue in (self.replay, self.pending)):
                 if self.accepted:
                     self._round(None)  # commit (and snapshot, when due) before the commands
+                # As live: the commands given at a boundary, then the clearings due there.
+                while self.replay and self.replay[0].step == start:
+                    self._apply(self.replay.pop(0))
                 while self.pending and self.pending[0].step == start:
                     self._apply(self.pending.pop(0), scheduled=True)
             mark = self._next_mark(start)
@@ -303,10 +307,14 @@ class Conductor:
                 return None  # a clearing whose fault was cleared or replaced already
             raise
         self.commands.append(command)
+        if command.name in (FAULT, CLEAR_FAULT):
+            # A fault replaced or cleared takes its clearing with it (a newer fault of the same
+            # step would otherwise be cleared by the older one's end).
+            component = command.arguments.get("component")
+            self.pending = [c for c in self.pending if not (c.target == command.target and c.arguments.get("component") == component)]
         end = clears_at(command, self.clock.step_s)
         if end is not None:
-            args = command.arguments
-            self._schedule(clear_command(command.target, args["component"], since=command.step).at(end))
+            self._schedule(clear_command(command.target, command.arguments["component"], since=command.step).at(end))
         return variables
 
     def _schedule(self, command: Command) -> None:
@@ -343,15 +351,12 @@ class Conductor:
 
         ``replay_commands``: the commands applied since ``snap`` are applied again at their steps
         (a recovery); otherwise the station continues with ``snap``'s commands only (a rewind)."""
-        later = [c for c in self.commands[len(snap.commands):]] if replay_commands else []
-        pending = [*later, *self.pending] if replay_commands else []
+        replay = [*self.commands[len(snap.commands):], *self.replay] if replay_commands else []
         for id, handle in self.handles.items():
             handle.restore(snap.instances[id])
         self.commands = list(snap.commands)
-        self.pending = []
-        for command in [*snap.pending, *pending]:
-            if command.step >= snap.step:
-                self._schedule(command)
+        self.replay = replay  # in the order given; each schedules its clearing again
+        self.pending = list(snap.pending)
         self.step, self.accepted = snap.step, 0
         self._span = self.window_steps  # snapshots lie at marks
         if snap.plan is None:

@@ -22,7 +22,7 @@ import logging
 import threading
 import time
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
@@ -51,6 +51,7 @@ class Frame:
     time_unix_s: int
     variables: dict[str, dict[str, float]]
     finished: bool = False
+    changed: bool = False  # published after an action (a command, a restore): every watcher gets it
 
 
 @dataclass(frozen=True)
@@ -109,7 +110,7 @@ class LiveTwin:
         self._run_options = dict(runtime=runtime, out=out, address=address, actor_cpus=actor_cpus, on_ready=on_ready)
         self.runtime_name, self.address = runtime, address
         self.events = events  # twin.events.EventLog: where performed actions are logged
-        self.snapshots = Snapshots()
+        self.snapshots = Snapshots(row_steps=scenario.telemetry_every)
         self._forks = 0
         self._cond = threading.Condition()
         self._control = _Control(paused=paused, speed=speed)
@@ -258,6 +259,15 @@ class LiveTwin:
             raise
         return result
 
+    def _log(self, action: Action, result: dict, step: int, caller: str) -> None:
+        if self.events is None:
+            return
+        try:
+            self.events.append(action.kind, to_event(action), result, step=step, time_unix_s=self.clock.unix_at(step), caller=caller)
+        except OSError:  # done is done: the caller hears of it, the log says what is missing
+            log.exception("live twin: %s at step %d was performed but could not be logged to %s; a replay of this session will differ",
+                          action.kind, step, self.events.path)
+
     def _perform_queued(self, conductor, runtime) -> bool:
         with self._cond:
             queued, self._control.actions = self._control.actions, []
@@ -268,14 +278,13 @@ class LiveTwin:
             try:
                 if isinstance(action, Action):
                     result = perform(conductor, action, self.snapshots)
-                    if self.events is not None:
-                        self.events.append(action.kind, to_event(action), result, step=step, time_unix_s=self.clock.unix_at(step), caller=caller)
+                    self._log(action, result, step, caller)
                 else:
                     result = action(conductor, runtime)
             except BaseException as exc:  # a refusal goes back to the caller; the twin goes on
                 future.set_exception(exc)
                 continue
-            frame = self._frame(conductor)  # what the caller reads next shows the action's effect
+            frame = replace(self._frame(conductor), changed=True)  # what the caller reads next shows the action's effect
             with self._cond:
                 self.frame = frame
                 self._control.epoch += 1  # pace from here (a restore moves the clock back)
@@ -338,14 +347,14 @@ class LiveTwin:
                 speed, hold = c.speed, c.hold_at
             if speed is None:
                 chunk = max_chunk
-            else:
-                chunk = max(1, int(speed * TICK_S // self.clock.step_s))
+            else:  # no longer than an advance at max speed: commands and pauses wait a tick at most
+                chunk = min(max(1, int(speed * TICK_S // self.clock.step_s)), max_chunk)
             until = min(n, conductor.step + chunk)
             if hold >= 0:
                 until = min(until, hold)
             began, at = time.monotonic(), conductor.step
             conductor.advance(until)
-            if speed is None and until - at == chunk:
+            if until - at == chunk:
                 took = max(time.monotonic() - began, 1e-3)
                 max_chunk = max(conductor.window_steps, min(2 * chunk, int(chunk * MAX_SPEED_FRAME_S / took)))
             frame = self._frame(conductor)
