@@ -8,8 +8,8 @@ telemetry (``ilrs-twin run --replay``).
 
 A fault is a command too: ``fault`` sets a component's remaining capacity (0 for a failure, a
 fraction for a degradation) and ``clear-fault`` restores it. A fault with a duration schedules its
-own clearing at the step it ends; the clearing names the step the fault began, so a newer fault of
-the same component is not cleared by an older one's end.
+own clearing at the step it ends; a newer fault of the component, or its clearing, drops that
+schedule (the conductor's), and the clearing names the step its fault began besides.
 """
 from __future__ import annotations
 
