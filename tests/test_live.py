@@ -642,3 +642,27 @@ def test_a_watcher_sees_a_command_take_effect_within_its_interval(live):
     assert next(updates).values == {"isru.throttle_frac": 1.0}
     client.command("isru", "set-throttle", 0.25)
     assert next(updates).values == {"isru.throttle_frac": 0.25}
+
+
+@pytest.mark.skipif(__import__("shutil").which("openssl") is None, reason="needs the openssl command to make a certificate")
+def test_over_tls_the_gateway_answers_a_client_that_trusts_its_certificate(tmp_path, small):
+    import subprocess
+
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1",
+                    "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
+                    "-keyout", str(tmp_path / "key.pem"), "-out", str(tmp_path / "cert.pem")], check=True, capture_output=True)
+    cert, key = (tmp_path / "cert.pem").read_bytes(), (tmp_path / "key.pem").read_bytes()
+    twin = LiveTwin(small, out=tmp_path / "tls", speed=None, paused=True).start()
+    assert twin.ready.wait(60)
+    server, port, _ = serve(twin, TOKEN, tls=(cert, key))
+    try:
+        with TwinClient(f"127.0.0.1:{port}", token=TOKEN, tls_ca=cert) as client:
+            assert client.get("energy.storage_soc_frac") == {"energy.storage_soc_frac": 0.6}
+            assert client.command("isru", "set-throttle", 0.5).values["throttle_frac"] == 0.5
+        with TwinClient(f"127.0.0.1:{port}", token=TOKEN, timeout_s=3) as plain:  # plaintext to a TLS port
+            with pytest.raises(TwinError) as refused:
+                plain.get("energy")
+            assert refused.value.code == grpc.StatusCode.UNAVAILABLE
+    finally:
+        twin.stop(timeout=60)
+        server.stop()
