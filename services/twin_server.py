@@ -10,6 +10,7 @@ call is appended to ``OUT/events.jsonl`` (:mod:`twin.events`).
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 import threading
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ from twin.conductor import SubsystemLost
 from twin.events import EventLog
 from twin.live import ClockState, Frame, LiveTwin, Subsystem
 
+log = logging.getLogger(__name__)
 FAULT_MODES = {twin_pb2.FAULT_MODE_FAIL: "fail", twin_pb2.FAULT_MODE_DEGRADE: "degrade"}
 MODE_ENUMS = {name: value for value, name in FAULT_MODES.items()}
 
@@ -314,7 +316,7 @@ class TwinServicer(twin_pb2_grpc.TwinServiceServicer):
             return await base.abort(context, base.plain(code_pb2.UNAVAILABLE, f"{exc}; the runtime is restarting it, try again"))
         if isinstance(exc, CommandRefused):
             return await base.abort(context, base.precondition_failed(str(exc), "state"))
-        if isinstance(exc, LookupError):
+        if isinstance(exc, LookupError) and not isinstance(exc, KeyError):  # a KeyError is a fault of ours
             name, message = exc.args if len(exc.args) == 2 else (str(exc), str(exc))
             return await base.abort(context, base.not_found(message, "subsystem" if "snapshot" not in message else "snapshot", name))
         if isinstance(exc, (ValueError, TypeError)):
@@ -323,6 +325,10 @@ class TwinServicer(twin_pb2_grpc.TwinServiceServicer):
             return await base.abort(context, base.plain(code_pb2.RESOURCE_EXHAUSTED, str(exc)))
         if isinstance(exc, RuntimeError):
             return await base.abort(context, base.precondition_failed(str(exc), "clock"))
+        if isinstance(exc, Exception):  # e.g. an actor's call timed out: it may or may not have been applied
+            log.error("live twin: an action failed: %s: %s", type(exc).__name__, exc)
+            first = (str(exc).strip().splitlines() or [""])[0][:300]
+            return await base.abort(context, base.plain(code_pb2.INTERNAL, f"the action failed ({type(exc).__name__}: {first}); GetState shows whether it took effect"))
         raise exc
 
     async def _perform(self, context, action) -> dict:

@@ -666,3 +666,19 @@ def test_over_tls_the_gateway_answers_a_client_that_trusts_its_certificate(tmp_p
     finally:
         twin.stop(timeout=60)
         server.stop()
+
+
+def test_an_action_that_fails_unexpectedly_is_internal_in_one_line_and_the_twin_goes_on(live, monkeypatch):
+    import twin.live as live_module
+
+    twin, client, _ = live
+
+    def broken(conductor, action, snapshots):
+        raise KeyError("an actor's call timed out")
+
+    monkeypatch.setattr(live_module, "perform", broken)
+    with pytest.raises(TwinError) as failed:
+        client.command("isru", "set-throttle", 0.5)
+    assert failed.value.code == grpc.StatusCode.INTERNAL and len(failed.value.message.splitlines()) == 1 and "KeyError" in failed.value.message
+    monkeypatch.undo()
+    assert client.command("isru", "set-throttle", 0.5).values["throttle_frac"] == 0.5
