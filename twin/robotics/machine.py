@@ -34,14 +34,14 @@ from __future__ import annotations
 
 import bisect
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Callable
 
 import numpy as np
 
 PHASES = ("not_landed", "home", "charging", "outbound", "working", "inbound", "recovering", "dead")
 NOT_LANDED, HOME, CHARGING, OUTBOUND, WORKING, INBOUND, RECOVERING, DEAD = range(len(PHASES))
-AWAY = (OUTBOUND, WORKING, INBOUND, RECOVERING)
+AWAY = (OUTBOUND, WORKING, INBOUND, RECOVERING)  # consecutive: a range test finds them
 NEVER = 2**62
 
 
@@ -124,11 +124,21 @@ class Config:
     need_mj: tuple[int, ...]  # per task: the costliest sortie's energy
 
 
-def _set(s: RobotState, **changes) -> RobotState:
-    """``dataclasses.replace`` without its per-field work: the machine makes one per stretch."""
-    new = object.__new__(RobotState)
-    new.__dict__.update(s.__dict__, **changes)
-    return new
+_FIELDS = tuple(f.name for f in fields(RobotState))
+
+
+class _Working:
+    """The state while a window runs, changed in place: a robot makes several stretches per
+    sortie, and a frozen copy for each cost a third of the machine's time."""
+
+    __slots__ = _FIELDS
+
+    def __init__(self, state: RobotState):
+        for name in _FIELDS:
+            setattr(self, name, getattr(state, name))
+
+    def frozen(self) -> RobotState:
+        return RobotState(**{name: getattr(self, name) for name in _FIELDS})
 
 
 def initial(config: Config) -> RobotState:
@@ -202,99 +212,114 @@ def run(config: Config, state: RobotState, start_step: int, n: int, night: np.nd
     a hopper on coming home."""
     c = config
     out = _Series(n)
-    s = state
+    s = _Working(state)
     # Python lists and bisect: a sortie's few stretches each look up the next change.
     cuts = np.unique(np.concatenate([_changes(night), _changes(powered), _changes(dock_refused)])).tolist()
     dusks = np.flatnonzero(night[1:] & ~night[:-1]).tolist()
     i = 0
     while i < n:
         t = start_step + i
-        bound = _next_change(cuts, i, n)
-        if s.phase == NOT_LANDED:
+        phase = s.phase
+        if phase == NOT_LANDED:
             j = min(n, max(i, c.landing_step - start_step))
             _still(out, s, i, j)
             i = j
             if i < n:
-                s = _set(s, phase=HOME)
+                s.phase = HOME
             continue
-        if s.phase == DEAD:
+        if phase == DEAD:
             _still(out, s, i, n)
-            s = _set(s, landed_steps=s.landed_steps + n - i)
+            s.landed_steps += n - i
             i = n
             continue
-        if s.phase in (HOME, CHARGING):
+        bound = _next_change(cuts, i, n)
+        if phase == HOME or phase == CHARGING:
             if hauls and s.bin_g > 0 and t >= s.next_offer:
-                s = _offer(out, s, i, t, int(regolith_refused_g[i]), c)
+                _offer(out, s, i, t, int(regolith_refused_g[i]), c)
             need = c.need_mj[s.task % c.tasks] + c.reserve_mj if c.tasks else NEVER
             ready = not s.held and not night[i] and s.bin_g == 0 and c.tasks and s.battery_mj >= need
-            if ready and (s.phase == HOME or s.battery_mj >= c.depart_mj):
-                legs = plan(s.task, t)
-                s = _start_leg(_set(s, phase=legs[0].phase, legs=tuple(legs), task=(s.task + 1) % c.tasks, sorties=s.sorties + 1), t)
+            if ready and (phase == HOME or s.battery_mj >= c.depart_mj):
+                s.legs = tuple(plan(s.task, t))
+                s.task = (s.task + 1) % c.tasks
+                s.sorties += 1
+                _start_leg(s, t)
                 continue
             offer_at = s.next_offer - start_step if hauls and s.bin_g > 0 else n
             bound = min(bound, max(offer_at, i + 1))
-            if s.phase == CHARGING:
+            if phase == CHARGING:
                 if s.battery_mj >= c.capacity_mj:
-                    s = _set(s, phase=HOME)
+                    s.phase = HOME
                     continue
-                s, i = _charging(out, s, i, bound, night, powered, dock_refused, c, need, start_step)
+                i = _charging(out, s, i, bound, night, powered, dock_refused, c, need)
             else:
-                s, i = _home(out, s, i, bound, night, dock_refused, c, need)
+                i = _home(out, s, i, bound, night, dock_refused, c, need)
             continue
         # Away: the current leg, to its end, the step it fails or the step the battery is flat.
         leg = s.legs[0]
-        if s.phase in (OUTBOUND, WORKING) and night[i]:
-            s = recall(s, t, return_leg)
+        if (phase == OUTBOUND or phase == WORKING) and night[i]:
+            _recall(s, t, return_leg)
             continue
-        complete = s.leg_start + leg.steps
-        fail = s.leg_start + leg.fail_at if leg.fail_at >= 0 else NEVER
-        flat = s.leg_start + _ceil_div(s.leg_battery_mj * leg.steps, leg.energy_mj) if leg.energy_mj > s.leg_battery_mj else NEVER
-        end = min(complete, fail, flat)
+        start = s.leg_start
+        end = start + leg.steps
+        if leg.fail_at >= 0:
+            end = min(end, start + leg.fail_at)
+        flat = start + _ceil_div(s.leg_battery_mj * leg.steps, leg.energy_mj) if leg.energy_mj > s.leg_battery_mj else NEVER
+        end = min(end, flat)
         j = min(n, end - start_step)
-        if s.phase in (OUTBOUND, WORKING):
+        if phase == OUTBOUND or phase == WORKING:
             j = min(j, _next_change(dusks, i - 1, n) + 1)  # it turns home at sunset (night[i] is day here)
-        s = _away(out, s, leg, i, j, start_step, c)
+        _away(out, s, leg, i, j, start_step)
         i = j
         if start_step + i == end:
             if end == flat:
-                s = _set(s, phase=DEAD, failures=s.failures + 1, legs=())
-            elif end == fail:
-                rec = recovery(s.x_mm, s.y_mm)
-                back = return_leg(s.x_mm, s.y_mm, s.bin_g)
-                s = _start_leg(_set(s, phase=RECOVERING, legs=(rec, back), failures=s.failures + 1), end)
-            else:
-                s = _next_leg(s, end)
+                s.phase, s.legs = DEAD, ()
+                s.failures += 1
+            elif leg.fail_at >= 0 and end == start + leg.fail_at:
+                s.legs = (recovery(s.x_mm, s.y_mm), return_leg(s.x_mm, s.y_mm, s.bin_g))
+                s.failures += 1
+                _start_leg(s, end)
+            elif len(s.legs) > 1:
+                s.legs = s.legs[1:]
+                _start_leg(s, end)
+            else:  # home: a load is offered at once
+                s.phase, s.legs, s.next_offer = HOME, (), end
     out.fill_away(start_step, c.step_s)
-    return out, s
+    return out, s.frozen()
 
 
-def recall(s: RobotState, t: int, return_leg: Callable) -> RobotState:
+def recall(state: RobotState, t: int, return_leg: Callable) -> RobotState:
     """Turn an outbound or working robot home at step t, from where it is (as at sunset)."""
-    back = return_leg(s.x_mm, s.y_mm, s.bin_g)
-    return _start_leg(_set(s, phase=INBOUND, legs=(back,), aborts=s.aborts + 1), t)
+    s = _Working(state)
+    _recall(s, t, return_leg)
+    return s.frozen()
 
 
-def _still(out: _Series, s: RobotState, i: int, j: int) -> None:
+def _recall(s: _Working, t: int, return_leg: Callable) -> None:
+    s.legs = (return_leg(s.x_mm, s.y_mm, s.bin_g),)
+    s.aborts += 1
+    _start_leg(s, t)
+
+
+def _still(out: _Series, s: _Working, i: int, j: int) -> None:
     """Telemetry of steps where nothing moves or draws (before landing, dead)."""
     out.x_mm[i:j], out.y_mm[i:j], out.heading_cdeg[i:j] = s.x_mm, s.y_mm, s.heading_cdeg
     out.battery_mj[i:j], out.bin_g[i:j], out.distance_mm[i:j], out.used_mj[i:j], out.hops[i:j] = s.battery_mj, s.bin_g, s.distance_mm, s.used_mj, s.hops
     out.phase[i:j], out.task[i:j] = s.phase, s.task
 
 
-def _offer(out: _Series, s: RobotState, i: int, t: int, refused: int, c: Config) -> RobotState:
+def _offer(out: _Series, s: _Working, i: int, t: int, refused: int, c: Config) -> None:
     """The bin offered to the hopper at step t; what it refuses stays in the bin."""
     refused = max(0, min(refused, s.bin_g))
     out.regolith_g[i] = s.bin_g
     out.refused_g[i] = refused
-    return _set(s, bin_g=refused, offered_g=s.offered_g + s.bin_g, delivered_g=s.delivered_g + s.bin_g - refused, refused_g=s.refused_g + refused,
-                   next_offer=t + c.retry_steps if refused else t)
+    s.offered_g += s.bin_g
+    s.delivered_g += s.bin_g - refused
+    s.refused_g += refused
+    s.bin_g = refused
+    s.next_offer = t + c.retry_steps if refused else t
 
 
-def _standby(c: Config, night: np.ndarray) -> np.ndarray:
-    return np.where(night, c.heater_mj, c.hotel_mj).astype(np.int64)
-
-
-def _home(out, s: RobotState, i: int, bound: int, night, dock_refused, c: Config, need: int) -> tuple[RobotState, int]:
+def _home(out, s: _Working, i: int, bound: int, night, dock_refused, c: Config, need: int) -> int:
     """At home, undocked, on the battery; asks for the dock when low. Ends at the step the dock
     is granted (charging from the next), when the battery runs flat, or at ``bound``."""
     sb = int(c.heater_mj if night[i] else c.hotel_mj)
@@ -314,15 +339,19 @@ def _home(out, s: RobotState, i: int, bound: int, night, dock_refused, c: Config
     out.dock[i:j] = (np.arange(j - i) >= m_req).astype(np.float64)
     _at_home(out, s, i, j, HOME)
     end = int(battery[-1])
-    s = _set(s, battery_mj=end, used_mj=s.used_mj + b - end, landed_steps=s.landed_steps + j - i, available_steps=s.available_steps + j - i)
+    s.battery_mj = end
+    s.used_mj += b - end
+    s.landed_steps += j - i
+    s.available_steps += j - i
     if end <= 0:
-        s = _set(s, battery_mj=0, phase=DEAD, failures=s.failures + 1)
+        s.battery_mj, s.phase = 0, DEAD
+        s.failures += 1
     elif granted:
-        s = _set(s, phase=CHARGING)
-    return s, j
+        s.phase = CHARGING
+    return j
 
 
-def _charging(out, s: RobotState, i: int, bound: int, night, powered, dock_refused, c: Config, need: int, start_step: int) -> tuple[RobotState, int]:
+def _charging(out, s: _Working, i: int, bound: int, night, powered, dock_refused, c: Config, need: int) -> int:
     """Docked: the charger (and the hotel or heater) on the station's power while its class is
     on, the battery otherwise. Ends when full, when it may leave, or at ``bound``."""
     sb = int(c.heater_mj if night[i] else c.hotel_mj)
@@ -336,7 +365,8 @@ def _charging(out, s: RobotState, i: int, bound: int, night, powered, dock_refus
             j = min(j, i + max(1, _ceil_div(thr - b, c.charge_mj)))
     else:
         j = min(bound, i + max(1, _ceil_div(b, sb)) if sb > 0 else bound)
-    if dock_refused[i]:
+    lost = bool(dock_refused[i])
+    if lost:
         j = i + 1  # it lost the dock: home after this step
     k = np.arange(1, j - i + 1, dtype=np.int64)
     battery = np.minimum(c.capacity_mj, b + c.charge_mj * k) if on else np.maximum(b - sb * k, 0)
@@ -347,54 +377,55 @@ def _charging(out, s: RobotState, i: int, bound: int, night, powered, dock_refus
     out.drawn_w[i:j] = request_w if on else 0.0
     _at_home(out, s, i, j, CHARGING)
     end = int(battery[-1])
-    grid = int(round(request_w * c.step_s * 1000)) * (j - i) if on else 0
     delta = end - b
-    s = _set(s, battery_mj=max(end, 0), grid_mj=s.grid_mj + grid, charged_mj=s.charged_mj + max(delta, 0), used_mj=s.used_mj + max(-delta, 0),
-                landed_steps=s.landed_steps + j - i, available_steps=s.available_steps + j - i)
+    s.battery_mj = max(end, 0)
+    if on:
+        s.grid_mj += int(round(request_w * c.step_s * 1000)) * (j - i)
+    s.charged_mj += max(delta, 0)
+    s.used_mj += max(-delta, 0)
+    s.landed_steps += j - i
+    s.available_steps += j - i
     if end <= 0:
-        s = _set(s, battery_mj=0, phase=DEAD, failures=s.failures + 1)
-    elif dock_refused[i]:
-        s = _set(s, phase=HOME)
-    return s, j
+        s.battery_mj, s.phase = 0, DEAD
+        s.failures += 1
+    elif lost:
+        s.phase = HOME
+    return j
 
 
-def _at_home(out, s: RobotState, i: int, j: int, phase: int) -> None:
+def _at_home(out, s: _Working, i: int, j: int, phase: int) -> None:
     out.x_mm[i:j], out.y_mm[i:j], out.heading_cdeg[i:j] = s.x_mm, s.y_mm, s.heading_cdeg
     out.bin_g[i:j], out.distance_mm[i:j], out.hops[i:j] = s.bin_g, s.distance_mm, s.hops
     out.used_mj[i:j] = s.used_mj + np.maximum(0, s.battery_mj - out.battery_mj[i:j])
     out.phase[i:j], out.task[i:j] = phase, s.task
 
 
-def _start_leg(s: RobotState, t: int) -> RobotState:
+def _start_leg(s: _Working, t: int) -> None:
     leg = s.legs[0]
-    heading = s.heading_cdeg
-    if (leg.x1, leg.y1) != (leg.x0, leg.y0):
-        heading = int(round(math.degrees(math.atan2(leg.x1 - leg.x0, leg.y1 - leg.y0)) * 100)) % 36000
-    return _set(s, phase=leg.phase, leg_start=t, leg_battery_mj=s.battery_mj, leg_bin_g=s.bin_g, leg_distance_mm=s.distance_mm,
-                   leg_data_bytes=s.data_bytes, leg_hops=s.hops, heading_cdeg=heading)
+    if leg.x1 != leg.x0 or leg.y1 != leg.y0:
+        s.heading_cdeg = int(round(math.degrees(math.atan2(leg.x1 - leg.x0, leg.y1 - leg.y0)) * 100)) % 36000
+    s.phase, s.leg_start = leg.phase, t
+    s.leg_battery_mj, s.leg_bin_g, s.leg_distance_mm, s.leg_data_bytes, s.leg_hops = s.battery_mj, s.bin_g, s.distance_mm, s.data_bytes, s.hops
 
 
-def _next_leg(s: RobotState, t: int) -> RobotState:
-    rest = s.legs[1:]
-    if rest:
-        return _start_leg(_set(s, legs=rest), t)
-    # Home: a load is offered at once.
-    return _set(s, phase=HOME, legs=(), next_offer=t)
-
-
-def _away(out, s: RobotState, leg: Leg, i: int, j: int, start_step: int, c: Config) -> RobotState:
+def _away(out, s: _Working, leg: Leg, i: int, j: int, start_step: int) -> None:
     """Steps [i, j) of the current leg, each a closed form of the steps since the leg began: the
     state at j here, the steps' telemetry recorded for ``_Series.fill_away``."""
     if j == i:
-        return s
+        return
     d = leg.steps
     dx, dy = leg.x1 - leg.x0, leg.y1 - leg.y0
     out.away.append((i, j, s.leg_start, d, leg.energy_mj, s.leg_battery_mj, s.used_mj + s.battery_mj, leg.x0, dx, leg.y0, dy, s.heading_cdeg,
                      leg.length_mm, s.leg_distance_mm, leg.dig_g, s.leg_bin_g, leg.data_bytes, leg.hops, s.leg_hops, leg.phase, s.task))
     k = start_step + j - s.leg_start
     battery = max(s.leg_battery_mj - (leg.energy_mj * k) // d, 0)
-    available = (j - i) if leg.phase != RECOVERING else 0
-    return _set(s, battery_mj=battery, used_mj=s.used_mj + s.battery_mj - battery, x_mm=leg.x0 + (dx * k) // d, y_mm=leg.y0 + (dy * k) // d,
-                distance_mm=s.leg_distance_mm + (leg.length_mm * k) // d, bin_g=s.leg_bin_g + (leg.dig_g * k) // d,
-                data_bytes=s.leg_data_bytes + (leg.data_bytes * k) // d, hops=s.leg_hops + (leg.hops * k) // d,
-                landed_steps=s.landed_steps + j - i, available_steps=s.available_steps + available)
+    s.used_mj += s.battery_mj - battery
+    s.battery_mj = battery
+    s.x_mm, s.y_mm = leg.x0 + (dx * k) // d, leg.y0 + (dy * k) // d
+    s.distance_mm = s.leg_distance_mm + (leg.length_mm * k) // d
+    s.bin_g = s.leg_bin_g + (leg.dig_g * k) // d
+    s.data_bytes = s.leg_data_bytes + (leg.data_bytes * k) // d
+    s.hops = s.leg_hops + (leg.hops * k) // d
+    s.landed_steps += j - i
+    if leg.phase != RECOVERING:
+        s.available_steps += j - i

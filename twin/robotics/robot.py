@@ -326,17 +326,18 @@ class RobotModel(Model):
             refused_g += np.rint(np.asarray(inputs[route.in_key]) * 1000.0).astype(np.int64)
         out, end = machine.run(self.config(), state, window.start_step, n, night, powered, refused_dock, refused_g, self.plan(rng), self.return_leg,
                                self.recovery, self.hauls)
-        codes = np.array([TASK_CODES[t.task] for t in self.tasks] or [0])
-        away = np.isin(out.phase, AWAY)
-        task = np.where(away, codes[(out.task - 1) % len(codes)], 0)
+        codes = np.array([TASK_CODES[t.task] for t in self.tasks] or [0], dtype=np.float64)
+        # The task under way is the one before the cycle's next (out.task); away phases are a range.
+        away = (out.phase >= AWAY[0]) & (out.phase <= AWAY[-1])
+        task = np.where(away, np.take(codes, out.task - 1, mode="wrap"), 0.0)
+        data = out.data_bytes.astype(np.float64)
         telemetry = {
             "x_m": out.x_mm / 1000.0, "y_m": out.y_mm / 1000.0, "heading_deg": out.heading_cdeg / 100.0, "speed_m_s": out.speed_m_s,
-            "battery_wh": out.battery_mj / 3.6e6, "task": task.astype(np.float64), "state": out.phase.astype(np.float64),
-            "distance_m": out.distance_mm / 1000.0, "energy_used_wh": out.used_mj / 3.6e6, "power_w": out.drawn_w,
-            "data_bytes": out.data_bytes.astype(np.float64),
+            "battery_wh": out.battery_mj / 3.6e6, "task": task, "state": out.phase.astype(np.float64),
+            "distance_m": out.distance_mm / 1000.0, "energy_used_wh": out.used_mj / 3.6e6, "power_w": out.drawn_w, "data_bytes": data,
         }
         telemetry.update(self.extra_telemetry(out))
-        outputs = {"power": out.power_w, "dock": out.dock, "data": out.data_bytes.astype(np.float64)}
+        outputs = {"power": out.power_w, "dock": out.dock, "data": data.copy()}
         if self.next_at_dock is not None:
             outputs["dock_claimed"] = np.maximum(out.dock, refused_dock)
         if self.hauls:
