@@ -71,7 +71,7 @@ from twin.ports import HEAT, OPERABLE, POWER, POWERED, Port
 
 UG_PER_G = 1_000_000
 MG_PER_DAY_TO_G_PER_S = 86_400 * 1000  # g delivered = seconds * mg/day / this
-FIRST_HORIZON = 64
+FIRST_HORIZON = 256  # steps a regime is first tried for (rover loads last about a hundred; 64 and 1024 were slower)
 
 # Oxygen's mass fraction of FeO (15.999 / 71.844) and of water (15.999 / 18.015).
 O_IN_FEO = 15.999 / 71.844
@@ -239,6 +239,16 @@ def _prev(first, values: np.ndarray) -> np.ndarray:
     return out
 
 
+def _diff(values: np.ndarray, first) -> np.ndarray:
+    """Each step's change, the step before the first being ``first``: ``np.diff(values,
+    prepend=first)`` without its broadcasting, which cost a fifth of the plant's time."""
+    out = np.empty_like(values)
+    if len(values):
+        out[0] = values[0] - first
+        np.subtract(values[1:], values[:-1], out=out[1:])
+    return out
+
+
 def _first_false(valid: np.ndarray) -> int:
     bad = np.flatnonzero(~valid)
     return int(bad[0]) if bad.size else len(valid)
@@ -347,11 +357,11 @@ class IsruModel(Model):
     def _idle(self, stock_g: int, tank_g: int, d: np.ndarray, off: np.ndarray):
         """No processing: the hopper only fills (up to capacity), the tank only drains (down to 0)."""
         stock = np.minimum(stock_g + np.cumsum(d), self.hopper_g)
-        acc = np.diff(stock, prepend=stock_g)
+        acc = _diff(stock, stock_g)
         level = tank_g - np.cumsum(off)
         short_cum = np.maximum.accumulate(np.maximum(-level, 0))
         tank = level + short_cum
-        short = np.diff(short_cum, prepend=0)
+        short = _diff(short_cum, 0)
         return stock, acc, tank, short
 
     def _produce(self, mode: str, stock_g: int, tank_g: int, work_ug: int, d: np.ndarray, off: np.ndarray, q: int):
@@ -372,16 +382,16 @@ class IsruModel(Model):
             w1 = min(work_ug + q, (_ceil_div(work_ug, y) + stock_g) * y, (work_ug // UG_PER_G + cap_t - tank_g) * UG_PER_G) if hw else work_ug
             work = np.array([w1], dtype=np.int64)
         processed = _ceil_div(work, y)
-        p = np.diff(processed, prepend=_ceil_div(work_ug, y))
-        o = np.diff(work // UG_PER_G, prepend=work_ug // UG_PER_G)
+        p = _diff(processed, _ceil_div(work_ug, y))
+        o = _diff(work // UG_PER_G, work_ug // UG_PER_G)
         level = stock_g + np.cumsum(d - p)
         refused_cum = np.maximum.accumulate(np.maximum(level - self.hopper_g, 0))
         stock = level - refused_cum
-        acc = d - np.diff(refused_cum, prepend=0)
+        acc = d - _diff(refused_cum, 0)
         t_level = tank_g + np.cumsum(o - off)
         short_cum = np.maximum.accumulate(np.maximum(-t_level, 0))
         tank = t_level + short_cum
-        short = np.diff(short_cum, prepend=0)
+        short = _diff(short_cum, 0)
         s_prev, t_prev, w_prev = _prev(stock_g, stock), _prev(tank_g, tank), _prev(work_ug, work)
         hw = (s_prev > 0) & (t_prev < cap_t)
         exact = np.where(hw, np.minimum(np.minimum(w_prev + q, (_ceil_div(w_prev, y) + s_prev) * y),
