@@ -90,7 +90,7 @@ class RoverTable:
             n = max(1, int(math.ceil(length / step_m)))
             f = np.linspace(0.0, 1.0, n + 1)
             xs, ys = x0 + f * (x1 - x0), y0 + f * (y1 - y0)
-            z = np.array([tile.height_at(float(a), float(b)) for a, b in zip(xs, ys)])
+            z = tile.height_at(xs, ys)
             seg = length / n
             grade = np.degrees(np.arctan2(np.diff(z), seg))
             speed, per_m = self.lookup(grade, load_kg)

@@ -38,19 +38,23 @@ class Tile:
     def half_m(self) -> float:
         return self.size_m / 2.0
 
-    def height_at(self, x_m: float, y_m: float) -> float:
-        """Bilinear height at a local position (x east, y north)."""
+    def height_at(self, x_m, y_m):
+        """Bilinear height at local positions (x east, y north): floats, or arrays of them."""
+        x, y = np.asarray(x_m, dtype=np.float64), np.asarray(y_m, dtype=np.float64)
         rows, cols = self.heights_m.shape
-        col = (x_m + self.half_m) / self.spacing_m
-        row = (self.half_m - y_m) / self.spacing_m
-        if not (0 <= col <= cols - 1 and 0 <= row <= rows - 1):
-            raise ValueError(f"position: ({x_m:.1f}, {y_m:.1f}) m is outside the {self.size_m:.0f} m tile")
-        r0, c0 = min(int(row), rows - 2), min(int(col), cols - 2)
+        col = (x + self.half_m) / self.spacing_m
+        row = (self.half_m - y) / self.spacing_m
+        outside = ~((0 <= col) & (col <= cols - 1) & (0 <= row) & (row <= rows - 1))
+        if outside.any():
+            k = int(np.flatnonzero(outside.ravel())[0])
+            raise ValueError(f"position: ({float(x.ravel()[k] if x.ndim else x):.1f}, {float(y.ravel()[k] if y.ndim else y):.1f}) m is outside the {self.size_m:.0f} m tile")
+        r0, c0 = np.minimum(row.astype(np.int64), rows - 2), np.minimum(col.astype(np.int64), cols - 2)
         fr, fc = row - r0, col - c0
         h = self.heights_m
         top = h[r0, c0] + fc * (h[r0, c0 + 1] - h[r0, c0])
         bottom = h[r0 + 1, c0] + fc * (h[r0 + 1, c0 + 1] - h[r0 + 1, c0])
-        return float(top + fr * (bottom - top))
+        z = top + fr * (bottom - top)
+        return float(z) if z.ndim == 0 else z
 
     def inside(self, x_m: float, y_m: float, margin_m: float = 0.0) -> bool:
         return abs(x_m) <= self.half_m - margin_m and abs(y_m) <= self.half_m - margin_m

@@ -48,7 +48,7 @@ def path_grades(tile, a: tuple[float, float], b: tuple[float, float]) -> np.ndar
     length = math.hypot(b[0] - a[0], b[1] - a[1])
     n = max(1, int(math.ceil(length / tile.spacing_m)))
     f = np.linspace(0.0, 1.0, n + 1)
-    z = np.array([tile.height_at(a[0] + u * (b[0] - a[0]), a[1] + u * (b[1] - a[1])) for u in f])
+    z = tile.height_at(a[0] + f * (b[0] - a[0]), a[1] + f * (b[1] - a[1]))
     return np.degrees(np.arctan2(np.diff(z), length / n))
 
 
