@@ -29,7 +29,17 @@ class Window:
     clock: Clock
 
     def times(self) -> np.ndarray:
-        return self.clock.times(self.start_step, self.steps)
+        # Every instance of a round reads the same window: its instants are made once, read-only,
+        # and never pickled (a receiver computes them).
+        times = self.__dict__.get("_times")
+        if times is None:
+            times = self.clock.times(self.start_step, self.steps)
+            times.setflags(write=False)
+            object.__setattr__(self, "_times", times)
+        return times
+
+    def __getstate__(self):
+        return {k: v for k, v in self.__dict__.items() if k != "_times"}
 
     def prefix(self, steps: int) -> "Window":
         return Window(self.start_step, steps, self.clock)
