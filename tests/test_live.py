@@ -682,3 +682,47 @@ def test_an_action_that_fails_unexpectedly_is_internal_in_one_line_and_the_twin_
     assert failed.value.code == grpc.StatusCode.INTERNAL and len(failed.value.message.splitlines()) == 1 and "KeyError" in failed.value.message
     monkeypatch.undo()
     assert client.command("isru", "set-throttle", 0.5).values["throttle_frac"] == 0.5
+
+
+def test_a_lost_subsystem_is_unavailable_and_says_to_try_again(live, monkeypatch):
+    import twin.live as live_module
+    from twin.conductor import SubsystemLost
+
+    twin, client, _ = live
+
+    def lost(conductor, action, snapshots):
+        raise SubsystemLost("isru", "its process died")
+
+    monkeypatch.setattr(live_module, "perform", lost)
+    with pytest.raises(TwinError) as failed:
+        client.command("isru", "set-throttle", 0.5)
+    assert failed.value.code == grpc.StatusCode.UNAVAILABLE and "isru" in failed.value.message and "try again" in failed.value.message
+    monkeypatch.undo()
+    assert client.command("isru", "set-throttle", 0.5).values["throttle_frac"] == 0.5
+
+
+def test_an_overlong_or_unprintable_instance_id_is_invalid_argument_naming_the_field(live):
+    twin, client, _ = live
+    before = client.state(["isru.throttle_frac"])[2]
+    for bad in ("x" * 10_000, "isru\n"):
+        with pytest.raises(TwinError) as refused:
+            client.clear_fault(f"{bad}.plant")
+        assert refused.value.code == grpc.StatusCode.INVALID_ARGUMENT and refused.value.message.startswith("target: ")
+        assert len(refused.value.message) < 300
+    assert client.state(["isru.throttle_frac"])[2] == before
+
+
+def test_an_action_the_event_log_cannot_record_is_still_done_and_the_log_says_what_is_missing(live, tmp_path, monkeypatch, caplog):
+    twin, client, _ = live
+
+    def full(self, *args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(EventLog, "append", full)
+    with caplog.at_level("ERROR", logger="twin.live"):
+        assert client.command("isru", "set-throttle", 0.5).values["throttle_frac"] == 0.5
+    assert any("could not be logged" in r.getMessage() and "events.jsonl" in r.getMessage() for r in caplog.records)
+    monkeypatch.undo()
+    client.command("isru", "set-throttle", 0.25)  # logged again once the disk has room
+    commands = [json.loads(line) for line in (tmp_path / "live" / "events.jsonl").read_text().splitlines() if '"command"' in line]
+    assert len(commands) == 1 and "0.25" in json.dumps(commands[0]["request"])
