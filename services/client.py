@@ -16,7 +16,7 @@ A refused call raises :class:`TwinError` with the status code and the server's o
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import AsyncIterator, Iterator, Sequence
 
@@ -168,7 +168,16 @@ class ForkOutcome:
 
 def _fork_outcome(r) -> ForkOutcome:
     return ForkOutcome(r.start_step, _time(r.start), r.end_step, _time(r.end), dict(r.kpis), dict(r.end_values), dict(r.change),
-                       [Update(u.step, _time(u.time), dict(u.values), False) for u in r.samples], r.wall_s)
+                       [_update(u) for u in r.samples], r.wall_s)
+
+
+def _update(u) -> Update:
+    return Update(u.step, _time(u.time), dict(u.values), u.finished)
+
+
+def _streamed_outcome(message, samples: list[Update]) -> ForkOutcome:
+    """The last message of a ForkStream, with the samples that came before it."""
+    return replace(_fork_outcome(message.result), samples=samples)
 
 
 def _fork_request(subsystems, ahead_s: float, commands: Sequence[str], faults: Sequence[tuple], names, every_s: float) -> twin_pb2.ForkRequest:
@@ -238,7 +247,7 @@ class TwinClient:
         request = twin_pb2.WatchRequest(names=_names(names), every=_duration(every_s))
         try:
             for u in self._stub.Watch(request, timeout=timeout_s, metadata=self._metadata):
-                yield Update(u.step, _time(u.time), dict(u.values), u.finished)
+                yield _update(u)
         except grpc.RpcError as exc:
             raise TwinError(exc.code(), exc.details() or "") from None
 
@@ -290,6 +299,25 @@ class TwinClient:
         except grpc.RpcError as exc:
             raise TwinError(exc.code(), exc.details() or "") from None
 
+    def fork_stream(self, ahead_s: float, commands: Sequence[str] = (), faults: Sequence[tuple] = (), names=None, every_s: float = 0.0,
+                    timeout_s: float = 600.0) -> Iterator[Update | ForkOutcome]:
+        """:meth:`fork`, streamed: each sample (an Update) as the copy reaches it, then the
+        ForkOutcome (holding the same samples). Closing the iterator early abandons the copy."""
+        request = twin_pb2.ForkStreamRequest(fork=_fork_request(self.subsystems() if commands else [], ahead_s, commands, faults, names, every_s))
+        samples: list[Update] = []
+        call = self._stub.ForkStream(request, timeout=timeout_s, metadata=self._metadata)
+        try:
+            for message in call:
+                if message.HasField("sample"):
+                    samples.append(_update(message.sample))
+                    yield samples[-1]
+                else:
+                    yield _streamed_outcome(message, samples)
+        except grpc.RpcError as exc:
+            raise TwinError(exc.code(), exc.details() or "") from None
+        finally:
+            call.cancel()  # no-op once it has ended
+
 
 class AsyncTwinClient:
     """The same calls as :class:`TwinClient`, as coroutines (``watch`` an async iterator)."""
@@ -330,7 +358,7 @@ class AsyncTwinClient:
         request = twin_pb2.WatchRequest(names=_names(names), every=_duration(every_s))
         try:
             async for u in self._stub.Watch(request, timeout=timeout_s, metadata=self._metadata):
-                yield Update(u.step, _time(u.time), dict(u.values), u.finished)
+                yield _update(u)
         except grpc.aio.AioRpcError as exc:
             raise TwinError(exc.code(), exc.details() or "") from None
 
@@ -375,3 +403,20 @@ class AsyncTwinClient:
             return _fork_outcome(await self._stub.Fork(request, timeout=timeout_s, metadata=self._metadata))
         except grpc.aio.AioRpcError as exc:
             raise TwinError(exc.code(), exc.details() or "") from None
+
+    async def fork_stream(self, ahead_s: float, commands: Sequence[str] = (), faults: Sequence[tuple] = (), names=None, every_s: float = 0.0,
+                          timeout_s: float = 600.0) -> AsyncIterator[Update | ForkOutcome]:
+        request = twin_pb2.ForkStreamRequest(fork=_fork_request(await self.subsystems() if commands else [], ahead_s, commands, faults, names, every_s))
+        samples: list[Update] = []
+        call = self._stub.ForkStream(request, timeout=timeout_s, metadata=self._metadata)
+        try:
+            async for message in call:
+                if message.HasField("sample"):
+                    samples.append(_update(message.sample))
+                    yield samples[-1]
+                else:
+                    yield _streamed_outcome(message, samples)
+        except grpc.aio.AioRpcError as exc:
+            raise TwinError(exc.code(), exc.details() or "") from None
+        finally:
+            call.cancel()

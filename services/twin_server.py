@@ -13,6 +13,7 @@ import asyncio
 import logging
 import math
 import threading
+from concurrent.futures import Future
 from dataclasses import dataclass
 
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -33,7 +34,7 @@ MODE_ENUMS = {name: value for value, name in FAULT_MODES.items()}
 
 SERVICE = twin_pb2.DESCRIPTOR.services_by_name["TwinService"].full_name
 # Fork changes nothing live, but it spends the machine's CPUs on a copy: it needs the token too.
-MUTATING = frozenset(f"/{SERVICE}/{rpc}" for rpc in ("Pause", "Resume", "StepTo", "SetSpeed", "Command", "InjectFault", "ClearFault", "Snapshot", "Restore", "Fork"))
+MUTATING = frozenset(f"/{SERVICE}/{rpc}" for rpc in ("Pause", "Resume", "StepTo", "SetSpeed", "Command", "InjectFault", "ClearFault", "Snapshot", "Restore", "Fork", "ForkStream"))
 WATCH_QUEUE = 256
 WRITE_TIMEOUT_S = 10.0
 # A command waits at most this long for the simulation to reach a boundary (a long window at --speed max).
@@ -385,52 +386,97 @@ class TwinServicer(twin_pb2_grpc.TwinServiceServicer):
         await self._perform(context, Action(RESTORE, snapshot_id=request.snapshot_id))
         return twin_pb2.TwinServiceRestoreResponse(clock=clock_message(self.live.clock_state()))
 
-    async def Fork(self, request, context):
-        await self._started(context)
+    def _fork(self, request, at: str = "", on_sample=None) -> tuple[Future, threading.Event, list[Action], int]:
+        """Start the fork a ForkRequest asks for; ValueError/LookupError name the field (after ``at``)."""
         clock = self.live.clock
         ahead_s = request.ahead.seconds + request.ahead.nanos / 1e9
         every_s = request.every.seconds + request.every.nanos / 1e9
-        try:
-            if not ahead_s > 0:
-                raise ValueError("ahead: give how far to run the copy, > 0 (e.g. 14 days)")
-            if every_s < 0:
-                raise ValueError("every: must not be negative")
-            if len(request.actions) > MAX_FORK_ACTIONS:
-                raise ValueError(f"actions: {len(request.actions)} actions; at most {MAX_FORK_ACTIONS}")
-            actions = []
-            for i, a in enumerate(request.actions):
-                which = a.WhichOneof("action")
-                if which == "command":
-                    actions.append(Action(COMMAND, self._command(a.command, f"actions[{i}].command")))
-                elif which in ("fault", "clear_fault"):
-                    actions.append(Action(COMMAND, self._fault(getattr(a, which), which == "clear_fault", f"actions[{i}].{which}")))
-                else:
-                    raise ValueError(f"actions[{i}]: set command, fault or clear_fault")
-            selection = Selection(request.names, self.live.frame) if request.names else None
-        except (ValueError, LookupError) as exc:
-            return await self._refusal(context, exc)
+        if not ahead_s > 0:
+            raise ValueError(f"{at}ahead: give how far to run the copy, > 0 (e.g. 14 days)")
+        if every_s < 0:
+            raise ValueError(f"{at}every: must not be negative")
+        if len(request.actions) > MAX_FORK_ACTIONS:
+            raise ValueError(f"{at}actions: {len(request.actions)} actions; at most {MAX_FORK_ACTIONS}")
+        actions = []
+        for i, a in enumerate(request.actions):
+            which = a.WhichOneof("action")
+            if which == "command":
+                actions.append(Action(COMMAND, self._command(a.command, f"{at}actions[{i}].command")))
+            elif which in ("fault", "clear_fault"):
+                actions.append(Action(COMMAND, self._fault(getattr(a, which), which == "clear_fault", f"{at}actions[{i}].{which}")))
+            else:
+                raise ValueError(f"{at}actions[{i}]: set command, fault or clear_fault")
+        selection = Selection(request.names, self.live.frame) if request.names else None
         ahead_steps = math.ceil(ahead_s / clock.step_s)
         every_steps = math.ceil(every_s / clock.step_s) if every_s else 0
         names = None if selection is None else (lambda variables: selection.values(Frame(0, 0, variables)))
         stop = threading.Event()
-        try:
-            future = self.live.fork(actions, ahead_steps, names, every_steps, stop)
-        except (RuntimeError, OverflowError) as exc:
-            return await self._refusal(context, exc)
+        return self.live.fork(actions, ahead_steps, names, every_steps, stop, on_sample), stop, actions, ahead_steps
+
+    async def _forked(self, context, future: Future, stop: threading.Event, actions: list[Action], ahead_steps: int):
+        """The fork's result, logged; a cancelled call (cancel, deadline) stops the copy too."""
         try:
             result = await asyncio.wrap_future(future)
-        except asyncio.CancelledError:  # the caller left (cancel, deadline): the copy stops too
+        except asyncio.CancelledError:
             stop.set()
             raise
         except BaseException as exc:
             return await self._refusal(context, exc)
         if self.events is not None:
             self.events.append("fork", {"ahead_steps": ahead_steps, "actions": [str(a.command) for a in actions]}, {"end_step": result.end_step, "kpis": result.kpis},
-                               step=result.start_step, time_unix_s=clock.unix_at(result.start_step), caller=context.peer())
+                               step=result.start_step, time_unix_s=self.live.clock.unix_at(result.start_step), caller=context.peer())
+        return result
+
+    def _fork_response(self, result, samples: bool) -> twin_pb2.ForkResponse:
+        clock = self.live.clock
         return twin_pb2.ForkResponse(
             start_step=result.start_step, start=_ts(clock.unix_at(result.start_step)), end_step=result.end_step, end=_ts(clock.unix_at(result.end_step)),
             kpis=result.kpis, end_values=result.end, change=result.change, wall_s=result.wall_s,
-            samples=[twin_pb2.WatchResponse(step=step, time=_ts(clock.unix_at(step)), values=values) for step, values in result.samples])
+            samples=[self._sample(step, values) for step, values in result.samples] if samples else [])
+
+    def _sample(self, step: int, values: dict) -> twin_pb2.WatchResponse:
+        return twin_pb2.WatchResponse(step=step, time=_ts(self.live.clock.unix_at(step)), values=values)
+
+    async def Fork(self, request, context):
+        await self._started(context)
+        try:
+            started = self._fork(request)
+        except (ValueError, LookupError, RuntimeError, OverflowError) as exc:
+            return await self._refusal(context, exc)
+        return self._fork_response(await self._forked(context, *started), samples=True)
+
+    async def ForkStream(self, request, context):
+        await self._started(context)
+        loop = asyncio.get_running_loop()
+        samples: asyncio.Queue = asyncio.Queue()  # at most MAX_SAMPLES (twin.fork)
+        try:
+            started = self._fork(request.fork, "fork.", lambda step, values: _to_loop(loop, samples.put_nowait, (step, values)))
+        except (ValueError, LookupError, RuntimeError, OverflowError) as exc:
+            return await self._refusal(context, exc)
+        future, stop = started[0], started[1]
+        # Its samples reach the loop before its end does (both are scheduled from its thread, in order).
+        future.add_done_callback(lambda _: _to_loop(loop, samples.put_nowait, None))
+        try:
+            while (item := await samples.get()) is not None:
+                try:
+                    async with asyncio.timeout(WRITE_TIMEOUT_S):
+                        await context.write(twin_pb2.ForkStreamResponse(sample=self._sample(*item)))
+                except TimeoutError:
+                    stop.set()
+                    return await base.abort(context, base.plain(code_pb2.RESOURCE_EXHAUSTED, f"fork: a sample waited {WRITE_TIMEOUT_S:g} s for the client to read it; the copy was abandoned"))
+        except asyncio.CancelledError:
+            stop.set()
+            raise
+        result = await self._forked(context, *started)
+        await context.write(twin_pb2.ForkStreamResponse(result=self._fork_response(result, samples=False)))
+
+
+def _to_loop(loop: asyncio.AbstractEventLoop, fn, *args) -> None:
+    """``fn(*args)`` on the server's loop, from another thread; nothing once the server has stopped."""
+    try:
+        loop.call_soon_threadsafe(fn, *args)
+    except RuntimeError:  # its loop is closed: nobody is listening any more
+        pass
 
 
 def command_arguments(subsystem: Subsystem, verb: str) -> list[str]:

@@ -262,6 +262,10 @@ def test_serve_and_probe_on_the_command_line(tmp_path):
         forked = probe("fork", "--ahead", "2d", "--command", "isru set-throttle 1.0", "--fault", "communications.relay degrade 0.5 12h", "--json", token=token)
         assert forked.returncode == 0, forked.stderr
         assert json.loads(forked.stdout)["end_step"] - json.loads(forked.stdout)["start_step"] == 2 * 86400 // 600
+        streamed = probe("fork", "--ahead", "1d", "--watch", "energy.storage_kwh", "--every", "12h", "--stream", "--json", token=token)
+        lines = [json.loads(line) for line in streamed.stdout.splitlines()]
+        assert streamed.returncode == 0 and [line["step"] for line in lines[:-1]] == [lines[-1]["start_step"] + k * 72 for k in range(3)], streamed.stderr
+        assert lines[-1]["samples"] == [{k: line[k] for k in ("step", "time", "values")} for line in lines[:-1]]
         assert "set-throttle THROTTLE" in probe("list").stdout
     finally:
         served.terminate()
@@ -726,3 +730,50 @@ def test_an_action_the_event_log_cannot_record_is_still_done_and_the_log_says_wh
     client.command("isru", "set-throttle", 0.25)  # logged again once the disk has room
     commands = [json.loads(line) for line in (tmp_path / "live" / "events.jsonl").read_text().splitlines() if '"command"' in line]
     assert len(commands) == 1 and "0.25" in json.dumps(commands[0]["request"])
+
+
+def test_a_streamed_fork_sends_each_sample_before_its_end_and_equals_the_unary_fork(tmp_path, small, live):
+    twin, client, port = live
+    start = _hold(client, 5 * 86400.0)
+    args = dict(faults=[("energy.array", "fail", None, 0.0)], names=["energy.storage_soc_frac"], every_s=86400.0)
+    unary = client.fork(3 * 86400.0, **args)
+    items = list(client.fork_stream(3 * 86400.0, **args))
+    samples, outcome = items[:-1], items[-1]
+    per_day = 86400 // small.clock.step_s
+    assert [u.step for u in samples] == [start + k * per_day for k in range(4)]  # the start, then each day
+    assert [u.values for u in samples] == [u.values for u in unary.samples] and outcome.samples == samples
+    assert (outcome.kpis, outcome.end_values, outcome.change) == (unary.kpis, unary.end_values, unary.change)
+    assert client.clock().step == start  # the live twin did not move
+    # Over the wire, a stream of ForkStreamResponse: samples first, the result last without them.
+    with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+        stub = twin_pb2_grpc.TwinServiceStub(channel)
+        request = twin_pb2.ForkStreamRequest(fork=twin_pb2.ForkRequest(ahead={"seconds": 2 * 86400}, names=["energy.storage_kwh"], every={"seconds": 86400}))
+        messages = list(stub.ForkStream(request, timeout=60, metadata=(("authorization", f"Bearer {TOKEN}"),)))
+        assert [m.WhichOneof("item") for m in messages] == ["sample"] * 3 + ["result"] and not messages[-1].result.samples
+        with pytest.raises(grpc.RpcError) as unauthenticated:
+            list(stub.ForkStream(request, timeout=30))
+        assert unauthenticated.value.code() == grpc.StatusCode.UNAUTHENTICATED
+        with pytest.raises(grpc.RpcError) as bad:
+            list(stub.ForkStream(twin_pb2.ForkStreamRequest(), timeout=30, metadata=(("authorization", f"Bearer {TOKEN}"),)))
+        assert bad.value.code() == grpc.StatusCode.INVALID_ARGUMENT and bad.value.details().startswith("fork.ahead: ")
+    assert [e["action"] for e in EventLog(tmp_path / "live" / "events.jsonl").read()].count("fork") == 3
+
+
+def test_a_streamed_fork_left_early_stops_its_copy(small, live, monkeypatch):
+    import twin.fork as fork_module
+
+    class Slow(Conductor):  # the copy's advances take a while: left running, it would outlast the wait
+        def advance(self, until_step):
+            time.sleep(0.05)
+            super().advance(until_step)
+
+    monkeypatch.setattr(fork_module, "Conductor", Slow)
+    twin, client, _ = live
+    stream = client.fork_stream(small.clock.n_steps * small.clock.step_s, names=["energy"], every_s=600.0)
+    first = next(stream)
+    assert first.step == client.clock().step
+    stream.close()  # the client goes away after one sample
+    deadline = time.monotonic() + 30
+    while twin._forks:
+        assert time.monotonic() < deadline, "the copy kept running"
+        time.sleep(0.05)

@@ -288,6 +288,15 @@ def probe_get(names: Optional[List[str]] = typer.Argument(None, help="Instance i
     _table([(name, _fmt(value), units.get(name, "")) for name, value in values.items()])
 
 
+def _echo_update(update, as_json: bool) -> None:
+    """One line of a stream, as it comes."""
+    if as_json:
+        typer.echo(json.dumps({"step": update.step, "time": iso(update.time.timestamp()), "values": update.values, "finished": update.finished}))
+    else:
+        typer.echo(f"{update.time:%Y-%m-%dT%H:%M:%SZ}  " + "  ".join(f"{k}={_fmt(v)}" for k, v in update.values.items()))
+    sys.stdout.flush()
+
+
 @probe_app.command("watch")
 def probe_watch(names: Optional[List[str]] = typer.Argument(None, help="Instance ids and <id>.<variable> names; none: every instance."),
                 every: str = typer.Option("0s", "--every", help="Simulated time between updates (e.g. 10m, 1h, 1d); 0s: every window boundary."),
@@ -304,11 +313,7 @@ def probe_watch(names: Optional[List[str]] = typer.Argument(None, help="Instance
         try:
             for update in client.watch(names or [], every_s=every_s):
                 seen += 1
-                if as_json:
-                    typer.echo(json.dumps({"step": update.step, "time": iso(update.time.timestamp()), "values": update.values, "finished": update.finished}))
-                else:
-                    typer.echo(f"{update.time:%Y-%m-%dT%H:%M:%SZ}  " + "  ".join(f"{k}={_fmt(v)}" for k, v in update.values.items()))
-                sys.stdout.flush()
+                _echo_update(update, as_json)
                 if count and seen >= count:
                     break
         except TwinError as exc:  # at the stream's start or in its course
@@ -448,6 +453,7 @@ def probe_fork(ahead: str = typer.Option(..., "--ahead", help="How far to run th
                faults: Optional[List[str]] = typer.Option(None, "--fault", help="A fault for the copy: \"<id>.<component> fail|degrade [LEVEL] [DURATION]\", e.g. \"energy.array fail 72h\" (repeatable)."),
                names: Optional[List[str]] = typer.Option(None, "--watch", help="Variables to sample along the way (repeatable)."),
                every: str = typer.Option("0s", "--every", help="Between samples (e.g. 1d); 0s: start and end only."),
+               stream: bool = typer.Option(False, "--stream", help="Print each sample as the copy reaches it (one line each, JSON lines with --json), then the KPIs."),
                address: Optional[str] = ADDRESS, as_json: bool = AS_JSON, token_file: Optional[Path] = TOKEN_FILE, tls_ca: Optional[Path] = TLS_CA) -> None:
     """What happens if...: a copy of the station from now, given the commands and faults, run ahead
     and discarded; prints its KPIs and what changed. The live twin is untouched (needs the token)."""
@@ -470,7 +476,21 @@ def probe_fork(ahead: str = typer.Option(..., "--ahead", help="How far to run th
                 fail(f"--fault: {word!r} in {text!r} is neither a level nor a duration")
         parsed.append((words[0], words[1], level, duration_s))
     with _client(address, token_file, tls_ca) as client:
-        outcome = _call(client, client.fork, ahead_s, commands or [], parsed, names or [], every_s)
+        if stream:
+            from services.client import ForkOutcome, TwinError
+
+            try:
+                for item in client.fork_stream(ahead_s, commands or [], parsed, names or [], every_s):
+                    if isinstance(item, ForkOutcome):
+                        outcome = item
+                    else:
+                        _echo_update(item, as_json)
+            except TwinError as exc:
+                _refused(client, exc)
+            except ValueError as exc:  # a command the client could not build
+                fail(str(exc))
+        else:
+            outcome = _call(client, client.fork, ahead_s, commands or [], parsed, names or [], every_s)
     if as_json:
         typer.echo(json.dumps({"start_step": outcome.start_step, "start": iso(outcome.start.timestamp()), "end_step": outcome.end_step,
                                "end": iso(outcome.end.timestamp()), "kpis": outcome.kpis, "end_values": outcome.end_values, "change": outcome.change,
@@ -484,5 +504,5 @@ def probe_fork(ahead: str = typer.Option(..., "--ahead", help="How far to run th
     if changed:
         typer.echo("What changed:")
         _table(changed)
-    for u in outcome.samples:
-        typer.echo(f"{u.time:%Y-%m-%dT%H:%M:%SZ}  " + "  ".join(f"{k}={_fmt(v)}" for k, v in u.values.items()))
+    for u in outcome.samples if not stream else ():
+        _echo_update(u, False)

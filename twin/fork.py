@@ -54,11 +54,12 @@ class ForkAbandoned(RuntimeError):
 
 
 def run_fork(scenario, station, runtime_name: str, environment, snap: StationSnapshot, actions: list[Action], ahead_steps: int,
-             names=None, every_steps: int = 0, address: str | None = None, stop=None) -> ForkResult:
+             names=None, every_steps: int = 0, address: str | None = None, stop=None, on_sample=None) -> ForkResult:
     """Restore ``snap`` into a new runtime, perform ``actions`` at its step, run ``ahead_steps``
     (to the end of the run at most); ``names``: a callable giving the sampled values of a
     conductor's variables, every ``every_steps``. Refused actions raise as in the live twin.
-    ``stop`` (a threading.Event): set, the copy stops at its next advance (ForkAbandoned)."""
+    ``stop`` (a threading.Event): set, the copy stops at its next advance (ForkAbandoned).
+    ``on_sample(step, values)``: called with each sample as it is taken (from this thread)."""
     from twin.run import make_runtime
 
     t0 = time.perf_counter()
@@ -76,8 +77,14 @@ def run_fork(scenario, station, runtime_name: str, environment, snap: StationSna
         for action in actions:
             perform(conductor, action, snapshots)
         samples = []
-        if names is not None:
+
+        def sample() -> None:
             samples.append((conductor.step, names(conductor.variables())))
+            if on_sample is not None:
+                on_sample(*samples[-1])
+
+        if names is not None:
+            sample()
         # Advances of a few windows at most, so that an abandoned fork stops soon.
         step = every_steps if names is not None and every_steps else end_step - conductor.step
         chunk = min(step, 8 * scenario.window_steps)
@@ -90,7 +97,7 @@ def run_fork(scenario, station, runtime_name: str, environment, snap: StationSna
             mark = min(end_step, mark + step) if conductor.step >= mark else mark
             conductor.advance(min(mark, conductor.step + chunk))
             if names is not None and conductor.step == mark:
-                samples.append((conductor.step, names(conductor.variables())))
+                sample()
         end = conductor.variables()
     flat_start, flat_end = _flat(start), _flat(end)
     change = {key: value - flat_start[key] for key, value in flat_end.items() if key in flat_start}

@@ -216,10 +216,11 @@ class LiveTwin:
             self._cond.notify_all()
         return future
 
-    def fork(self, actions: list[Action], ahead_steps: int, names=None, every_steps: int = 0, stop: threading.Event | None = None) -> Future:
+    def fork(self, actions: list[Action], ahead_steps: int, names=None, every_steps: int = 0, stop: threading.Event | None = None,
+             on_sample=None) -> Future:
         """A what-if from the next boundary (:func:`twin.fork.run_fork`) on a thread of its own;
         the future gives the :class:`twin.fork.ForkResult` (or the refusal of an action).
-        ``stop``: set it to abandon the fork."""
+        ``stop``: set it to abandon the fork; ``on_sample(step, values)``: each sample as taken."""
         from twin.fork import run_fork
 
         with self._cond:
@@ -235,7 +236,7 @@ class LiveTwin:
             def main():
                 try:
                     result.set_result(run_fork(self.scenario, runtime.station, self.runtime_name, runtime.environment, snap, actions,
-                                               ahead_steps, names, every_steps, self.address, stop))
+                                               ahead_steps, names, every_steps, self.address, stop, on_sample))
                 except BaseException as exc:
                     result.set_exception(exc)
                 finally:

@@ -372,3 +372,17 @@ class ForkResponse(_message.Message):
     samples: _containers.RepeatedCompositeFieldContainer[WatchResponse]
     wall_s: float
     def __init__(self, start_step: _Optional[int] = ..., start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_step: _Optional[int] = ..., end: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., kpis: _Optional[_Mapping[str, float]] = ..., end_values: _Optional[_Mapping[str, float]] = ..., change: _Optional[_Mapping[str, float]] = ..., samples: _Optional[_Iterable[_Union[WatchResponse, _Mapping]]] = ..., wall_s: _Optional[float] = ...) -> None: ...
+
+class ForkStreamRequest(_message.Message):
+    __slots__ = ("fork",)
+    FORK_FIELD_NUMBER: _ClassVar[int]
+    fork: ForkRequest
+    def __init__(self, fork: _Optional[_Union[ForkRequest, _Mapping]] = ...) -> None: ...
+
+class ForkStreamResponse(_message.Message):
+    __slots__ = ("sample", "result")
+    SAMPLE_FIELD_NUMBER: _ClassVar[int]
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    sample: WatchResponse
+    result: ForkResponse
+    def __init__(self, sample: _Optional[_Union[WatchResponse, _Mapping]] = ..., result: _Optional[_Union[ForkResponse, _Mapping]] = ...) -> None: ...

@@ -26,10 +26,11 @@ if _version_not_supported:
 
 
 class TwinServiceStub:
-    """The live twin's gateway: one address for the whole station (`ilrs-twin serve`). Reads (and
-    Fork, which changes nothing) are open unless the server was started with --protect-reads;
-    every other RPC needs `authorization: Bearer <token>` (a read-only token gets
-    PERMISSION_DENIED) and each accepted one is appended to OUT/events.jsonl. State moves at window
+    """The live twin's gateway: one address for the whole station (`ilrs-twin serve`). Reads
+    (ListSubsystems, GetState, Watch, GetClock) are open unless the server was started with
+    --protect-reads; every other RPC, forks included (they spend CPUs), needs
+    `authorization: Bearer <token>` (a read-only token gets PERMISSION_DENIED) and each accepted
+    one is appended to OUT/events.jsonl. State moves at window
     boundaries, which a paced twin cuts so that it advances at least once per wall second.
     Commands, faults, snapshots and restores take effect at the next boundary (also while paused)
     and answer once they have: a refused one (INVALID_ARGUMENT, FAILED_PRECONDITION) changed nothing.
@@ -111,13 +112,19 @@ class TwinServiceStub:
                 request_serializer=ilrs_dot_twin_dot_v1_dot_twin__pb2.ForkRequest.SerializeToString,
                 response_deserializer=ilrs_dot_twin_dot_v1_dot_twin__pb2.ForkResponse.FromString,
                 _registered_method=True)
+        self.ForkStream = channel.unary_stream(
+                '/ilrs.twin.v1.TwinService/ForkStream',
+                request_serializer=ilrs_dot_twin_dot_v1_dot_twin__pb2.ForkStreamRequest.SerializeToString,
+                response_deserializer=ilrs_dot_twin_dot_v1_dot_twin__pb2.ForkStreamResponse.FromString,
+                _registered_method=True)
 
 
 class TwinServiceServicer:
-    """The live twin's gateway: one address for the whole station (`ilrs-twin serve`). Reads (and
-    Fork, which changes nothing) are open unless the server was started with --protect-reads;
-    every other RPC needs `authorization: Bearer <token>` (a read-only token gets
-    PERMISSION_DENIED) and each accepted one is appended to OUT/events.jsonl. State moves at window
+    """The live twin's gateway: one address for the whole station (`ilrs-twin serve`). Reads
+    (ListSubsystems, GetState, Watch, GetClock) are open unless the server was started with
+    --protect-reads; every other RPC, forks included (they spend CPUs), needs
+    `authorization: Bearer <token>` (a read-only token gets PERMISSION_DENIED) and each accepted
+    one is appended to OUT/events.jsonl. State moves at window
     boundaries, which a paced twin cuts so that it advances at least once per wall second.
     Commands, faults, snapshots and restores take effect at the next boundary (also while paused)
     and answer once they have: a refused one (INVALID_ARGUMENT, FAILED_PRECONDITION) changed nothing.
@@ -218,6 +225,14 @@ class TwinServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ForkStream(self, request, context):
+        """Fork, streamed: each sample as the copy reaches it, then the result (whose samples are the
+        ones already sent, so it leaves them out). Cancelling the stream abandons the copy.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_TwinServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -291,6 +306,11 @@ def add_TwinServiceServicer_to_server(servicer, server):
                     request_deserializer=ilrs_dot_twin_dot_v1_dot_twin__pb2.ForkRequest.FromString,
                     response_serializer=ilrs_dot_twin_dot_v1_dot_twin__pb2.ForkResponse.SerializeToString,
             ),
+            'ForkStream': grpc.unary_stream_rpc_method_handler(
+                    servicer.ForkStream,
+                    request_deserializer=ilrs_dot_twin_dot_v1_dot_twin__pb2.ForkStreamRequest.FromString,
+                    response_serializer=ilrs_dot_twin_dot_v1_dot_twin__pb2.ForkStreamResponse.SerializeToString,
+            ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
             'ilrs.twin.v1.TwinService', rpc_method_handlers)
@@ -300,10 +320,11 @@ def add_TwinServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class TwinService:
-    """The live twin's gateway: one address for the whole station (`ilrs-twin serve`). Reads (and
-    Fork, which changes nothing) are open unless the server was started with --protect-reads;
-    every other RPC needs `authorization: Bearer <token>` (a read-only token gets
-    PERMISSION_DENIED) and each accepted one is appended to OUT/events.jsonl. State moves at window
+    """The live twin's gateway: one address for the whole station (`ilrs-twin serve`). Reads
+    (ListSubsystems, GetState, Watch, GetClock) are open unless the server was started with
+    --protect-reads; every other RPC, forks included (they spend CPUs), needs
+    `authorization: Bearer <token>` (a read-only token gets PERMISSION_DENIED) and each accepted
+    one is appended to OUT/events.jsonl. State moves at window
     boundaries, which a paced twin cuts so that it advances at least once per wall second.
     Commands, faults, snapshots and restores take effect at the next boundary (also while paused)
     and answer once they have: a refused one (INVALID_ARGUMENT, FAILED_PRECONDITION) changed nothing.
@@ -677,6 +698,33 @@ class TwinService:
             '/ilrs.twin.v1.TwinService/Fork',
             ilrs_dot_twin_dot_v1_dot_twin__pb2.ForkRequest.SerializeToString,
             ilrs_dot_twin_dot_v1_dot_twin__pb2.ForkResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ForkStream(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/ilrs.twin.v1.TwinService/ForkStream',
+            ilrs_dot_twin_dot_v1_dot_twin__pb2.ForkStreamRequest.SerializeToString,
+            ilrs_dot_twin_dot_v1_dot_twin__pb2.ForkStreamResponse.FromString,
             options,
             channel_credentials,
             insecure,
