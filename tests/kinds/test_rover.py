@@ -614,7 +614,7 @@ def test_a_leg_that_sticks_in_full_physics_ends_where_the_rover_stuck(monkeypatc
     import twin.robotics.ground as ground
 
     _, rover = flat_rover(task="survey")
-    monkeypatch.setattr(ground, "drive_physics", lambda tile, a, b, load_kg, rate_hz: (300.0, 5000.0, "stuck", (3.0, 0.0)))
+    monkeypatch.setattr(ground, "drive_physics", lambda tile, a, b, load_kg, rate_hz, body=None: (300.0, 5000.0, "stuck", (3.0, 0.0)))
     stuck, p_ok = rover.move(OUTBOUND, (0.0, 0.0), (10.0, 0.0), 0, True)
     assert (stuck.x1, stuck.y1, stuck.length_mm, stuck.steps, stuck.energy_mj, p_ok) == (3000, 0, 3000, 1, 5_000_000, 1.0)
     config = rover.config()
@@ -629,6 +629,25 @@ def test_a_leg_that_sticks_in_full_physics_ends_where_the_rover_stuck(monkeypatc
     assert np.all(out.phase[1:13] == RECOVERING) and out.battery_mj[12] == full - 5_000_000 - 180_000_000
     assert out.phase[13] == INBOUND and out.x_mm[12 + home.steps] == 0 and s.failures == 1
     assert out.battery_mj[12 + home.steps] == full - 5_000_000 - 180_000_000 - home.energy_mj
+
+
+@pytest.mark.timeout(120)
+def test_a_speed_limit_holds_in_full_physics_as_on_the_surrogate(monkeypatch):
+    """A 10 m leg on flat ground at half the wheels' speed takes twice as long in PyBullet (the
+    wheels are commanded no faster), and about as long as the surrogate says."""
+    import twin.robotics.ground as ground
+
+    real, driven = ground.drive_physics, []
+    monkeypatch.setattr(ground, "drive_physics", lambda *args, **kwargs: driven.append(real(*args, **kwargs)) or driven[-1])
+    times = {}
+    for limit in (0.3, 0.15):
+        _, rover = flat_rover(max_speed_m_s=limit)
+        rover.move(OUTBOUND, (0.0, 0.0), (10.0, 0.0), 0, True)
+        surrogate_s = ground.drive_surrogate(rover.table(), rover.tile, (0.0, 0.0), (10.0, 0.0), 0.0, limit)[0]
+        times[limit] = (driven[-1][0], surrogate_s)
+        assert driven[-1][2] == "arrived"
+    (fast, _), (slow, slow_surrogate) = times[0.3], times[0.15]
+    assert 1.8 <= slow / fast <= 2.2 and abs(slow - slow_surrogate) <= 0.15 * slow_surrogate, times
 
 
 @pytest.mark.timeout(120)

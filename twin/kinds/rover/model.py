@@ -11,6 +11,7 @@ to the hopper, which may refuse what does not fit (the rover keeps it and offers
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 from pydantic import Field
 
@@ -25,7 +26,7 @@ class RoverParams(RobotParams):
     home: str | None = Field(default=None, description="the ISRU instance its hauls go to (default: the station's only regolith hopper)")
     task: list[TaskSpec] = Field(default_factory=lambda: [TaskSpec(task="haul")], max_length=100,
                                  description="haul | survey | traverse | idle, or a list of them (tables with waypoints for a traverse) done in turn, one sortie each")
-    max_speed_m_s: float = Field(default=0.3, gt=0, le=0.3, description="speed limit; the wheels' limit is 0.3 m/s (RoverBody: 2.5 rad/s x 0.12 m)")
+    max_speed_m_s: float = Field(default=0.3, gt=0, le=0.3, description="speed limit, on the surrogate and in full physics (whose wheels are commanded no faster); the wheels' limit is 0.3 m/s (RoverBody: 2.5 rad/s x 0.12 m)")
     dig_kg_per_h: float = Field(default=10.0, gt=0, le=1000, description="digging rate into the bin [U]")
     dig_w: float = Field(default=100.0, ge=0, le=1e4, description="excavator's draw while digging [U]")
     bin_kg: float = Field(default=20.0, gt=0, le=30, description="bin capacity; at most the 30 kg load the surrogate is calibrated for [U]")
@@ -77,7 +78,10 @@ class RoverModel(RobotModel):
         x0, y0, x1, y1 = (int(round(v * 1000)) for v in (*a, *b))
         if physics:
             rate = self.scenario.robotics.rate_hz
-            time_s, energy_j, outcome, reached = drive_physics(self.tile, a, b, load_g / 1000.0, rate)
+            body = self.body
+            if self.params.max_speed_m_s < body.max_speed_m_s:  # the limit holds in PyBullet too: its wheels turn no faster
+                body = replace(body, max_wheel_speed_rad_s=self.params.max_speed_m_s / body.wheel_radius_m)
+            time_s, energy_j, outcome, reached = drive_physics(self.tile, a, b, load_g / 1000.0, rate, body=body)
             if outcome != "arrived":
                 rx, ry = (int(round(v * 1000)) for v in reached)
                 steps = self.steps_of(time_s)
