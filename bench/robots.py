@@ -41,7 +41,7 @@ from physics.episode import RoverTask, World, hop, place_rovers  # noqa: E402
 from physics.report import Hop  # noqa: E402
 from physics.robots import HopperBody, RoverBody  # noqa: E402
 from physics.terrain import Procedural, procedural  # noqa: E402
-from twin.robotics.machine import PHASES  # noqa: E402
+from twin.robotics.machine import DEAD  # noqa: E402
 
 
 def fleet(n: int) -> list[RoverTask]:
@@ -158,8 +158,7 @@ def main() -> int:
             walls[label] = min(walls.get(label, math.inf), wall)
         # What was measured: a fleet at work all year, none run flat and no load refused.
         summary = json.loads((Path(tmp) / "fleet-0" / "summary.json").read_text())["modules"]
-        dead = float(PHASES.index("dead"))
-        figures["fleet_robots_alive"] = sum(m["state"] != dead for m in summary.values() if "sorties_count" in m)
+        figures["fleet_robots_alive"] = sum(m["state"] != DEAD for m in summary.values() if "sorties_count" in m)
         figures["fleet_regolith_refused_kg"] = round(summary["isru"]["regolith_refused_kg"], 1)
     figures["campaign_no_robots_wall_s"] = round(walls["none"], 2)
     figures["campaign_8_robots_wall_s"] = round(walls["fleet"], 2)

@@ -47,7 +47,8 @@ class Tile:
         outside = ~((0 <= col) & (col <= cols - 1) & (0 <= row) & (row <= rows - 1))
         if outside.any():
             k = int(np.flatnonzero(outside.ravel())[0])
-            raise ValueError(f"position: ({float(x.ravel()[k] if x.ndim else x):.1f}, {float(y.ravel()[k] if y.ndim else y):.1f}) m is outside the {self.size_m:.0f} m tile")
+            bx, by = (v.ravel()[k] for v in np.broadcast_arrays(x, y))
+            raise ValueError(f"position: ({bx:.1f}, {by:.1f}) m is outside the {self.size_m:.0f} m tile")
         r0, c0 = np.minimum(row.astype(np.int64), rows - 2), np.minimum(col.astype(np.int64), cols - 2)
         fr, fc = row - r0, col - c0
         h = self.heights_m

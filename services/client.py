@@ -175,8 +175,12 @@ def _update(u) -> Update:
     return Update(u.step, _time(u.time), dict(u.values), u.finished)
 
 
-def _streamed_outcome(message, samples: list[Update]) -> ForkOutcome:
-    """The last message of a ForkStream, with the samples that came before it."""
+def _fork_item(message, samples: list[Update]) -> Update | ForkOutcome:
+    """A ForkStream message: a sample (kept in ``samples``), or the last one, the outcome with
+    the samples that came before it."""
+    if message.HasField("sample"):
+        samples.append(_update(message.sample))
+        return samples[-1]
     return replace(_fork_outcome(message.result), samples=samples)
 
 
@@ -308,11 +312,7 @@ class TwinClient:
         call = self._stub.ForkStream(request, timeout=timeout_s, metadata=self._metadata)
         try:
             for message in call:
-                if message.HasField("sample"):
-                    samples.append(_update(message.sample))
-                    yield samples[-1]
-                else:
-                    yield _streamed_outcome(message, samples)
+                yield _fork_item(message, samples)
         except grpc.RpcError as exc:
             raise TwinError(exc.code(), exc.details() or "") from None
         finally:
@@ -411,11 +411,7 @@ class AsyncTwinClient:
         call = self._stub.ForkStream(request, timeout=timeout_s, metadata=self._metadata)
         try:
             async for message in call:
-                if message.HasField("sample"):
-                    samples.append(_update(message.sample))
-                    yield samples[-1]
-                else:
-                    yield _streamed_outcome(message, samples)
+                yield _fork_item(message, samples)
         except grpc.aio.AioRpcError as exc:
             raise TwinError(exc.code(), exc.details() or "") from None
         finally:

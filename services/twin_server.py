@@ -15,6 +15,7 @@ import math
 import threading
 from concurrent.futures import Future
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from google.protobuf.timestamp_pb2 import Timestamp
 from google.rpc import code_pb2
@@ -386,7 +387,7 @@ class TwinServicer(twin_pb2_grpc.TwinServiceServicer):
         await self._perform(context, Action(RESTORE, snapshot_id=request.snapshot_id))
         return twin_pb2.TwinServiceRestoreResponse(clock=clock_message(self.live.clock_state()))
 
-    def _fork(self, request, at: str = "", on_sample=None) -> tuple[Future, threading.Event, list[Action], int]:
+    def _fork(self, request, at: str = "", on_sample=None) -> "_Started":
         """Start the fork a ForkRequest asks for; ValueError/LookupError name the field (after ``at``)."""
         clock = self.live.clock
         ahead_s = request.ahead.seconds + request.ahead.nanos / 1e9
@@ -411,19 +412,20 @@ class TwinServicer(twin_pb2_grpc.TwinServiceServicer):
         every_steps = math.ceil(every_s / clock.step_s) if every_s else 0
         names = None if selection is None else (lambda variables: selection.values(Frame(0, 0, variables)))
         stop = threading.Event()
-        return self.live.fork(actions, ahead_steps, names, every_steps, stop, on_sample), stop, actions, ahead_steps
+        return _Started(self.live.fork(actions, ahead_steps, names, every_steps, stop, on_sample), stop, actions, ahead_steps)
 
-    async def _forked(self, context, future: Future, stop: threading.Event, actions: list[Action], ahead_steps: int):
+    async def _forked(self, context, started: "_Started"):
         """The fork's result, logged; a cancelled call (cancel, deadline) stops the copy too."""
         try:
-            result = await asyncio.wrap_future(future)
+            result = await asyncio.wrap_future(started.future)
         except asyncio.CancelledError:
-            stop.set()
+            started.stop.set()
             raise
         except BaseException as exc:
             return await self._refusal(context, exc)
         if self.events is not None:
-            self.events.append("fork", {"ahead_steps": ahead_steps, "actions": [str(a.command) for a in actions]}, {"end_step": result.end_step, "kpis": result.kpis},
+            self.events.append("fork", {"ahead_steps": started.ahead_steps, "actions": [str(a.command) for a in started.actions]},
+                               {"end_step": result.end_step, "kpis": result.kpis},
                                step=result.start_step, time_unix_s=self.live.clock.unix_at(result.start_step), caller=context.peer())
         return result
 
@@ -443,7 +445,7 @@ class TwinServicer(twin_pb2_grpc.TwinServiceServicer):
             started = self._fork(request)
         except (ValueError, LookupError, RuntimeError, OverflowError) as exc:
             return await self._refusal(context, exc)
-        return self._fork_response(await self._forked(context, *started), samples=True)
+        return self._fork_response(await self._forked(context, started), samples=True)
 
     async def ForkStream(self, request, context):
         await self._started(context)
@@ -453,22 +455,30 @@ class TwinServicer(twin_pb2_grpc.TwinServiceServicer):
             started = self._fork(request.fork, "fork.", lambda step, values: _to_loop(loop, samples.put_nowait, (step, values)))
         except (ValueError, LookupError, RuntimeError, OverflowError) as exc:
             return await self._refusal(context, exc)
-        future, stop = started[0], started[1]
         # Its samples reach the loop before its end does (both are scheduled from its thread, in order).
-        future.add_done_callback(lambda _: _to_loop(loop, samples.put_nowait, None))
+        started.future.add_done_callback(lambda _: _to_loop(loop, samples.put_nowait, None))
         try:
             while (item := await samples.get()) is not None:
                 try:
                     async with asyncio.timeout(WRITE_TIMEOUT_S):
                         await context.write(twin_pb2.ForkStreamResponse(sample=self._sample(*item)))
                 except TimeoutError:
-                    stop.set()
+                    started.stop.set()
                     return await base.abort(context, base.plain(code_pb2.RESOURCE_EXHAUSTED, f"fork: a sample waited {WRITE_TIMEOUT_S:g} s for the client to read it; the copy was abandoned"))
         except asyncio.CancelledError:
-            stop.set()
+            started.stop.set()
             raise
-        result = await self._forked(context, *started)
+        result = await self._forked(context, started)
         await context.write(twin_pb2.ForkStreamResponse(result=self._fork_response(result, samples=False)))
+
+
+class _Started(NamedTuple):
+    """A fork under way, as the gateway started it."""
+
+    future: Future
+    stop: threading.Event
+    actions: list[Action]
+    ahead_steps: int
 
 
 def _to_loop(loop: asyncio.AbstractEventLoop, fn, *args) -> None:

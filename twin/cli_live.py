@@ -477,18 +477,15 @@ def probe_fork(ahead: str = typer.Option(..., "--ahead", help="How far to run th
         parsed.append((words[0], words[1], level, duration_s))
     with _client(address, token_file, tls_ca) as client:
         if stream:
-            from services.client import ForkOutcome, TwinError
+            from services.client import ForkOutcome
 
-            try:
+            def streamed():
                 for item in client.fork_stream(ahead_s, commands or [], parsed, names or [], every_s):
                     if isinstance(item, ForkOutcome):
-                        outcome = item
-                    else:
-                        _echo_update(item, as_json)
-            except TwinError as exc:
-                _refused(client, exc)
-            except ValueError as exc:  # a command the client could not build
-                fail(str(exc))
+                        return item
+                    _echo_update(item, as_json)
+
+            outcome = _call(client, streamed)
         else:
             outcome = _call(client, client.fork, ahead_s, commands or [], parsed, names or [], every_s)
     if as_json:
@@ -504,5 +501,6 @@ def probe_fork(ahead: str = typer.Option(..., "--ahead", help="How far to run th
     if changed:
         typer.echo("What changed:")
         _table(changed)
-    for u in outcome.samples if not stream else ():
-        _echo_update(u, False)
+    if not stream:  # a stream printed them as they came
+        for u in outcome.samples:
+            _echo_update(u, False)

@@ -259,12 +259,9 @@ def run(config: Config, state: RobotState, start_step: int, n: int, night: np.nd
         if (phase == OUTBOUND or phase == WORKING) and night[i]:
             _recall(s, t, return_leg)
             continue
-        start = s.leg_start
-        end = start + leg.steps
-        if leg.fail_at >= 0:
-            end = min(end, start + leg.fail_at)
-        flat = start + _ceil_div(s.leg_battery_mj * leg.steps, leg.energy_mj) if leg.energy_mj > s.leg_battery_mj else NEVER
-        end = min(end, flat)
+        fail = s.leg_start + leg.fail_at if leg.fail_at >= 0 else NEVER
+        flat = s.leg_start + _ceil_div(s.leg_battery_mj * leg.steps, leg.energy_mj) if leg.energy_mj > s.leg_battery_mj else NEVER
+        end = min(s.leg_start + leg.steps, fail, flat)
         j = min(n, end - start_step)
         if phase == OUTBOUND or phase == WORKING:
             j = min(j, _next_change(dusks, i - 1, n) + 1)  # it turns home at sunset (night[i] is day here)
@@ -274,7 +271,7 @@ def run(config: Config, state: RobotState, start_step: int, n: int, night: np.nd
             if end == flat:
                 s.phase, s.legs = DEAD, ()
                 s.failures += 1
-            elif leg.fail_at >= 0 and end == start + leg.fail_at:
+            elif end == fail:
                 s.legs = (recovery(s.x_mm, s.y_mm), return_leg(s.x_mm, s.y_mm, s.bin_g))
                 s.failures += 1
                 _start_leg(s, end)
