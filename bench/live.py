@@ -5,13 +5,16 @@
 
 Figures (last line, one JSON object):
 - sim_wall_s_alone, sim_wall_s_loaded: wall time from resume to the end at --speed max (local
-  runtime, telemetry written), with no clients, and with 50 Watch streams (every variable of the
-  energy instance at every window boundary) and 200 GetState calls per second (all variables),
-  all from another process; best of two each.
+  runtime, telemetry written), the twin in its own process as `ilrs-twin serve` runs it
+  (twin.live_process), with no clients, and with 50 Watch streams (every variable of the energy
+  instance at every window boundary) and 200 GetState calls per second (all variables), all from
+  another process; best of two each.
 - sim_slowdown: loaded over alone, minus one (target <= 0.10).
 - sim_slowdown_bare_load: the same with 200 calls per second (no watchers) to a bare grpcio
-  server in the twin's process instead: what the load costs on this machine with no gateway at all
-  (the client's process shares the CPUs).
+  server in the gateway's process instead: what the load costs on this machine with no gateway
+  at all (the client's process shares the CPUs).
+- sim_slowdown_in_process (full run only): sim_slowdown with the twin in the gateway's process
+  (twin.live.LiveTwin, a thread beside the gRPC server): why serve gives the twin a process.
 - getstate_p50_ms, getstate_p99_ms: GetState latency from that process while the twin runs;
   bare_p50_ms, bare_p99_ms: a bare grpcio unary call returning the same number of bytes (a
   grpc.aio server in the twin's process, no framework), at the same rate in the same run;
@@ -104,11 +107,12 @@ def _bare_server(size: int):
     return base.start(add, "unused", frozenset())
 
 
-def _session(spec, folder: Path, loaded: bool, bare_size: int = 0) -> tuple[float, dict]:
+def _session(spec, folder: Path, loaded: bool, bare_size: int = 0, in_process: bool = False) -> tuple[float, dict]:
     from services.twin_server import serve
     from twin.live import LiveTwin
+    from twin.live_process import LiveProcess
 
-    live = LiveTwin(spec, out=folder, speed=None, paused=True).start()
+    live = (LiveTwin if in_process else LiveProcess)(spec, out=folder, speed=None, paused=True).start()
     live.ready.wait()
     server, port, _ = serve(live, "bench-token")
     result = {}
@@ -152,6 +156,7 @@ def _session(spec, folder: Path, loaded: bool, bare_size: int = 0) -> tuple[floa
             bare.stop()
     finally:
         server.stop()
+        live.stop(timeout=60)
     return wall, result
 
 
@@ -180,12 +185,15 @@ def main() -> int:
     spec = load("quickstart").with_span(parse_utc("2030-01-01T00:00:00Z"), parse_utc(end))
     figures: dict = {"scenario": "quickstart", "end": end, "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"}
     with tempfile.TemporaryDirectory() as tmp:
-        alone, loaded, floor = [], [], []
+        alone, loaded, floor, alone_in, loaded_in = [], [], [], [], []
         for k in range(2):
             alone.append(_session(spec, Path(tmp) / f"alone-{k}", False)[0])
             wall, info = _session(spec, Path(tmp) / f"loaded-{k}", True)
             loaded.append(wall)
             floor.append(_session(spec, Path(tmp) / f"floor-{k}", False, bare_size=info["size"])[0])
+            if not args.quick:
+                alone_in.append(_session(spec, Path(tmp) / f"alone-in-{k}", False, in_process=True)[0])
+                loaded_in.append(_session(spec, Path(tmp) / f"loaded-in-{k}", True, in_process=True)[0])
         size = info["size"]
         print(f"quickstart to {end} at max speed: alone {min(alone):.2f} s, with {WATCHERS} watchers and {GETSTATE_PER_S} GetState/s {min(loaded):.2f} s",
               file=sys.stderr)
@@ -196,12 +204,15 @@ def main() -> int:
         figures["sim_slowdown"] = round(min(loaded) / min(alone) - 1.0, 3)
         figures["sim_wall_s_bare_load"] = round(min(floor), 3)
         figures["sim_slowdown_bare_load"] = round(min(floor) / min(alone) - 1.0, 3)
+        if loaded_in:
+            figures["sim_slowdown_in_process"] = round(min(loaded_in) / min(alone_in) - 1.0, 3)
+            print(f"  in the gateway's process (s): alone {', '.join(f'{w:.3f}' for w in alone_in)}; loaded {', '.join(f'{w:.3f}' for w in loaded_in)}", file=sys.stderr)
 
         # Latency: a twin paced slowly enough to run throughout the measurement.
         from services.twin_server import serve
-        from twin.live import LiveTwin
+        from twin.live_process import LiveProcess
 
-        live = LiveTwin(spec, out=Path(tmp) / "latency", speed=86400.0 * 2).start()
+        live = LiveProcess(spec, out=Path(tmp) / "latency", speed=86400.0 * 2).start()
         live.ready.wait()
         server, port, _ = serve(live, "bench-token")
         try:

@@ -1,5 +1,6 @@
-"""The live twin's gateway: TwinService over a :class:`twin.live.LiveTwin`, with health and
-reflection (services/server.py).
+"""The live twin's gateway: TwinService over a :class:`twin.live.LiveTwin` (a thread of this
+process) or a :class:`twin.live_process.LiveProcess` (its own process, as ``ilrs-twin serve``
+runs it: the same interface), with health and reflection (services/server.py).
 
 Reads answer from the twin's last published frame and never wait for the simulation. A Watch
 is a coroutine with a bounded queue that the simulation's thread fills without waiting (through
@@ -14,6 +15,7 @@ import logging
 import math
 import threading
 from concurrent.futures import Future
+from functools import partial
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -410,7 +412,7 @@ class TwinServicer(twin_pb2_grpc.TwinServiceServicer):
         selection = Selection(request.names, self.live.frame) if request.names else None
         ahead_steps = math.ceil(ahead_s / clock.step_s)
         every_steps = math.ceil(every_s / clock.step_s) if every_s else 0
-        names = None if selection is None else (lambda variables: selection.values(Frame(0, 0, variables)))
+        names = None if selection is None else partial(_chosen, selection)  # it may cross to the simulation's process
         stop = threading.Event()
         return _Started(self.live.fork(actions, ahead_steps, names, every_steps, stop, on_sample), stop, actions, ahead_steps)
 
@@ -479,6 +481,11 @@ class _Started(NamedTuple):
     stop: threading.Event
     actions: list[Action]
     ahead_steps: int
+
+
+def _chosen(selection: Selection, variables: dict) -> dict[str, float]:
+    """A fork's sampled values: ``selection`` of the copy's variables."""
+    return selection.values(Frame(0, 0, variables))
 
 
 def _to_loop(loop: asyncio.AbstractEventLoop, fn, *args) -> None:

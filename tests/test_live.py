@@ -24,6 +24,7 @@ from twin.actions import SNAPSHOT, Action
 from twin.commands import CommandRefused
 from twin.conductor import Conductor
 from twin.live import LiveTwin
+from twin.live_process import LiveProcess
 from twin.run import make_runtime, run
 
 TOKEN, READ_TOKEN = "full-token", "read-token"
@@ -31,9 +32,12 @@ CLI = [sys.executable, "-m", "twin.cli"]
 
 
 @pytest.fixture
-def live(tmp_path, small):
-    """A paused live twin of the small station behind its gateway, and a client with the token."""
-    twin = LiveTwin(small, out=tmp_path / "live", speed=None, paused=True).start()
+def live(request, tmp_path, small):
+    """A paused live twin of the small station behind its gateway, and a client with the token:
+    in a thread of the test's process, or (``process``: as `ilrs-twin serve` runs it) in a
+    process of its own (twin.live_process)."""
+    where = getattr(request, "param", "thread")
+    twin = (LiveProcess if where == "process" else LiveTwin)(small, out=tmp_path / "live", speed=None, paused=True).start()
     assert twin.ready.wait(60) and twin.error is None
     server, port, _ = serve(twin, TOKEN, events=EventLog(tmp_path / "live" / "events.jsonl"), read_token=READ_TOKEN)
     client = TwinClient(f"127.0.0.1:{port}", token=TOKEN)
@@ -429,6 +433,7 @@ def _hold(client, ahead_s: float) -> int:
     return target
 
 
+@pytest.mark.parametrize("live", ["thread", "process"], indirect=True)
 def test_a_session_of_commands_faults_and_a_restore_replays_bit_for_bit(tmp_path, small, live):
     from typer.testing import CliRunner
 
@@ -469,6 +474,7 @@ def test_a_session_of_commands_faults_and_a_restore_replays_bit_for_bit(tmp_path
     assert not tables(plain)["energy.parquet"].equals(live_tables["energy.parquet"])  # the faults did something
 
 
+@pytest.mark.parametrize("live", ["thread", "process"], indirect=True)
 def test_a_fork_answers_what_if_and_the_live_twin_is_as_if_never_forked(tmp_path, small, live):
     twin, client, _ = live
     start = _hold(client, 5 * 86400.0)  # the Sun rises over Amundsen on day 5 of this station
@@ -544,6 +550,7 @@ def test_subsystems_list_their_commands_and_fault_components(live):
     assert by_id["research"]["commands"] == [] and by_id["research"]["fault_components"] == []
 
 
+@pytest.mark.parametrize("live", ["thread", "process"], indirect=True)
 def test_a_watch_follows_a_restore_back_in_time(small, live):
     import threading
 
@@ -567,6 +574,7 @@ def test_a_watch_follows_a_restore_back_in_time(small, live):
     assert not reader.is_alive() and seen == [day, at]
 
 
+@pytest.mark.parametrize("live", ["thread", "process"], indirect=True)
 def test_an_abandoned_fork_stops_and_frees_its_place(tmp_path, small, live):
     import threading
 
@@ -640,6 +648,7 @@ def test_a_snapshot_inside_a_telemetry_row_or_past_the_limit_is_refused(small, m
             perform(conductor, Action(SNAPSHOT), kept)
 
 
+@pytest.mark.parametrize("live", ["thread", "process"], indirect=True)
 def test_a_watcher_sees_a_command_take_effect_within_its_interval(live):
     _, client, _ = live
     updates = client.watch(["isru.throttle_frac"], every_s=86400.0, timeout_s=30)
@@ -732,6 +741,7 @@ def test_an_action_the_event_log_cannot_record_is_still_done_and_the_log_says_wh
     assert len(commands) == 1 and "0.25" in json.dumps(commands[0]["request"])
 
 
+@pytest.mark.parametrize("live", ["thread", "process"], indirect=True)
 def test_a_streamed_fork_sends_each_sample_before_its_end_and_equals_the_unary_fork(tmp_path, small, live):
     twin, client, port = live
     start = _hold(client, 5 * 86400.0)
@@ -777,3 +787,36 @@ def test_a_streamed_fork_left_early_stops_its_copy(small, live, monkeypatch):
     while twin._forks:
         assert time.monotonic() < deadline, "the copy kept running"
         time.sleep(0.05)
+
+
+@pytest.mark.parametrize("live", ["process"], indirect=True)
+def test_a_simulation_process_that_dies_is_reported_and_the_gateway_still_answers(live):
+    twin, client, _ = live
+    before = client.get("energy.storage_kwh")
+    twin._process.kill()
+    assert twin.wait(30)
+    assert isinstance(twin.error, RuntimeError) and "ended unexpectedly" in str(twin.error)
+    assert client.clock().finished and client.get("energy.storage_kwh") == before  # the last state it published
+    with pytest.raises(TwinError) as refused:
+        client.command("isru", "set-throttle", 0.5)
+    assert refused.value.code == grpc.StatusCode.FAILED_PRECONDITION and "reached its end" in refused.value.message
+
+
+@pytest.mark.parametrize("live", ["process"], indirect=True)
+def test_an_action_withdrawn_before_its_boundary_is_never_performed(tmp_path, live):
+    from twin.commands import Command
+
+    twin, client, _ = live
+    client.step_to(ahead_s=20 * 86400.0)  # at max speed: the action may wait for a boundary
+    future = twin.submit(Action("command", Command.of("isru", "set-throttle", {"throttle": 0.25})))
+    withdrawn = future.cancel()
+    assert withdrawn == future.cancelled()
+    if not withdrawn:
+        future.result(30)
+    deadline = time.monotonic() + 60
+    while not client.clock().paused:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert client.get("isru.throttle_frac") == {"isru.throttle_frac": 0.25 if not withdrawn else 1.0}
+    logged = [e for e in EventLog(tmp_path / "live" / "events.jsonl").read() if e["action"] == "command"]
+    assert len(logged) == (0 if withdrawn else 1)

@@ -85,7 +85,7 @@ def serve(
     paused: bool = typer.Option(False, "--paused", help="Start paused (at the scenario's start); `probe resume` or `probe step` sets it going."),
     hold: bool = typer.Option(False, "--hold", help="Keep serving the final state after the end, until Ctrl-C."),
     until: Optional[str] = typer.Option(None, "--until", help="Stop at this UTC instant (ISO 8601) instead of the scenario's end."),
-    runtime: Runtime = typer.Option(Runtime.local, "--runtime", "-r", help="local: all instances in this process (the default here); ray: each a Ray actor with its own gRPC endpoint."),
+    runtime: Runtime = typer.Option(Runtime.local, "--runtime", "-r", help="local: all instances in the simulation's process (the default here); ray: each a Ray actor with its own gRPC endpoint."),
     address: Optional[str] = typer.Option(None, "--address", help="With --runtime ray: join this Ray cluster."),
     actor_cpus: Optional[float] = typer.Option(None, "--actor-cpus", help="With --runtime ray: CPUs reserved for each subsystem actor."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Allow writing into a non-empty output folder (its old run is replaced)."),
@@ -100,7 +100,7 @@ def serve(
     gRPC client. Telemetry and state are those of a batch run of the same scenario."""
     from services.twin_server import serve as serve_gateway
     from twin.events import EventLog
-    from twin.live import LiveTwin
+    from twin.live_process import LiveProcess
 
     pace = _speed(speed)
     if (tls_cert is None) != (tls_key is None):
@@ -120,7 +120,8 @@ def serve(
     made_token = token is None
     if made_token:
         token = secrets.token_urlsafe(24)
-    live = LiveTwin(spec, runtime=runtime.value, out=out, speed=pace, paused=paused, address=address, actor_cpus=actor_cpus)
+    # The simulation in a process of its own: clients' calls cannot take its interpreter lock.
+    live = LiveProcess(spec, runtime=runtime.value, out=out, speed=pace, paused=paused, address=address, actor_cpus=actor_cpus)
     try:
         server, bound, _ = serve_gateway(live, token, bind=bind, port=port, events=EventLog(out / "events.jsonl"),
                                          read_token=read_token, protect_reads=protect_reads, tls=tls)

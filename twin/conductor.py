@@ -57,6 +57,9 @@ class SubsystemLost(RuntimeError):
         self.id, self.detail = id, detail
         super().__init__(f"subsystem {id} is unreachable: {detail}")
 
+    def __reduce__(self):  # it crosses processes (the live twin's) whole
+        return type(self), (self.id, self.detail)
+
 
 class Handle(Protocol):
     name: str

@@ -41,6 +41,11 @@ MAX_SPEED_WINDOWS = 4
 MAX_SPEED_FRAME_S = 0.1
 
 
+def check_speed(speed: float | None) -> None:
+    if speed is not None and not speed > 0:
+        raise ValueError(f"speed: {speed} is not a positive number of simulated seconds per wall second")
+
+
 class Stopped(Exception):
     """The live twin was stopped before its end (the run keeps what ``--resume`` continues from)."""
 
@@ -103,8 +108,7 @@ class LiveTwin:
 
     def __init__(self, scenario, runtime: str = "local", out: Path | None = None, speed: float | None = 3600.0, paused: bool = False,
                  address: str | None = None, actor_cpus: float | None = None, on_ready: Callable[[list[dict]], None] | None = None, events=None):
-        if speed is not None and not speed > 0:
-            raise ValueError(f"speed: {speed} is not a positive number of simulated seconds per wall second")
+        check_speed(speed)
         self.scenario = scenario
         self.clock = scenario.clock
         self._run_options = dict(runtime=runtime, out=out, address=address, actor_cpus=actor_cpus, on_ready=on_ready)
@@ -193,8 +197,7 @@ class LiveTwin:
         return self._change(paused=False, hold_at=-1)
 
     def set_speed(self, speed: float | None) -> ClockState:
-        if speed is not None and not speed > 0:
-            raise ValueError(f"speed: {speed} is not a positive number of simulated seconds per wall second")
+        check_speed(speed)
         return self._change(speed=speed)
 
     def step_to(self, step: int) -> ClockState:

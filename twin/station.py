@@ -32,6 +32,9 @@ class StationError(ValueError):
         self.field, self.reason = field, reason
         super().__init__(f"{field}: {reason}")
 
+    def __reduce__(self):  # it crosses processes (the live twin's, Ray's) whole
+        return type(self), (self.field, self.reason)
+
 
 @dataclass(frozen=True)
 class Connection:
