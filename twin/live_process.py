@@ -152,11 +152,15 @@ class LiveProcess:
         self._send(kind, id, *payload)
         return future
 
-    def _control(self, name: str, *args) -> ClockState:
+    def _ask(self, kind: str, *payload):
+        """A request answered at once by the child (not at a boundary), waited for here."""
         try:
-            return self._request("control", name, args).result(timeout=CONTROL_TIMEOUT_S)
+            return self._request(kind, *payload).result(timeout=CONTROL_TIMEOUT_S)
         except TimeoutError:
             raise RuntimeError(f"the simulation did not answer within {CONTROL_TIMEOUT_S:g} s") from None
+
+    def _control(self, name: str, *args) -> ClockState:
+        return self._ask("control", name, args)
 
     def pause(self) -> ClockState:
         return self._control("pause")
@@ -211,7 +215,7 @@ class LiveProcess:
     def _taken_ids(self) -> list[str]:
         if self.done.is_set():
             return self._taken
-        return self._request("taken").result()
+        return self._ask("taken")
 
     # -- the child's messages -------------------------------------------------------------------
     def _read(self) -> None:
@@ -296,7 +300,7 @@ class _Withdrawable(Future):
         if self.done():
             return self.cancelled()
         try:
-            withdrawn = self._owner._request("cancel", self._id).result(timeout=10.0)
+            withdrawn = self._owner._ask("cancel", self._id)
         except Exception:  # the child is gone or busy past reason: it may have begun
             withdrawn = False
         if not withdrawn:
