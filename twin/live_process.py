@@ -140,8 +140,11 @@ class LiveProcess:
             except (OSError, ValueError):  # the child is gone: the reader reports how
                 pass
 
+    def _over(self) -> bool:
+        return self._clock.finished or self.done.is_set()
+
     def _request(self, kind: str, *payload, future: Future | None = None) -> Future:
-        if self._clock.finished or self.done.is_set():
+        if self._over():
             raise RuntimeError(ENDED)
         future = future or Future()
         id = next(self._ids)
@@ -195,7 +198,7 @@ class LiveProcess:
                 self._waiting[id] = result
                 if on_sample is not None:
                     self._samples[id] = on_sample
-            if self._clock.finished or self.done.is_set():
+            if self._over():
                 raise RuntimeError(ENDED)
             self._send("fork", id, actions, ahead_steps, names, every_steps, on_sample is not None)
         except BaseException:
@@ -263,8 +266,6 @@ class LiveProcess:
                 self._on_ready(payload[0])
         elif kind == "done":
             self.summary, self.error, self._taken = payload
-            with self._lock:
-                self.frame = Frame(self.frame.step, self.frame.time_unix_s, self.frame.variables, finished=True)
             self.ready.set()
             self.done.set()
 
